@@ -1,0 +1,118 @@
+"""Crash-safe file writes and the one-run-per-archive lock."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import tempfile
+from pathlib import Path
+
+from .models import NewsmirrorError
+
+TEMP_PREFIX = ".nm-tmp-"
+
+
+def atomic_write(path: Path, data: bytes | str, *, exclusive: bool = False) -> bool:
+    """Write `data` to `path` so that readers see the old file or the whole new one.
+
+    The data goes to a temp file in the same folder, is fsynced, then renamed.
+    With `exclusive`, an existing `path` is never replaced: returns False instead
+    (os.link fails if the name exists, so two writers cannot both win).
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if exclusive:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
+        else:
+            os.replace(tmp, path)
+        _fsync_dir(path.parent)
+        return True
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temps(folder: Path) -> int:
+    """Delete temp files an interrupted run left behind; returns how many."""
+    count = 0
+    if not folder.is_dir():
+        return 0
+    for p in folder.iterdir():
+        if p.name.startswith(TEMP_PREFIX):
+            p.unlink(missing_ok=True)
+            count += 1
+    return count
+
+
+class ArchiveLocked(NewsmirrorError):
+    """Another run holds the archive."""
+
+
+class ArchiveLock:
+    """An exclusive, non-blocking lock on an archive (flock on .newsmirror/lock).
+
+    The kernel drops the lock when the process dies, so a killed run never
+    leaves the archive locked.
+    """
+
+    def __init__(self, archive: Path) -> None:
+        self.path = archive / ".newsmirror" / "lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                holder = self.path.read_text(errors="replace").strip() or "another process"
+                raise ArchiveLocked(
+                    f"{self.path.parent.parent}: another newsmirror run holds this archive"
+                    f" ({holder}); try again when it has finished"
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ArchiveLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,266 @@
+"""One run over all feeds: fetch -> parse -> extract -> sanitize -> dedupe -> posts.
+
+Feeds are independent: one feed's failure, or one item's, never touches
+another's. The archive is locked for the run, every file is written
+atomically, and an item is recorded as seen only after its post is on disk,
+so a killed run is completed, without duplicates, by the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import schedule
+from .config import Settings, load_settings
+from .dedupe import item_keys
+from .extract import fulltext_for
+from .fetch import Fetcher
+from .fsutil import ArchiveLock, atomic_write, remove_stale_temps
+from .models import (
+    ContentMode,
+    Entry,
+    FeedError,
+    FulltextMode,
+    NewsmirrorError,
+    Subscription,
+)
+from .parse import parse_feed
+from .posts import PostError, PostWriter, render_post
+from .report import FeedOutcome, RunReport
+from .rules import RuleSet, load_rules
+from .sanitize import sanitize_html
+from .store import FeedState, Store, import_existing
+from .subscriptions import load_subscriptions
+from .urls import serialise_url
+
+log = logging.getLogger("newsmirror")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    content: ContentMode | None = None  # overrides every feed's option
+    fulltext: FulltextMode | None = None
+    only_due: bool = False  # skip feeds whose next check is still ahead (watch)
+    include_dead: bool = False
+    now: datetime | None = None  # the run's time; tests pin it
+
+
+FeedCallback = Callable[[FeedOutcome], None]
+
+
+def run(
+    archive: Path,
+    options: RunOptions | None = None,
+    settings: Settings | None = None,
+    on_feed: FeedCallback | None = None,
+) -> RunReport:
+    """Mirror every feed of `archive` once. Raises NewsmirrorError for problems
+    that stop the whole run (bad config, archive locked); feed and item
+    problems are in the report."""
+    options = options or RunOptions()
+    settings = settings or load_settings(archive)
+    subs = load_subscriptions(archive, settings.feed_defaults)
+    rules = load_rules(list(settings.rules))
+    with ArchiveLock(archive):
+        remove_stale_temps(archive / "_posts")
+        with Store.open(archive) as store:
+            return asyncio.run(_run(archive, subs, options, settings, rules, store, on_feed))
+
+
+async def _run(
+    archive: Path,
+    subs: list[Subscription],
+    options: RunOptions,
+    settings: Settings,
+    rules: RuleSet,
+    store: Store,
+    on_feed: FeedCallback | None,
+) -> RunReport:
+    report = RunReport(archive=str(archive), started=time.time())
+    report.imported = import_existing(store, archive)
+    run_id = store.start_run()
+    now = options.now or datetime.now(UTC)
+    writer = PostWriter(archive / "_posts")
+    mirror = _Mirror(archive, settings, options, rules, store, writer, now)
+    async with Fetcher(settings.fetch) as fetcher:
+        mirror.fetcher = fetcher
+
+        async def one(sub: Subscription) -> None:
+            outcome = await mirror.feed(sub)
+            report.feeds.append(outcome)
+            report.posts.extend(mirror.written.pop(sub.url, []))
+            if on_feed:
+                on_feed(outcome)
+
+        await asyncio.gather(*(one(s) for s in subs))
+    _append_ledger(archive, mirror.new_links)
+    report.finished = time.time()
+    store.finish_run(run_id, report.to_dict())
+    return report
+
+
+class _Mirror:
+    """The per-feed work of one run."""
+
+    def __init__(
+        self,
+        archive: Path,
+        settings: Settings,
+        options: RunOptions,
+        rules: RuleSet,
+        store: Store,
+        writer: PostWriter,
+        now: datetime,
+    ) -> None:
+        self.archive = archive
+        self.settings = settings
+        self.options = options
+        self.rules = rules
+        self.store = store
+        self.writer = writer
+        self.now = now
+        self.fetcher: Fetcher | None = None
+        self.written: dict[str, list[str]] = {}
+        self.new_links: list[str] = []
+
+    async def feed(self, sub: Subscription) -> FeedOutcome:
+        started = time.monotonic()
+        state = self.store.feed(sub.url) or FeedState(url=sub.url, site=sub.site)
+        state.site = sub.site
+        outcome = FeedOutcome(site=sub.site, url=sub.url, status="skipped")
+        if not sub.options.enabled:
+            outcome.reason = "disabled in config"
+            return outcome
+        if state.dead and not self.options.include_dead:
+            outcome.reason = f"dead ({state.last_error}); revive with `newsmirror subs enable`"
+            return outcome
+        if self.options.only_due and state.next_check and state.next_check > time.time():
+            outcome.reason = "not due yet"
+            return outcome
+        try:
+            await self._fetch_and_mirror(sub, state, outcome)
+        except NewsmirrorError as e:
+            outcome.status, outcome.reason = "failed", str(e)
+        except Exception as e:  # a bug must cost one feed, not the run
+            log.exception("unexpected error on feed %s", sub.url)
+            outcome.status, outcome.reason = "failed", f"internal error: {type(e).__name__}: {e}"
+        schedule.after_attempt(state, outcome, self.settings.schedule, time.time())
+        self.store.save_feed(state)
+        outcome.seconds = round(time.monotonic() - started, 3)
+        return outcome
+
+    async def _fetch_and_mirror(
+        self, sub: Subscription, state: FeedState, outcome: FeedOutcome
+    ) -> None:
+        assert self.fetcher is not None
+        url = state.moved_to or sub.url
+        result = await self.fetcher.fetch(url, etag=state.etag, last_modified=state.last_modified)
+        state.last_status = result.status
+        outcome.cache_seconds = schedule.cache_hint(result.headers)
+        if result.permanent_redirect:
+            state.moved_to = outcome.moved_to = result.permanent_redirect
+            outcome.warnings.append(f"moved permanently to {result.permanent_redirect}")
+        if result.not_modified:
+            outcome.status = "not_modified"
+            return
+        if not result.ok:
+            outcome.status, outcome.reason = "failed", result.error or f"HTTP {result.status}"
+            return
+        if not result.body:
+            outcome.status, outcome.reason = "failed", "empty response body"
+            return
+        content_type = result.headers.get("content-type")
+        try:
+            parsed = await asyncio.to_thread(
+                parse_feed, result.body, url=result.final_url, content_type=content_type
+            )
+        except FeedError as e:
+            outcome.status, outcome.reason = "failed", str(e)
+            return
+        outcome.status = "fetched"
+        outcome.item_errors.extend(parsed.item_errors)
+        outcome.warnings.extend(parsed.warnings)
+        state.ttl_minutes = parsed.ttl_minutes
+        outcome.items = len(parsed.entries)
+        # Oldest first, so that same-day, same-title posts number in order.
+        epoch = datetime.min.replace(tzinfo=UTC)
+        for entry in sorted(parsed.entries, key=lambda e: e.published or epoch):
+            try:
+                await self._mirror_item(sub, result.final_url, entry, outcome)
+            except (NewsmirrorError, ValueError) as e:
+                outcome.item_errors.append(f"{_item_name(entry)}: {e}")
+            except Exception as e:  # one bad item must not cost the feed
+                log.exception("unexpected error on item %s", _item_name(entry))
+                outcome.item_errors.append(f"{_item_name(entry)}: internal error: {e}")
+        # Validators only once the items are safely written: a crash before
+        # this point refetches the feed in full next time.
+        state.etag, state.last_modified = result.etag, result.last_modified
+
+    async def _mirror_item(
+        self, sub: Subscription, feed_url: str, entry: Entry, outcome: FeedOutcome
+    ) -> None:
+        link = (entry.link or "").strip() or (entry.guid or "").strip()
+        if not link:
+            raise PostError("item has neither a link nor a guid")
+        try:
+            href = serialise_url(link, base=entry.base_url or feed_url)
+        except ValueError:
+            raise PostError(f"item link is not a URL: {link[:200]!r}") from None
+        keys = item_keys(href, entry.guid, sub.url)
+        if self.store.seen_any(keys):
+            return
+        mode = self.options.content or sub.options.content
+        if mode == "clean":
+            entry = await self._clean(sub, entry, href, outcome)
+        post = render_post(entry, sub.site, now=self.now, content=mode, feed_url=feed_url)
+        path = await asyncio.to_thread(self.writer.write, post)
+        published = entry.published.timestamp() if entry.published else None
+        name = path.name if path else ""
+        self.store.record_post(keys, post=name, feed=sub.url, link=href, published=published)
+        if path is not None:
+            outcome.new_posts += 1
+            self.written.setdefault(sub.url, []).append(path.name)
+            self.new_links.append(href)
+
+    async def _clean(
+        self, sub: Subscription, entry: Entry, href: str, outcome: FeedOutcome
+    ) -> Entry:
+        """Full text where the feed gave a summary, then the sanitiser."""
+        assert self.fetcher is not None
+        rule = self.rules.rule_for(href)
+        fulltext = self.options.fulltext or sub.options.fulltext
+        result = await fulltext_for(replace(entry, link=href), self.fetcher, rule, fulltext)
+        if result.warning:
+            outcome.warnings.append(result.warning)
+        base = href if result.source == "page" else (entry.base_url or href)
+        html = sanitize_html(result.content or "", base)
+        if sub.options.mirror_images and html:
+            from .images import mirror_images
+
+            html, warnings = await mirror_images(html, self.fetcher, self.archive, page_url=href)
+            outcome.warnings.extend(warnings)
+        return replace(entry, content=html, content_is_html=True)
+
+
+def _item_name(entry: Entry) -> str:
+    title = (entry.title or "").strip()
+    label = title[:80] if title else (entry.link or entry.guid or "untitled item")
+    return f"item {label!r}"
+
+
+def _append_ledger(archive: Path, links: list[str]) -> None:
+    """Keep an old generator's `allurls.dat` current, so that an archive can
+    switch back; newsmirror itself relies on the state database."""
+    ledger = archive / "allurls.dat"
+    if not links or not ledger.is_file():
+        return
+    old = ledger.read_bytes()
+    if old and not old.endswith(b"\n"):
+        old += b"\n"
+    atomic_write(ledger, old + "".join(f"{link}\n" for link in links).encode())

@@ -1,0 +1,224 @@
+"""Read one `_posts/*.md` file, whoever wrote it, into a `SitePost`.
+
+Old-generator posts can have front matter YAML cannot parse (raw `\\` in
+titles, `: ` or `#` in authors, `<!--NaN-->`, no `comments` key), so the
+fixed key layout of FORMAT.md is parsed line by line first (it is also ~6x
+faster than YAML); anything else goes to YAML, and if YAML fails too, to a
+lenient `key: value` reader. Every post file gives a post.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+
+from ..models import NewsmirrorError
+from .textutil import detect_lang, html_to_text
+
+KNOWN_KEYS = ("layout", "title", "date", "author", "from", "tags", "comments", "categories")
+_KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*):(?:\s(.*)|)$")
+_FILENAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
+_YOUTUBE_ID = re.compile(
+    r"(?:youtube\.com/watch\?(?:.*&)?v=|youtu\.be/|youtube\.com/embed/)([\w-]{11})"
+)
+_YAML_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "", "0": ""}
+
+
+class PostReadError(NewsmirrorError):
+    """A post file could not be read at all (not UTF-8 decodable, unreadable)."""
+
+
+@dataclass(frozen=True)
+class SitePost:
+    """What the site needs of one post, without its body (kept in the build cache)."""
+
+    name: str  # file name inside _posts/
+    title: str
+    date: datetime  # timezone-aware UTC
+    author: str
+    link: str
+    source: str  # the subscription's site name: categories[0], else tags[0]
+    tags: tuple[str, ...]
+    categories: tuple[str, ...]
+    lang: str  # "zh-Hans", "zh-Hant" or "en"
+    thumbnail: str  # for video posts, else ""
+
+
+def split_front_matter(text: str) -> tuple[str | None, str]:
+    """Return (front matter, body); front matter is None when the file has none."""
+    if not text.startswith("---"):
+        return None, text
+    end = text.find("\n---", 3)
+    if end < 0:
+        return None, text
+    nl = text.find("\n", end + 4)
+    body = "" if nl < 0 else text[nl + 1 :]
+    return text[text.find("\n") + 1 : end + 1], body
+
+
+def _unquote(value: str) -> str:
+    """Undo YAML double or single quoting, leniently (bad escapes stay as written)."""
+    v = value.strip()
+    if len(v) >= 2 and v[0] == v[-1] == '"':
+        inner, out, i = v[1:-1], [], 0
+        while i < len(inner):
+            c = inner[i]
+            if c == "\\" and i + 1 < len(inner) and inner[i + 1] in _YAML_ESCAPES:
+                out.append(_YAML_ESCAPES[inner[i + 1]])
+                i += 2
+                continue
+            out.append(c)
+            i += 1
+        return "".join(out)
+    if len(v) >= 2 and v[0] == v[-1] == "'":
+        return v[1:-1].replace("''", "'")
+    return v
+
+
+def _flow_list(value: str) -> tuple[str, ...]:
+    """`[ site ]` -> ("site",). The old generator wrote one site name, commas and all."""
+    v = value.strip()
+    if v.startswith("[") and v.endswith("]"):
+        inner = v[1:-1].strip()
+        return (_unquote(inner),) if inner else ()
+    return (_unquote(v),) if v else ()
+
+
+def parse_front_matter(fm: str) -> dict[str, object]:
+    """Parse front matter into a dict of the known keys (strings and tuples)."""
+    lines = [ln for ln in fm.splitlines() if ln.strip()]
+    fixed: dict[str, str] = {}
+    for ln in lines:
+        m = _KEY_LINE.match(ln)
+        if not m or m.group(1) not in KNOWN_KEYS or m.group(1) in fixed:
+            fixed = {}
+            break
+        fixed[m.group(1)] = m.group(2) or ""
+    if fixed and "title" in fixed:
+        return _normalise(fixed, from_yaml=False)
+    try:
+        data = yaml.load(fm, Loader=yaml.CSafeLoader)
+        if isinstance(data, dict):
+            return _normalise(data, from_yaml=True)
+    except yaml.YAMLError:
+        pass
+    lenient: dict[str, str] = {}
+    for ln in lines:
+        key, sep, value = ln.partition(":")
+        if sep and key.strip() in KNOWN_KEYS:
+            lenient.setdefault(key.strip(), value.strip())
+    return _normalise(lenient, from_yaml=False)
+
+
+def _as_list(value: object, from_yaml: bool) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if from_yaml:
+        if isinstance(value, list | tuple):
+            return tuple(str(v) for v in value if v is not None)
+        return (str(value),)
+    return _flow_list(str(value))
+
+
+def _normalise(data: dict, *, from_yaml: bool) -> dict[str, object]:
+    def text(key: str) -> str:
+        v = data.get(key)
+        if v is None:
+            return ""
+        return str(v) if from_yaml else _unquote(str(v))
+
+    date = data.get("date")
+    return {
+        "title": text("title"),
+        "date": date if isinstance(date, datetime) else text("date"),
+        "author": text("author"),
+        "from": text("from"),
+        "tags": _as_list(data.get("tags"), from_yaml),
+        "categories": _as_list(data.get("categories"), from_yaml),
+    }
+
+
+def _parse_date(value: object, name: str, fallback: datetime) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            d = datetime.fromisoformat(value.strip())
+            return d.astimezone(UTC) if d.tzinfo else d.replace(tzinfo=UTC)
+        except ValueError:
+            pass
+    m = _FILENAME_DATE.match(name)
+    if m:
+        try:
+            return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC)
+        except ValueError:
+            pass
+    return fallback
+
+
+def post_body_html(body: str) -> str:
+    """The post's content HTML: the one-line `<div>` block after the `------` line.
+
+    Bodies that do not follow FORMAT.md are rendered as Markdown (raw HTML kept;
+    it is sanitised afterwards like any other content).
+    """
+    marker = body.find("\n------\n")
+    rest = body[marker + 8 :] if marker >= 0 else body
+    stripped = rest.strip()
+    if stripped.startswith("<div>") and stripped.endswith("</div>"):
+        return stripped[5:-6].strip()
+    if marker >= 0 and not stripped:
+        return ""
+    from markdown_it import MarkdownIt  # only for posts from other writers
+
+    return MarkdownIt("commonmark", {"html": True}).render(rest if marker >= 0 else body)
+
+
+def title_from_filename(name: str) -> str:
+    stem = name[:-3] if name.endswith(".md") else name
+    return _FILENAME_DATE.sub("", stem).replace("--", "/").strip() or stem
+
+
+def parse_post(name: str, text: str, *, fallback_date: datetime) -> tuple[SitePost, str]:
+    """Parse a post file's text into its `SitePost` and its content HTML."""
+    fm, body = split_front_matter(text)
+    data = parse_front_matter(fm) if fm is not None else {}
+    content = post_body_html(body)
+    title = html.unescape(str(data.get("title") or "")).strip() or title_from_filename(name)
+    categories = tuple(c for c in data.get("categories", ()) if c)  # type: ignore[union-attr]
+    tags = tuple(t for t in data.get("tags", ()) if t)  # type: ignore[union-attr]
+    source = (categories or tags or ("unknown",))[0]
+    link = str(data.get("from") or "")
+    author = html.unescape(str(data.get("author") or "")).strip() or source
+    m = _YOUTUBE_ID.search(link)
+    thumbnail = f"https://i.ytimg.com/vi/{m.group(1)}/hqdefault.jpg" if m else ""
+    lang = detect_lang(title + " " + html_to_text(content[:4000]))
+    post = SitePost(
+        name=name,
+        title=title,
+        date=_parse_date(data.get("date"), name, fallback_date),
+        author=author,
+        link=link,
+        source=source,
+        tags=tags,
+        categories=categories,
+        lang=lang,
+        thumbnail=thumbnail,
+    )
+    return post, content
+
+
+def read_post(path: Path) -> tuple[SitePost, str]:
+    """Read and parse one post file; raises `PostReadError` naming the file."""
+    try:
+        raw = path.read_bytes()
+        st = path.stat()
+    except OSError as e:
+        raise PostReadError(f"{path}: cannot read post ({e.strerror})") from None
+    text = raw.decode("utf-8", errors="replace").replace("\r\n", "\n")
+    return parse_post(path.name, text, fallback_date=datetime.fromtimestamp(st.st_mtime, UTC))

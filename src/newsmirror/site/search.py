@@ -1,0 +1,75 @@
+"""The client-side search index, as small `.js` files (script tags work from file://).
+
+Two segments: `main` (all posts at the last full index) and `delta` (posts
+added or changed since, up to DELTA_MAX), so adding posts rewrites only the
+small delta segment. Each segment is sharded by FNV-1a of the term; a shard
+maps term -> ascending post ids, gap-encoded. `static/search.js` reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from .textutil import fnv1a, html_to_text, search_tokens
+
+INDEX_CHARS = 1500  # body text indexed per post: keeps the index small for slow links
+DELTA_MAX = 2000
+DELTA_SHARDS = 64
+DOC_CHUNK = 256
+
+
+def post_terms(title: str, author: str, source: str, content_html: str) -> str:
+    """A post's index terms, space-separated (compact to keep in the cache)."""
+    terms = search_tokens(title, unigrams=True)
+    terms |= search_tokens(f"{author} {source}")
+    terms |= search_tokens(html_to_text(content_html)[:INDEX_CHARS])
+    return " ".join(terms)
+
+
+def _js(call: str, *args: object) -> str:
+    return f"{call}({','.join(json.dumps(a, ensure_ascii=False, separators=(',', ':')) for a in args)});\n"
+
+
+def write_segment(
+    seg: str, terms_by_id: Iterable[tuple[int, str]], write: Callable[[str, str], object],
+    shards: int | None = None,
+) -> tuple[int, list[str]]:
+    """Write one segment's shard files; returns (shard count, files written)."""
+    postings: defaultdict[str, list[int]] = defaultdict(list)
+    total = 0
+    for pid, terms in sorted(terms_by_id):
+        for term in terms.split():
+            postings[term].append(pid)
+        total += 1
+    if shards is None:  # about 4,000 postings per shard, a power of two
+        count = sum(len(v) for v in postings.values())
+        shards = 16
+        while shards < count // 4000 and shards < 4096:
+            shards *= 2
+    grouped: list[dict[str, str]] = [{} for _ in range(shards)]
+    for term, ids in postings.items():
+        gaps = [ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)]
+        grouped[fnv1a(term) % shards][term] = ",".join(map(str, gaps))
+    files = []
+    for i, group in enumerate(grouped):
+        rel = f"search/{seg}/{i}.js"
+        write(rel, _js("nmSearchShard", seg, i, group))
+        files.append(rel)
+    return shards, files
+
+
+def docs_chunk_js(chunk: int, rows: list[list | int]) -> str:
+    """Result metadata for ids chunk*DOC_CHUNK...: [title, url, day, source, lang] or 0."""
+    return _js("nmSearchDocs", chunk, rows)
+
+
+def manifest_js(main_shards: int, tombstones: Iterable[int], stamp: str) -> str:
+    manifest = {
+        "v": stamp,
+        "segments": [{"name": "main", "shards": main_shards}, {"name": "delta", "shards": DELTA_SHARDS}],
+        "docChunk": DOC_CHUNK,
+        "tomb": sorted(tombstones),
+    }
+    return "window.nmSearchManifest=" + json.dumps(manifest, separators=(",", ":")) + ";\n"

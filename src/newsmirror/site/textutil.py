@@ -1,0 +1,82 @@
+"""Text helpers for the site: language detection, slugs, plain text, search tokens."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+# Common characters that exist in only one of the two Chinese scripts.
+_SIMPLIFIED_ONLY = set(
+    "这们国说会来对学过还发没样经现进当动实问题应关点长开话种机头见听让门间车东马书与为从亲乐习"
+    "买产么义乌亚亿仅价众优传伤伦伟侠俭债倾偿储儿党兰兴养册军农冯冲决况冻净减凤击刘则刚创删别剧劝"
+    "办务劳势区医华协单卖卫历压厅县参双变叶号叹吗员响团园围图圆场坏块坚报担拥择挂挡挤挥损换据时热"
+    "爱网电视钱银铁错闻阳阴陆陈险随隐难杂鸡飞饭馆驱鱼鸟龙齐总统选举议尽战争论认识让记许访设证评"
+)
+_TRADITIONAL_ONLY = set(
+    "這們國說會來對學過還發沒樣經現進當動實問題應關點長開話種機頭見聽讓門間車東馬書與為從親樂習"
+    "買產麼義烏亞億僅價眾優傳傷倫偉俠儉債傾償儲兒黨蘭興養冊軍農馮衝決況凍淨減鳳擊劉則剛創刪別劇勸"
+    "辦務勞勢區醫華協單賣衛歷壓廳縣參雙變葉號嘆嗎員響團園圍圖圓場壞塊堅報擔擁擇掛擋擠揮損換據時熱"
+    "愛網電視錢銀鐵錯聞陽陰陸陳險隨隱難雜雞飛飯館驅魚鳥龍齊總統選舉議盡戰爭論認識讓記許訪設證評"
+)
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_CJK_RUN = re.compile(f"[{_CJK}]+")
+_TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
+_TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+_SPACE = re.compile(r"\s+")
+_UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*#%&{}$!'@+=`^~\[\];,()\s\ufffc\ufffd]+")
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
+
+
+def html_to_text(fragment: str) -> str:
+    """Visible text of an HTML fragment, whitespace collapsed."""
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
+
+
+def detect_lang(text: str) -> str:
+    """BCP 47 tag for a post: zh-Hans / zh-Hant by script-unique characters, else en."""
+    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
+    if cjk < 4 or cjk * 4 < sum(c.isalpha() for c in text):
+        return "en"
+    simp = sum(c in _SIMPLIFIED_ONLY for c in text)
+    trad = sum(c in _TRADITIONAL_ONLY for c in text)
+    if trad > simp:
+        return "zh-Hant"
+    return "zh-Hans"
+
+
+def slugify(text: str, max_len: int = 48) -> str:
+    """A file-name-safe slug valid on Windows, macOS and Linux; keeps CJK letters."""
+    s = unicodedata.normalize("NFC", text)
+    s = _UNSAFE_IN_NAME.sub("-", s)
+    s = re.sub(r"-{2,}", "-", s).strip("-. ")[:max_len].rstrip("-. ")
+    if not s:
+        return "post"
+    if s.split(".")[0].lower() in _WINDOWS_RESERVED:
+        s = "_" + s
+    return s
+
+
+def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
+    """Index terms: CJK bigrams (and, with `unigrams`, single CJK characters) plus words.
+
+    site/static/search.js tokenises queries the same way; keep the two in step.
+    """
+    out: set[str] = set()
+    for m in _TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()):
+        run = m.group()
+        if "\u3040" <= run[0] <= "\ud7af" or "\u3400" <= run[0] <= "\u4dbf" or "\uf900" <= run[0] <= "\ufaff":
+            if len(run) == 1 or unigrams:
+                out.update(run)
+            out.update(run[i : i + 2] for i in range(len(run) - 1))
+        elif len(run) > 1 or run.isdigit():
+            out.add(run)
+    return out
+
+
+def fnv1a(token: str) -> int:
+    """32-bit FNV-1a over the token's code points (search.js computes the same)."""
+    h = 0x811C9DC5
+    for ch in token:
+        h = ((h ^ ord(ch)) * 16777619) & 0xFFFFFFFF
+    return h

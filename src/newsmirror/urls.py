@@ -1,0 +1,50 @@
+"""URL serialisation as a WHATWG URL parser does it (the old generator used
+JavaScript's `new URL(link).href`), via ada, a conforming implementation."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
+
+import ada_url
+
+
+def serialise_url(url: str, base: str | None = None) -> str:
+    """`new URL(url, base).href`. Raises ValueError when it is not a URL."""
+    url = url.strip()
+    try:
+        return ada_url.URL(url).href
+    except ValueError:
+        if not base:
+            raise
+    return ada_url.URL(url, base).href
+
+
+def is_http_url(url: str) -> bool:
+    try:
+        return ada_url.URL(url).protocol in ("http:", "https:")
+    except ValueError:
+        return False
+
+
+_TRACKING_PREFIXES = ("utm_",)
+_TRACKING_NAMES = {"fbclid", "gclid", "mc_cid", "mc_eid", "spm"}
+
+
+def canonical_url(url: str) -> str:
+    """The form two links to the same article share: WHATWG-serialised, scheme
+    and fragment dropped, tracking parameters removed. Raises ValueError."""
+    parsed = ada_url.URL(url.strip())
+    parsed.hash = ""
+    if parsed.search:
+        pairs = parse_qsl(parsed.search[1:], keep_blank_values=True)
+        kept = [
+            (k, v)
+            for k, v in pairs
+            if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING_NAMES
+        ]
+        if len(kept) != len(pairs):
+            parsed.search = urlencode(kept) if kept else ""
+    href = parsed.href
+    if parsed.protocol in ("http:", "https:"):
+        return href[len(parsed.protocol) :]
+    return href
