@@ -63,7 +63,9 @@ class FileOutcome:
 
 def corpus_files() -> list[Path]:
     """Every feed document of the corpus (not licences, not expected outputs)."""
-    files = [p for p in FEEDPARSER_TESTS.rglob("*") if p.is_file() and p.suffix in (".xml", ".json")]
+    files = [
+        p for p in FEEDPARSER_TESTS.rglob("*") if p.is_file() and p.suffix in (".xml", ".json")
+    ]
     files += sorted((RSS_PARSER_TESTS / "input").iterdir())
     return sorted(files)
 
@@ -94,7 +96,9 @@ def run_file(path: Path) -> FileOutcome:
     started = time.perf_counter()
     outcome = FileOutcome(path, 0.0)
     try:
-        outcome.parsed = parse_feed(data, url=feed_url(path), content_type=headers.get("content-type"))
+        outcome.parsed = parse_feed(
+            data, url=feed_url(path), content_type=headers.get("content-type")
+        )
     except FeedError as error:
         outcome.rejected = str(error)
     except Exception as error:  # noqa: BLE001 - counted and reported as a bug
@@ -142,7 +146,10 @@ def _feedparser(
     if content_type:
         response_headers["content-type"] = content_type
     return feedparser.parse(
-        data, response_headers=response_headers, sanitize_html=sanitize, resolve_relative_uris=sanitize
+        data,
+        response_headers=response_headers,
+        sanitize_html=sanitize,
+        resolve_relative_uris=sanitize,
     )
 
 
@@ -200,7 +207,9 @@ def main() -> int:
     empty = sum(1 for o in outcomes if o.parsed is not None and not o.parsed.entries)
     reasons = Counter(re.sub(r"^\S+: ", "", o.rejected) for o in outcomes if o.rejected)
     expectations = Counter(o.expectation[0] for o in outcomes if o.expectation)
-    skip_reasons = Counter(o.expectation[1] for o in outcomes if o.expectation and o.expectation[0] == "skipped")
+    skip_reasons = Counter(
+        o.expectation[1] for o in outcomes if o.expectation and o.expectation[0] == "skipped"
+    )
     times = sorted(o.seconds * 1000 for o in outcomes)
     print(f"files: {len(outcomes)}")
     print(f"parsed with items: {with_items}; parsed, no items: {empty}")
@@ -211,7 +220,9 @@ def main() -> int:
     print(f"crashed (bugs): {len(crashed)}")
     for o in crashed[:20]:
         print(f"  {o.path.relative_to(CORPUS)}: {o.crashed[:120]}")
-    print("feedparser expectations: " + ", ".join(f"{k} {v}" for k, v in sorted(expectations.items())))
+    print(
+        "feedparser expectations: " + ", ".join(f"{k} {v}" for k, v in sorted(expectations.items()))
+    )
     for reason, count in skip_reasons.most_common():
         print(f"  skipped {count:5d}  {reason}")
     for o in outcomes:

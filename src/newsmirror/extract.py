@@ -32,6 +32,7 @@ SHORT_TEXT = 200  # characters of text; less than this is a teaser, not an artic
 # than this share of the page's text.
 FAR_SHORTER = 0.7
 
+MIN_ARTICLE_CHARS = 20
 MIN_READABILITY_TOKENS = 100
 READABILITY_SHARE = 0.4
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
@@ -150,7 +151,9 @@ def extract_article(html: bytes | str, url: str, rule: SiteRule | None = None) -
 def _extract_generic(html: str, url: str) -> str | None:
     traf = _trafilatura(html, url)
     read = _readability(html, url)
-    return choose_extraction(traf, read)
+    chosen = choose_extraction(traf, read)
+    # A few words ("Home") are what extractors return for pages with no article.
+    return chosen if text_length(chosen) >= MIN_ARTICLE_CHARS else None
 
 
 def choose_extraction(traf: str | None, read: str | None) -> str | None:

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
+from lxml import etree
 
 from newsmirror.models import Entry, FeedError, ParsedFeed
 
@@ -44,7 +45,9 @@ _XML_DECL_ENCODING = re.compile(rb"(^\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[A-Za-z
 _CHARSET_PARAM = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.I)
 _ENTITY_DECL = re.compile(rb"<!ENTITY\s+(%\s*)?([\w.:-]+)\s+(.*?)>", re.S)
 # A literal value without entity references (character references are fine).
-_SAFE_ENTITY_VALUE = re.compile(rb"^(\"(?:[^\"&%]|&#\w+;){0,1000}\"|'(?:[^'&%]|&#\w+;){0,1000}')\s*$")
+_SAFE_ENTITY_VALUE = re.compile(
+    rb"^(\"(?:[^\"&%]|&#\w+;){0,1000}\"|'(?:[^'&%]|&#\w+;){0,1000}')\s*$"
+)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b", re.I | re.S)
 _UPDATE_PERIOD_MINUTES = {
     "hourly": 60,
@@ -81,7 +84,32 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
             parsed.entries.append(_map_entry(raw_entry, url=url, is_atom=is_atom))
         except Exception as error:  # one broken item must not lose the others
             parsed.item_errors.append(f"{url}: {_item_name(raw_entry, index)}: {_one_line(error)}")
+    if len(parsed.entries) == len(result.get("entries", [])):
+        _restore_title_spaces(parsed.entries, body)
     return parsed
+
+
+_ITEM_TITLES = etree.XPath(
+    "/rss/channel/item/title | /*[local-name()='RDF']/*[local-name()='item']/*[local-name()='title']"
+    " | /*[local-name()='feed']/*[local-name()='entry']/*[local-name()='title']"
+)
+
+
+def _restore_title_spaces(entries: list[Entry], body: bytes) -> None:
+    """feedparser strips titles; the archive format keeps their outer spaces
+    (the old generator did), so take them back from the document itself."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(body, parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return  # ill-formed: feedparser's recovered titles stand
+    titles = _ITEM_TITLES(root)
+    if len(titles) != len(entries):
+        return
+    for entry, element in zip(entries, titles, strict=True):
+        raw = element.text or ""
+        if entry.title and raw != entry.title and raw.strip() == entry.title:
+            entry.title = raw
 
 
 def feedparser_result(
@@ -162,7 +190,8 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
     except (UnicodeDecodeError, ValueError) as error:
         raise FeedError(f"{url}: not a feed: invalid JSON ({_one_line(error)})") from None
     if not isinstance(document, dict) or not (
-        "jsonfeed.org" in str(document.get("version", "")) or isinstance(document.get("items"), list)
+        "jsonfeed.org" in str(document.get("version", ""))
+        or isinstance(document.get("items"), list)
     ):
         raise FeedError(f"{url}: not a feed: JSON that is not a JSON Feed")
     items = document.get("items")
@@ -470,8 +499,10 @@ def _superset(name: str) -> str | None:
 
 
 def _is_single_byte(codec: str) -> bool:
-    return codec.replace("-", "").replace("_", "").startswith(
-        tuple(p.replace("_", "") for p in _SINGLE_BYTE_PREFIXES)
+    return (
+        codec.replace("-", "")
+        .replace("_", "")
+        .startswith(tuple(p.replace("_", "") for p in _SINGLE_BYTE_PREFIXES))
     )
 
 

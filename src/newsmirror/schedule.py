@@ -11,6 +11,9 @@ from .config import ScheduleSettings
 from .report import FeedOutcome
 from .store import FeedState
 
+JITTER = 0.1  # +-10%, so that many feeds (and many mirrors) don't hit a host in step
+GONE = 410
+
 
 def after_attempt(
     state: FeedState, outcome: FeedOutcome, settings: ScheduleSettings, now: float
@@ -23,27 +26,59 @@ def after_attempt(
         state.last_success = now
         state.failures = 0
         state.last_error = None
-        wanted = max((state.ttl_minutes or 0) * 60.0, outcome.cache_seconds or 0.0)
-        interval = min(max(wanted, settings.min_interval), settings.max_interval)
+        state.dead = False  # a revived feed that answers is alive again
+        interval = success_interval(state.ttl_minutes, outcome.cache_seconds, settings)
     else:
         state.failures += 1
         state.last_error = outcome.reason
-        if (outcome.reason or "").startswith("HTTP 410") or state.failures >= settings.dead_after:
+        if is_gone(state, outcome) or state.failures >= settings.dead_after:
             state.dead = True
-        # Exponential backoff: a failing feed is asked less and less often.
-        interval = min(settings.min_interval * 2 ** (state.failures - 1), settings.max_interval)
-    state.next_check = now + interval * random.uniform(0.9, 1.1)
+        interval = backoff_interval(state.failures, settings)
+    state.next_check = now + jittered(interval, settings)
 
 
-def cache_hint(headers: dict[str, str]) -> float | None:
+def success_interval(
+    ttl_minutes: int | None, cache_seconds: float | None, settings: ScheduleSettings
+) -> float:
+    """The feed's own hint (ttl / sy:updatePeriod, Cache-Control / Expires), kept
+    within [min_interval, max_interval]; the longer hint wins, since both say
+    "nothing new before then"."""
+    wanted = max((ttl_minutes or 0) * 60.0, cache_seconds or 0.0)
+    return clamp(wanted, settings)
+
+
+def backoff_interval(failures: int, settings: ScheduleSettings) -> float:
+    """Exponential backoff: a failing feed is asked less and less often."""
+    exponent = min(max(failures - 1, 0), 60)  # 2**60 is already past any max_interval
+    return clamp(settings.min_interval * 2.0**exponent, settings)
+
+
+def jittered(interval: float, settings: ScheduleSettings) -> float:
+    return clamp(interval * random.uniform(1 - JITTER, 1 + JITTER), settings)
+
+
+def clamp(seconds: float, settings: ScheduleSettings) -> float:
+    return min(max(seconds, settings.min_interval), settings.max_interval)
+
+
+def is_gone(state: FeedState, outcome: FeedOutcome) -> bool:
+    """410 Gone: the publisher says the feed will never come back."""
+    return state.last_status == GONE or (outcome.reason or "").startswith(f"HTTP {GONE}")
+
+
+def cache_hint(headers: dict[str, str], now: float | None = None) -> float | None:
     """Seconds the server says the feed stays fresh (Cache-Control, Expires)."""
-    match = re.search(r"max-age=(\d+)", headers.get("cache-control", ""))
+    cache_control = headers.get("cache-control", "")
+    match = re.search(r"(?<![-\w])max-age\s*=\s*\"?(\d+)", cache_control, re.IGNORECASE)
     if match:
         return float(match.group(1))
     expires = headers.get("expires")
     if expires:
         try:
-            return max(0.0, parsedate_to_datetime(expires).timestamp() - time.time())
-        except (TypeError, ValueError):
+            when = parsedate_to_datetime(expires)
+        except (TypeError, ValueError, IndexError):
+            return None  # "0", "-1" and junk mean "already stale"
+        if when.tzinfo is None:
             return None
+        return max(0.0, when.timestamp() - (time.time() if now is None else now))
     return None

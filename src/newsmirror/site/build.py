@@ -1,0 +1,504 @@
+"""`build_site`: `_posts/` -> a static site of relative links, rebuilt incrementally.
+
+Every page has a signature: the versions (id, mtime_ns, size) of the posts it
+shows plus its navigation. A page is rendered only when its signature differs
+from the last build's, and written only when its bytes differ. Templates,
+static files, config or builder code changing (the "stamp") renders all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import multiprocessing
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ..models import NewsmirrorError
+from . import search
+from .cache import SiteCache
+from .config import UI_STRINGS, SiteConfig, load_site_config
+from .output import OutputWriter, href, root_of
+from .reader import PostReadError, SitePost, read_post, title_from_filename
+from .render import TEMPLATES, PostRenderer, init_worker, make_env, render_chunk
+from .textutil import slugify
+
+BUILD_FORMAT = "1"
+STATIC = Path(__file__).parent / "static"
+POST_SUFFIXES = (".md", ".markdown", ".html")
+STAMP_FILE = ".newsmirror-stamp"
+FEED_ENTRIES = 30
+POOL_THRESHOLD = 300  # fewer jobs than this render in-process: a pool costs more
+
+
+class BuildError(NewsmirrorError):
+    """The site cannot be built at all (no _posts/, unwritable output...)."""
+
+
+@dataclass
+class BuildReport:
+    pages_written: int
+    pages_skipped: int
+    posts: int
+    seconds: float
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Rec:
+    """One post as the builder sees it."""
+
+    name: str
+    id: int
+    mtime_ns: int
+    size: int
+    url: str  # site-relative path of its page
+    post: SitePost
+
+    @property
+    def pv(self) -> tuple[int, int, int]:
+        return (self.id, self.mtime_ns, self.size)
+
+
+def _to_tuple(p: SitePost) -> tuple:
+    return (p.name, p.title, p.date.timestamp(), p.author, p.link, p.source, p.tags,
+            p.categories, p.lang, p.thumbnail)  # fmt: skip
+
+
+def _from_tuple(t: tuple) -> SitePost:
+    name, title, ts, author, link, source, tags, cats, lang, thumb = t
+    return SitePost(name, title, datetime.fromtimestamp(ts, UTC), author, link, source, tags,
+                    cats, lang, thumb)  # fmt: skip
+
+
+def _stamp(config: SiteConfig) -> str:
+    h = hashlib.sha256(BUILD_FORMAT.encode() + repr(config.as_dict()).encode())
+    for folder, pattern in ((TEMPLATES, "*"), (STATIC, "*"), (Path(__file__).parent, "*.py")):
+        for p in sorted(folder.glob(pattern)):
+            h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def _scan(posts_dir: Path) -> dict[str, tuple[int, int]]:
+    """name (relative to _posts/) -> (mtime_ns, size), for every post file."""
+    found: dict[str, tuple[int, int]] = {}
+    stack = [(posts_dir, "")]
+    while stack:
+        folder, prefix = stack.pop()
+        with os.scandir(folder) as it:
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                if e.is_dir():
+                    stack.append((Path(e.path), f"{prefix}{e.name}/"))
+                elif e.name.endswith(POST_SUFFIXES):
+                    st = e.stat()
+                    found[prefix + e.name] = (st.st_mtime_ns, st.st_size)
+    return found
+
+
+def _parse_one(args: tuple[Path, str]) -> tuple[str, tuple | None, str]:
+    """Worker: parse one post; returns (name, post tuple or None, index terms or error)."""
+    posts_dir, name = args
+    try:
+        post, content = read_post(posts_dir / name)
+    except PostReadError as e:
+        return name, None, str(e)
+    return name, _to_tuple(post), search.post_terms(post.title, post.author, post.source, content)
+
+
+def _unique_slugs(names: list[str]) -> dict[str, str]:
+    """name -> slug, unique even on case-insensitive file systems; stable by sort order."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for n in sorted(names):
+        slug = base = slugify(n)
+        i = 2
+        while slug.casefold() in used:
+            slug, i = f"{base}-{i}", i + 1
+        used.add(slug.casefold())
+        out[n] = slug
+    return out
+
+
+def _day(rec: Rec) -> str:
+    return rec.post.date.strftime("%Y-%m-%d")
+
+
+class _Planner:
+    """Collects pages (path, signature, render function) and renders the stale ones."""
+
+    def __init__(self, old: dict[str, object], writer: OutputWriter) -> None:
+        self.old = old
+        self.new: dict[str, object] = {}
+        self.writer = writer
+        self.rendered = 0
+
+    def page(self, rel: str, sig: object, render: Callable[[], str]) -> None:
+        self.new[rel] = sig
+        if self.old.get(rel) != sig:
+            self.writer.write(rel, render())
+            self.rendered += 1
+        else:
+            self.writer.skipped += 1
+
+    def keep(self, rel: str) -> None:
+        self.new[rel] = None
+
+
+def build_site(archive: Path, out: Path | None = None, *, full: bool = False) -> BuildReport:
+    """Build the static site of `archive/_posts` into `out` (default `archive/_site`).
+
+    The caller holds the archive lock when other writers may run (`run --build`).
+    """
+    started = time.perf_counter()
+    archive = Path(archive)
+    out = Path(out) if out is not None else archive / "_site"
+    posts_dir = archive / "_posts"
+    if not posts_dir.is_dir():
+        raise BuildError(f"{archive}: no _posts/ folder, nothing to build")
+    config = load_site_config(archive)
+    stamp = _stamp(config)
+    cache = SiteCache.load(archive)
+    try:
+        out_stamp = (out / STAMP_FILE).read_text().strip()
+    except OSError:
+        out_stamp = ""
+    fresh_site = full or cache.stamp != stamp or out_stamp != stamp
+    old_pages = {} if fresh_site else cache.pages
+    writer = OutputWriter(out)
+    warnings: list[str] = []
+
+    scanned = _scan(posts_dir)
+    to_parse = [n for n, v in scanned.items() if full or cache.posts.get(n, (0, 0, 0))[1:3] != v]
+    pool = None
+    if len(to_parse) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
+        ctx = multiprocessing.get_context("fork")
+        pool = ctx.Pool(min(2, os.cpu_count() or 1), init_worker, (posts_dir, out, config))
+    try:
+        report = _build(archive, out, posts_dir, config, stamp, cache, scanned, to_parse,
+                        old_pages, writer, warnings, pool, fresh_site)  # fmt: skip
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp: str,
+           cache: SiteCache, scanned: dict[str, tuple[int, int]], to_parse: list[str],
+           old_pages: dict[str, object], writer: OutputWriter, warnings: list[str],
+           pool: multiprocessing.pool.Pool | None, fresh_site: bool) -> BuildReport:  # fmt: skip
+    # 1. Parse new and changed posts (in the pool when there are many).
+    args = [(posts_dir, n) for n in to_parse]
+    parsed = pool.imap(_parse_one, args, chunksize=64) if pool else map(_parse_one, args)
+    terms_now: dict[str, str] = {}
+    used_urls = {v[3].casefold() for n, v in cache.posts.items() if n in scanned}
+    new_cache: dict[str, tuple] = {}
+    for name, ptuple, terms in parsed:
+        if ptuple is None:
+            warnings.append(terms)
+            continue
+        mtime_ns, size = scanned[name]
+        old = cache.posts.get(name)
+        if old is not None:
+            pid, url = old[0], old[3]
+        else:
+            pid, cache.next_id = cache.next_id, cache.next_id + 1
+            d = datetime.fromtimestamp(ptuple[2], UTC)
+            slug = slugify(html.unescape(title_from_filename(name.rsplit("/", 1)[-1])))
+            url = f"posts/{d:%Y/%m}/{slug}.html"
+            if url.casefold() in used_urls:
+                url = f"posts/{d:%Y/%m}/{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}.html"
+            used_urls.add(url.casefold())
+        new_cache[name] = (pid, mtime_ns, size, url, ptuple)
+        terms_now[name] = terms
+    for name in scanned:
+        if name not in new_cache and name in cache.posts and name not in terms_now:
+            if name not in to_parse:
+                new_cache[name] = cache.posts[name]
+    removed_ids = {v[0] for n, v in cache.posts.items() if n not in new_cache}
+    cache.posts = new_cache
+
+    recs = [Rec(n, v[0], v[1], v[2], v[3], _from_tuple(v[4])) for n, v in new_cache.items()]
+    recs.sort(key=lambda r: (r.post.date, r.name), reverse=True)
+    by_id = {r.id: r for r in recs}
+
+    # 2. Group posts.
+    by_source: dict[str, list[Rec]] = defaultdict(list)
+    by_tag: dict[str, list[Rec]] = defaultdict(list)
+    by_cat: dict[str, list[Rec]] = defaultdict(list)
+    by_month: dict[tuple[int, int], list[Rec]] = defaultdict(list)
+    for r in recs:
+        by_source[r.post.source].append(r)
+        for t in r.post.tags:
+            by_tag[t].append(r)
+        for c in r.post.categories:
+            by_cat[c].append(r)
+        by_month[(r.post.date.year, r.post.date.month)].append(r)
+    source_dir = {s: f"sources/{slug}/" for s, slug in _unique_slugs(list(by_source)).items()}
+    tag_dir = {s: f"tags/{slug}/" for s, slug in _unique_slugs(list(by_tag)).items()}
+    cat_dir = {s: f"categories/{slug}/" for s, slug in _unique_slugs(list(by_cat)).items()}
+
+    # 3. Post pages: render the stale ones, in the pool while this process does the rest.
+    planner = _Planner(old_pages, writer)
+    jobs: list[tuple] = []
+    for members in by_source.values():
+        for i, r in enumerate(members):
+            newer = members[i - 1] if i > 0 else None
+            older = members[i + 1] if i + 1 < len(members) else None
+            nearby = members[max(0, i - 4) : max(0, i - 1)] + members[i + 2 : i + 5]
+            sig = (r.pv, r.url, source_dir[r.post.source],
+                   tuple(n.pv for n in (newer, older) if n), tuple(n.pv for n in nearby))  # fmt: skip
+            planner.new[r.url] = sig
+            if old_pages.get(r.url) == sig:
+                writer.skipped += 1
+                continue
+
+            def brief(n: Rec | None) -> dict | None:
+                return None if n is None else {"url": n.url, "title": n.post.title}
+
+            near = [{"url": n.url, "title": n.post.title, "lang": n.post.lang, "day": _day(n)}
+                    for n in nearby]  # fmt: skip
+            jobs.append((r.name, r.url, r.post, source_dir[r.post.source] + "index.html",
+                         brief(older), brief(newer), near))  # fmt: skip
+    pending = None
+    post_written = post_skipped = 0
+    if pool is not None and len(jobs) >= POOL_THRESHOLD:
+        chunks = [jobs[i : i + 50] for i in range(0, len(jobs), 50)]
+        pending = pool.map_async(render_chunk, chunks)
+    elif jobs:
+        renderer = PostRenderer(posts_dir, out, config)
+        for job in jobs:
+            renderer.render(job)
+        post_written, post_skipped = renderer.writer.written, renderer.writer.skipped
+
+    # 4. Listings, indexes, feeds, search, static files.
+    env = make_env()
+    t = UI_STRINGS[config.lang]
+    list_tpl, index_tpl = env.get_template("list.html"), env.get_template("index_of.html")
+
+    def common(rel: str, title: str) -> dict:
+        return {"site": config, "t": t, "lang": config.lang, "title": title, "root": root_of(rel)}
+
+    def items(rel: str, members: list[Rec], show_source: bool = True) -> list[dict]:
+        root = root_of(rel)
+        return [{"url": href(root, m.url), "title": m.post.title, "lang": m.post.lang,
+                 "source": m.post.source, "day": _day(m),
+                 "source_url": href(root, source_dir[m.post.source] + "index.html") if show_source else ""}
+                for m in members]  # fmt: skip
+
+    def listing(base: str, heading: str, members: list[Rec], feed: str | None, show_source: bool = True) -> None:
+        """Pages numbered from the oldest, so new posts leave old pages untouched."""
+        size = config.page_size
+        chunks = max(1, math.ceil(len(members) / size))
+        asc_len = len(members)
+        front_count = asc_len - (chunks - 2) * size if chunks > 2 else asc_len
+
+        def page_rel(k: int) -> str:
+            return f"{base}index.html" if k >= chunks - 1 or chunks <= 2 else f"{base}page/{k}.html"
+
+        pages: list[tuple[str, list[Rec], int | None, int | None]] = [
+            (f"{base}index.html", members[:front_count], None, chunks - 2 if chunks > 2 else None)
+        ]
+        for k in range(chunks - 2, 0, -1):
+            lo = asc_len - k * size
+            pages.append((page_rel(k), members[lo : lo + size], k + 1, k - 1 or None))
+        for rel, group, newer, older in pages:
+            sig = (heading, tuple(m.pv for m in group), newer, older, feed)
+
+            def render(rel=rel, group=group, newer=newer, older=older) -> str:
+                root = root_of(rel)
+                return list_tpl.render(**common(rel, heading), heading=heading,
+                    items=items(rel, group, show_source),
+                    newer=href(root, page_rel(newer)) if newer else "",
+                    older=href(root, page_rel(older)) if older else "",
+                    feed=href(root, feed) if feed else "")  # fmt: skip
+
+            planner.page(rel, sig, render)
+
+    listing("", t["latest"], recs, "feed.xml")
+    for s, members in by_source.items():
+        listing(source_dir[s], s, members, source_dir[s] + "feed.xml", show_source=False)
+        _feed(planner, env, config, source_dir[s] + "feed.xml", s, members, source_dir[s] + "index.html")
+    for tag, members in by_tag.items():
+        listing(tag_dir[tag], f"{t['tags']}: {tag}", members, None)
+    for cat, members in by_cat.items():
+        listing(cat_dir[cat], f"{t['categories']}: {cat}", members, None)
+    for (y, mo), members in by_month.items():
+        rel = f"archive/{y}/{mo:02d}.html"
+        heading = f"{y}-{mo:02d}"
+        planner.page(rel, (tuple(m.pv for m in members),), lambda rel=rel, heading=heading, members=members: list_tpl.render(
+            **common(rel, heading), heading=heading, items=items(rel, members), newer="", older="", feed=""))  # fmt: skip
+    _feed(planner, env, config, "feed.xml", config.title, recs, "index.html")
+
+    def index_page(rel: str, heading: str, groups: list[tuple[str, list[tuple[str, str, int]]]]) -> None:
+        root = root_of(rel)
+        sig = (heading, repr(groups))
+        planner.page(rel, sig, lambda: index_tpl.render(**common(rel, heading), heading=heading, groups=[
+            {"name": g, "entries": [{"name": n, "url": href(root, u), "count": c} for n, u, c in es]}
+            for g, es in groups]))  # fmt: skip
+
+    index_page("sources/index.html", t["sources"], [("", sorted(
+        ((s, source_dir[s] + "index.html", len(m)) for s, m in by_source.items()), key=lambda e: -e[2]))])  # fmt: skip
+    index_page("tags/index.html", t["tags"], [
+        (t["tags"], sorted((k, tag_dir[k] + "index.html", len(m)) for k, m in by_tag.items())),
+        (t["categories"], sorted((k, cat_dir[k] + "index.html", len(m)) for k, m in by_cat.items())),
+    ])  # fmt: skip
+    years: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+    for (y, mo), members in sorted(by_month.items(), reverse=True):
+        years[y].append((f"{y}-{mo:02d}", f"archive/{y}/{mo:02d}.html", len(members)))
+    index_page("archive/index.html", t["archive"], [(str(y), ms) for y, ms in years.items()])
+    planner.page("404.html", (), lambda: env.get_template("404.html").render(**common("404.html", "404")))
+    planner.page("search.html", (), lambda: env.get_template("search.html").render(**common("search.html", t["search"])))  # fmt: skip
+    _sitemap(planner, config, recs)
+
+    terms_by_id = {new_cache[n][0]: terms for n, terms in terms_now.items()}
+    _search(planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, pool, fresh_site, stamp)
+
+    for f in sorted(STATIC.iterdir()):
+        planner.keep(f"static/{f.name}")
+        writer.write(f"static/{f.name}", f.read_bytes())
+    _copy_assets(archive / "assets", out, planner)
+
+    if pending is not None:
+        for w, s in pending.get():
+            post_written += w
+            post_skipped += s
+
+    # 5. Remove pages no longer produced (deleted posts, emptied sources).
+    for rel in set(cache.pages) - set(planner.new):
+        try:
+            (out / rel).unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as e:
+            warnings.append(f"{out / rel}: cannot remove stale page ({e.strerror})")
+    writer.write(STAMP_FILE, stamp + "\n")
+    cache.pages = planner.new
+    cache.stamp = stamp
+    cache.save(archive)
+    return BuildReport(
+        pages_written=writer.written + post_written,
+        pages_skipped=writer.skipped + post_skipped,
+        posts=len(recs),
+        seconds=0.0,
+        warnings=warnings,
+    )
+
+
+def _atom_time(d: datetime) -> str:
+    return d.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _feed(planner: _Planner, env, config: SiteConfig, rel: str, title: str, members: list[Rec], alternate: str) -> None:  # type: ignore[no-untyped-def]
+    """An Atom feed; links are relative to the feed unless the config gives the site URL."""
+    latest = members[:FEED_ENTRIES]
+    sig = (title, tuple(m.pv for m in latest))
+
+    def render() -> str:
+        root = "" if config.url else root_of(rel)
+        base = config.url + "/" if config.url else ""
+        return env.get_template("feed.xml").render(
+            title=title, base=base, self_href=href(root, rel), alternate=href(root, alternate),
+            feed_id=(base + rel) if base else f"urn:newsmirror:{hashlib.sha1(rel.encode()).hexdigest()}",
+            updated=_atom_time(latest[0].post.date if latest else datetime.now(UTC)),
+            entries=[{"title": m.post.title, "url": href(root, m.url), "link": m.post.link,
+                      "author": m.post.author, "source": m.post.source,
+                      "updated": _atom_time(m.post.date),
+                      "id": (base + m.url) if base else f"urn:newsmirror:{hashlib.sha1(m.name.encode()).hexdigest()}"}
+                     for m in latest])  # fmt: skip
+
+    planner.page(rel, sig, render)
+
+
+def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
+    """sitemap.xml (absolute URLs need `[site] url`; relative ones otherwise)."""
+    from xml.sax.saxutils import escape
+
+    sig = tuple(r.url for r in recs)
+
+    def render() -> str:
+        base = config.url + "/" if config.url else ""
+        lines = ['<?xml version="1.0" encoding="utf-8"?>',
+                 '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
+                 f"<url><loc>{escape(base)}index.html</loc></url>"]  # fmt: skip
+        lines += [f"<url><loc>{escape(href(base, r.url))}</loc><lastmod>{r.post.date:%Y-%m-%d}</lastmod></url>"
+                  for r in recs[:50000]]  # fmt: skip
+        return "\n".join(lines + ["</urlset>", ""])
+
+    planner.page("sitemap.xml", sig, render)
+
+
+def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: dict[int, Rec],
+            terms_by_id: dict[int, str], removed_ids: set[int], posts_dir: Path,
+            pool: multiprocessing.pool.Pool | None, fresh_site: bool, stamp: str) -> None:  # fmt: skip
+    state = {} if fresh_site else cache.search
+    main_files: list[str] = list(state.get("main_files", []))  # type: ignore[arg-type]
+    main_ids: set[int] = set(state.get("main_ids", set()))  # type: ignore[arg-type]
+    delta: dict[int, str] = dict(state.get("delta", {}))  # type: ignore[arg-type]
+    tomb: set[int] = set(state.get("tomb", set()))  # type: ignore[arg-type]
+    main_shards = int(state.get("main_shards", 0))  # type: ignore[arg-type]
+    if not main_files or len(delta) + len(terms_by_id) > search.DELTA_MAX:
+        missing = [(posts_dir, by_id[i].name) for i in by_id if i not in terms_by_id]
+        if missing:
+            parsed = pool.imap(_parse_one, missing, chunksize=64) if pool else map(_parse_one, missing)
+            ids = {by_id[i].name: i for i in by_id}
+            for name, ptuple, terms in parsed:
+                if ptuple is not None:
+                    terms_by_id[ids[name]] = terms
+        main_shards, main_files = search.write_segment("main", terms_by_id.items(), writer.write)
+        main_ids, delta, tomb = set(terms_by_id), {}, set()
+        delta_dirty = True
+    else:
+        for pid in removed_ids:
+            delta.pop(pid, None)
+            if pid in main_ids:
+                tomb.add(pid)
+        for pid, terms in terms_by_id.items():
+            delta[pid] = terms
+            if pid in main_ids:
+                tomb.add(pid)
+        delta_dirty = bool(removed_ids or terms_by_id)
+    if delta_dirty:
+        search.write_segment("delta", delta.items(), writer.write, shards=search.DELTA_SHARDS)
+    for rel in main_files + [f"search/delta/{i}.js" for i in range(search.DELTA_SHARDS)]:
+        planner.keep(rel)
+    planner.page("search/manifest.js", (main_shards, tuple(sorted(tomb)), stamp),
+                 lambda: search.manifest_js(main_shards, tomb, stamp))  # fmt: skip
+    chunks: dict[int, list[Rec]] = defaultdict(list)
+    for r in by_id.values():
+        chunks[r.id // search.DOC_CHUNK].append(r)
+    for k, members in chunks.items():
+        members.sort(key=lambda r: r.id)
+
+        def render(k=k, members=members) -> str:
+            rows: list[list | int] = [0] * search.DOC_CHUNK
+            for r in members:
+                rows[r.id % search.DOC_CHUNK] = [r.post.title, r.url, _day(r), r.post.source, r.post.lang]
+            return search.docs_chunk_js(k, rows)
+
+        planner.page(f"search/docs/{k}.js", tuple(m.pv for m in members), render)
+    cache.search = {"main_files": main_files, "main_ids": main_ids, "delta": delta,
+                    "tomb": tomb, "main_shards": main_shards}  # fmt: skip
+
+
+def _copy_assets(assets: Path, out: Path, planner: _Planner) -> None:
+    """Copy mirrored images (content-addressed names: same name, same bytes)."""
+    if not assets.is_dir():
+        return
+    for path in assets.rglob("*"):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        rel = "assets/" + path.relative_to(assets).as_posix()
+        planner.keep(rel)
+        dest = out / rel
+        if not dest.exists() or dest.stat().st_size != path.stat().st_size:
+            planner.writer.write(rel, path.read_bytes())
