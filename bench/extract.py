@@ -26,7 +26,9 @@ from readability import Document
 
 from newsmirror.extract import decode_page, extract_article
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared/corpus/pages/readability/test/test-pages"
+CORPUS = (
+    Path(__file__).resolve().parents[1].parent / "shared/corpus/pages/readability/test/test-pages"
+)
 PAGE_URL = "http://fakehost/test/page.html"  # the URL the readability tests use
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")

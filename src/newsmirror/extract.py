@@ -90,9 +90,10 @@ def looks_like_summary(content: str | None) -> bool:
         last = links[-1]
         after = text[text.rfind(last.text_content().strip()) :] if last.text_content() else ""
         # Only a link at the very end counts: "more" in mid-text is just a word.
-        if _READ_MORE.match(last.text_content().strip()) and len(after) <= len(
-            last.text_content().strip()
-        ) + 3:
+        if (
+            _READ_MORE.match(last.text_content().strip())
+            and len(after) <= len(last.text_content().strip()) + 3
+        ):
             return True
     return False
 

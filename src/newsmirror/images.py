@@ -95,7 +95,9 @@ async def mirror_images(
             continue
         if url not in stored:
             if count >= limits.max_count:
-                warnings.append(f"{page_url}: image {url} not mirrored (over {limits.max_count} images)")
+                warnings.append(
+                    f"{page_url}: image {url} not mirrored (over {limits.max_count} images)"
+                )
                 continue
             count += 1
             path, problem = await _mirror_one(url, fetcher, archive, limits, guard)

@@ -1,9 +1,142 @@
-"""Subcommands for operating a mirror: status, watch, publish, retention.
-(Filled in by the operations work; each entry registers one subcommand.)"""
+"""Subcommands for operating a mirror: status, watch, publish, retention, enable."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
-OPS_COMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]] = []
+Register = Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]
+
+
+def _archive_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--archive", type=Path, default=Path("."), help="the archive (default: .)")
+
+
+def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "status",
+        parents=[common],
+        help="health of every feed, broken feeds first",
+        description="One row per feed: state, last success, failure streak, posts in the "
+        "last 7 and 30 days, next check and the last error. Broken feeds come first.",
+    )
+    _archive_arg(p)
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=_cmd_status)
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from .status import feed_health, health_json, print_plain, print_rich
+
+    rows = feed_health(args.archive)
+    if args.json:
+        print(json.dumps(health_json(rows), ensure_ascii=False, indent=2))
+    elif sys.stdout.isatty():
+        print_rich(rows)
+    else:
+        print_plain(rows, sys.stdout)
+    return 0
+
+
+def register_watch(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "watch",
+        parents=[common],
+        help="ingest (and build, when configured) in a loop until stopped",
+        description="Run ingest every --every (+-10%% jitter); each feed is fetched only when "
+        "its own next check is due. SIGTERM or Ctrl-C stops cleanly.",
+    )
+    _archive_arg(p)
+    p.add_argument("--every", default="30m", help="loop period: 90s, 30m, 1h (default 30m)")
+    p.add_argument("--max-runs", type=int, help="stop after this many runs")
+    p.set_defaults(func=_cmd_watch)
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    from .watch import parse_duration, watch
+
+    watch(args.archive, parse_duration(args.every), max_runs=args.max_runs)
+    return 0
+
+
+def register_publish(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "publish",
+        parents=[common],
+        help="git commit the new posts and push, if a remote is configured",
+        description="Commit _posts/, archived/, assets/ and the subscription files with a "
+        "message counting the new posts per source, then push. Nothing new: no commit.",
+    )
+    _archive_arg(p)
+    p.add_argument("--no-push", action="store_true", help="commit only")
+    p.set_defaults(func=_cmd_publish)
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from .publish import publish
+
+    result = publish(args.archive, push=not args.no_push)
+    print(result.message)
+    if result.pushed:
+        print(f"pushed to {result.remote}")
+    return 0
+
+
+def register_retention(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "retention",
+        parents=[common],
+        help="move posts older than N days from _posts/ to archived/YYYY-MM-DD/",
+        description="Nothing is deleted; moved items are never fetched again as new.",
+    )
+    _archive_arg(p)
+    p.add_argument("--days", type=int, help="default: retention_days from newsmirror.toml")
+    p.add_argument("--dry-run", action="store_true", help="only list what would move")
+    p.set_defaults(func=_cmd_retention)
+
+
+def _cmd_retention(args: argparse.Namespace) -> int:
+    from .config import load_settings
+    from .retention import apply_retention
+
+    days = args.days if args.days is not None else load_settings(args.archive).retention_days
+    if days is None:
+        print("retention is off (no --days, no retention_days in newsmirror.toml)")
+        return 0
+    moved = apply_retention(args.archive, days, dry_run=args.dry_run)
+    for path in moved:
+        print(f"{'would move to' if args.dry_run else 'moved to'} {path}")
+    print(f"{len(moved)} posts {'to move' if args.dry_run else 'moved'}")
+    return 0
+
+
+def register_enable(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "enable",
+        parents=[common],
+        help="revive a dead feed (by site name or URL)",
+        description="Clear a feed's dead mark and failure streak; the next run tries it.",
+    )
+    _archive_arg(p)
+    p.add_argument("feed", help="the feed's site name or URL")
+    p.set_defaults(func=_cmd_enable)
+
+
+def _cmd_enable(args: argparse.Namespace) -> int:
+    from .status import enable_feed
+
+    for url in enable_feed(args.archive, args.feed):
+        print(f"enabled {url}")
+    return 0
+
+
+OPS_COMMANDS: list[Register] = [
+    register_status,
+    register_watch,
+    register_publish,
+    register_retention,
+    register_enable,
+]

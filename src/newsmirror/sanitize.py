@@ -47,7 +47,7 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
 }
 # Removed with everything inside them; other disallowed tags are unwrapped.
 DROP_WITH_CONTENT: frozenset[str] = frozenset(
-    {"script", "style", "template", "noembed", "noframes", "xmp", "select", "head", "title"}
+    {"script", "style", "template", "noembed", "noframes", "xmp", "head", "title"}
 )
 URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto", "data"})
 MAX_DATA_IMAGE_BYTES = 32 * 1024
@@ -83,10 +83,11 @@ def sanitize_html(html: str, base_url: str | None) -> str:
         return ""
     root = parse_fragment(html)
     if root is not None:
-        _drop_active_content(root)
         _promote_lazy_images(root)
         if base_url:
             root.make_links_absolute(base_url, resolve_base_href=True, handle_failures="discard")
+        _drop_active_content(root)
+        _unwrap_foreign(root)
         _replace_embeds(root)
         _drop_tracking_pixels(root)
         _drop_empty_wrappers(root)
@@ -123,12 +124,20 @@ def serialize_fragment(root: lxml.html.HtmlElement) -> str:
     return "".join(parts)
 
 
+_URL_ATTRS = frozenset({"href", "src", "cite", "data-original-src"})
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+_IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]")  # browsers skip these inside a scheme
+
+
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
-    # nh3 checks schemes on every URL attribute; data: is allowed only as a small inline image.
-    if value.strip().lower().startswith("data:"):
-        if tag == "img" and attr == "src" and _is_small_data_image(value.strip()):
-            return value
-        return None
+    # nh3 leaves some URL attributes (cite) unchecked, so every one is checked here.
+    if attr in _URL_ATTRS:
+        scheme = _SCHEME.match(_IGNORED_IN_URLS.sub("", value).lower())
+        if scheme and scheme.group(1) == "data":
+            ok = tag == "img" and attr == "src" and _is_small_data_image(value.strip())
+            return value if ok else None
+        if scheme and scheme.group(1) not in ("http", "https", "mailto"):
+            return None
     if attr in ("width", "height") and not value.strip().isdigit():
         return None
     return value
@@ -148,11 +157,26 @@ def _is_small_data_image(value: str) -> bool:
 def _drop_active_content(root: lxml.html.HtmlElement) -> None:
     for el in list(root.iter(etree.Comment, etree.ProcessingInstruction)):
         _remove_keep_tail(el)
-    for el in list(root.iter(*DROP_WITH_CONTENT, "form", "button", "input", "link", "meta", "base")):
+    for el in list(
+        root.iter(*DROP_WITH_CONTENT, "form", "button", "input", "link", "meta", "base")
+    ):
         if el.tag in ("form", "button"):
             el.drop_tag()  # their text is readable; the tag itself is not wanted
         else:
             _remove_keep_tail(el)
+
+
+def _unwrap_foreign(root: lxml.html.HtmlElement) -> None:
+    # nh3 drops SVG/MathML with their text; unwrapping keeps the readable text.
+    for el in list(root.iter("svg", "math", "plaintext", "listing")):
+        if el.getparent() is None:
+            continue
+        if el.tag == "plaintext" and el.text:
+            el.text = el.text.removesuffix("</body></html>")  # lxml lets it swallow the wrapper
+        for inner in reversed(list(el.iter())):
+            if inner is not el and isinstance(inner.tag, str):
+                inner.drop_tag()
+        el.drop_tag()
 
 
 def _remove_keep_tail(el: etree._Element) -> None:
@@ -175,15 +199,15 @@ def _promote_lazy_images(root: lxml.html.HtmlElement) -> None:
         real = next((img.get(a).strip() for a in LAZY_SRC_ATTRS if (img.get(a) or "").strip()), "")
         if not real:
             srcset = next((img.get(a) for a in LAZY_SRCSET_ATTRS if (img.get(a) or "").strip()), "")
-            if not srcset:
-                parent = img.getparent()
-                if parent is not None and parent.tag == "picture":
-                    srcset = next((s.get("srcset", "") for s in parent.iter("source")), "")
+            picture = next(img.iterancestors("picture"), None)
+            if not srcset and picture is not None:
+                srcset = next((s.get("srcset", "") for s in picture.iter("source")), "")
             real = largest_in_srcset(srcset) or ""
         if real and (not src or _is_placeholder(src)):
             img.set("src", real)
     for source in list(root.iter("source")):
-        _remove_keep_tail(source)
+        if next(source.iterancestors("picture"), None) is not None:
+            source.drop_tag()  # lxml may nest the next elements inside <source>
     for noscript in list(root.iter("noscript")):
         # Lazy-load pages repeat the image in <noscript>; keep it only if new.
         seen = {i.get("src") for i in root.iter("img") if noscript not in i.iterancestors()}
@@ -197,7 +221,8 @@ def _promote_lazy_images(root: lxml.html.HtmlElement) -> None:
 def _is_placeholder(src: str) -> bool:
     low = src.lower()
     return low.startswith("data:") or any(
-        w in low for w in ("placeholder", "blank.", "spacer.", "lazy", "loading.", "grey.", "pixel.")
+        w in low
+        for w in ("placeholder", "blank.", "spacer.", "lazy", "loading.", "grey.", "pixel.")
     )
 
 
@@ -232,7 +257,10 @@ def video_link(src: str) -> tuple[str, str | None] | None:
         vid = path[-1] if host == "youtu.be" or path[0] in ("embed", "v", "shorts") else ""
         vid = vid or (query.get("v") or [""])[0]
         if _YOUTUBE_ID.match(vid):
-            return f"https://www.youtube.com/watch?v={vid}", f"https://i.ytimg.com/vi/{vid}/hqdefault.jpg"
+            return (
+                f"https://www.youtube.com/watch?v={vid}",
+                f"https://i.ytimg.com/vi/{vid}/hqdefault.jpg",
+            )
     if host == "player.vimeo.com" and len(path) >= 2 and path[-1].isdigit():
         return f"https://vimeo.com/{path[-1]}", None
     if host == "player.bilibili.com":
@@ -265,7 +293,7 @@ def _replace_embeds(root: lxml.html.HtmlElement) -> None:
         else:
             href, thumb = src, (el.get("poster") if el.tag == "video" else None)
         if not href.lower().startswith(("http://", "https://")):
-            _remove_keep_tail(el)
+            el.drop_tag()  # keep any fallback text, lose the embed
             continue
         link.set("href", href)
         if thumb:
@@ -273,9 +301,13 @@ def _replace_embeds(root: lxml.html.HtmlElement) -> None:
             link.append(img)
         else:
             host = urlsplit(href).hostname or href
-            link.text = f"Video: {host}" if known or el.tag == "video" else f"Embedded content: {host}"
-        link.tail = el.tail
-        el.getparent().replace(el, link)
+            link.text = (
+                f"Video: {host}" if known or el.tag == "video" else f"Embedded content: {host}"
+            )
+        el.addprevious(link)
+        for source in list(el.iter("source", "track")):
+            source.drop_tree()
+        el.drop_tag()  # fallback content between the tags stays as text
 
 
 def _drop_tracking_pixels(root: lxml.html.HtmlElement) -> None:

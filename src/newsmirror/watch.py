@@ -146,9 +146,23 @@ def _tick(archive: Path, stopper: _Stopper) -> RunReport | None:
     except OSError as e:
         log.error("could not write the run report: %s", e)
     log.info(report.summary_line())
+    if settings.retention_days and not stopper.stop.is_set():
+        _retain(archive, settings.retention_days)
     if settings.build and not stopper.stop.is_set():
         _build(archive)
     return report
+
+
+def _retain(archive: Path, days: int) -> None:
+    from .retention import apply_retention
+
+    try:
+        moved = apply_retention(archive, days)
+    except NewsmirrorError as e:
+        log.error("retention failed: %s", e)
+        return
+    if moved:
+        log.info("retention: moved %d posts to archived/", len(moved))
 
 
 def _build(archive: Path) -> None:

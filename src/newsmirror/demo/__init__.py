@@ -1,0 +1,114 @@
+"""The built-in demo: feeds shipped with newsmirror, served on 127.0.0.1 and
+mirrored into a local archive, so that newsmirror can be tried with no internet.
+
+The feeds cover RSS 2.0 with content:encoded, Atom, YouTube's media:group,
+JSON Feed, a summary-only feed (full text comes from the article page) and a
+GBK-encoded feed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+from importlib.resources import files
+from pathlib import Path
+
+from aiohttp import web
+
+FEEDS = [
+    ("示例新闻", "rss2.xml", "application/rss+xml; charset=utf-8"),
+    ("维权网 Demo", "atom.xml", "application/atom+xml"),
+    ("罗宾 Demo", "youtube.xml", "application/atom+xml"),
+    ("JSON Feed 示例", "feed.json", "application/feed+json"),
+    ("摘要源", "summary.xml", "application/rss+xml"),
+    ("GBK 源", "gbk.xml", "text/xml"),  # no charset: the XML declaration says gbk
+]
+PAGES = {"/articles/1.html": "article-1.html"}
+PREFERRED_PORT = 18733  # fixed when free, so reruns see the same item links
+
+
+class DemoServer:
+    """Serves the demo feeds on 127.0.0.1 from a background thread."""
+
+    def __init__(self) -> None:
+        self.port = _free_port(PREFERRED_PORT)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._runner: web.AppRunner | None = None
+
+    def feed_url(self, name: str) -> str:
+        return f"{self.base}/feeds/{name}"
+
+    def __enter__(self) -> DemoServer:
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+
+    def _serve(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        data = files(__package__) / "feeds"
+        types = {name: ctype for _site, name, ctype in FEEDS}
+
+        async def feed(request: web.Request) -> web.Response:
+            name = request.match_info["name"]
+            if name not in types:
+                raise web.HTTPNotFound()
+            body = (data / name).read_bytes().replace(b"{BASE}", self.base.encode())
+            return web.Response(body=body, headers={"Content-Type": types[name]})
+
+        async def page(request: web.Request) -> web.Response:
+            name = PAGES.get(request.path)
+            if name is None:
+                raise web.HTTPNotFound()
+            body = (data / name).read_bytes()
+            return web.Response(body=body, headers={"Content-Type": "text/html; charset=utf-8"})
+
+        app = web.Application()
+        app.router.add_get("/feeds/{name}", feed)
+        app.router.add_get("/articles/{page}", page)
+        self._runner = web.AppRunner(app, access_log=None)
+        self._loop.run_until_complete(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        self._loop.run_until_complete(site.start())
+        self._ready.set()
+        self._loop.run_forever()
+
+
+def _free_port(preferred: int) -> int:
+    for port in (preferred, 0):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return s.getsockname()[1]
+    raise OSError("no free port on 127.0.0.1")
+
+
+def run_demo(archive: Path, *, build: bool = False) -> None:
+    """Serve the demo feeds, mirror them into `archive`, optionally build the site."""
+    from ..cli import build_site_cli, run_with_progress
+    from ..config import load_settings
+    from ..pipeline import RunOptions
+
+    archive.mkdir(parents=True, exist_ok=True)
+    with DemoServer() as server:
+        subs = [{"site": site, "url": server.feed_url(name)} for site, name, _ in FEEDS]
+        (archive / "subs.json").write_text(
+            json.dumps(subs, ensure_ascii=False, indent=4), encoding="utf-8"
+        )
+        run_with_progress(archive, RunOptions(), load_settings(archive))
+    print(f"posts: {archive / '_posts'}")
+    if build:
+        build_site_cli(archive, None, full=False)
+        print(f"site: open {(archive / '_site' / 'index.html').resolve().as_uri()}")

@@ -15,6 +15,9 @@ from .reader import SitePost, post_body_html, split_front_matter
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ROOT_ASSETS = re.compile(r"""(\s(?:src|href|poster)=["'])/assets/""")
+# Sanitisers resolve root-relative URLs against the post's link; this host keeps
+# mirrored images recognisable through that, then becomes a page-relative path.
+_ASSETS_HOST = "https://assets.newsmirror.invalid/assets/"
 
 # Used only when newsmirror.sanitize is not available: a conservative allowlist.
 _FALLBACK_TAGS = {
@@ -67,9 +70,10 @@ def clean_content(content: str, base_url: str) -> str:
     )
 
 
-def localise_assets(content: str, root: str) -> str:
-    """`/assets/...` (images mirrored by ingest) -> a page-relative path."""
-    return _ROOT_ASSETS.sub(lambda m: m.group(1) + root + "assets/", content)
+def clean_for_page(content: str, base_url: str, root: str) -> str:
+    """Sanitised content with `/assets/...` (images mirrored by ingest) page-relative."""
+    marked = _ROOT_ASSETS.sub(lambda m: m.group(1) + _ASSETS_HOST, content)
+    return clean_content(marked, base_url).replace(_ASSETS_HOST, root + "assets/")
 
 
 class PostRenderer:
@@ -89,7 +93,7 @@ class PostRenderer:
             text = ""
         _, body = split_front_matter(text.replace("\r\n", "\n"))
         root = root_of(rel)
-        content = localise_assets(clean_content(post_body_html(body), post.link), root)
+        content = clean_for_page(post_body_html(body), post.link, root)
 
         def link(d: dict | None) -> dict | None:
             return None if d is None else {**d, "url": href(root, d["url"])}

@@ -20,7 +20,10 @@ _TRADITIONAL_ONLY = set(
     "愛網電視錢銀鐵錯聞陽陰陸陳險隨隱難雜雞飛飯館驅魚鳥龍齊總統選舉議盡戰爭論認識讓記許訪設證評"
 )
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_CJK_RUN = re.compile(f"[{_CJK}]+")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+_LETTER = re.compile(r"[^\W\d_]")
+_SIMPLIFIED_RE = re.compile("[" + "".join(sorted(_SIMPLIFIED_ONLY)) + "]")
+_TRADITIONAL_RE = re.compile("[" + "".join(sorted(_TRADITIONAL_ONLY)) + "]")
 _TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 _SPACE = re.compile(r"\s+")
@@ -35,11 +38,12 @@ def html_to_text(fragment: str) -> str:
 
 def detect_lang(text: str) -> str:
     """BCP 47 tag for a post: zh-Hans / zh-Hant by script-unique characters, else en."""
-    cjk = sum(len(run) for run in _CJK_RUN.findall(text))
-    if cjk < 4 or cjk * 4 < sum(c.isalpha() for c in text):
+    text = text[:1500]
+    cjk = len(_CJK_CHAR.findall(text))
+    if cjk < 4 or cjk * 4 < len(_LETTER.findall(text)):
         return "en"
-    simp = sum(c in _SIMPLIFIED_ONLY for c in text)
-    trad = sum(c in _TRADITIONAL_ONLY for c in text)
+    simp = len(_SIMPLIFIED_RE.findall(text))
+    trad = len(_TRADITIONAL_RE.findall(text))
     if trad > simp:
         return "zh-Hant"
     return "zh-Hans"

@@ -1,0 +1,243 @@
+"""Ingest speed and memory of `newsmirror run`, against a floor of bare aiohttp + lxml.
+
+A feed server in its own process serves FEEDS RSS feeds of ITEMS items (~4 KB
+of CJK text each, with ETags) on 127.0.0.1. Scenarios, in one go:
+  cold        every item new (newsmirror --content raw --fulltext never)
+  cold-clean  the same into a second archive with --content clean (sanitising)
+  warm        every feed answers 304
+  changed-N   10% of the feeds gained 5 items (three rounds: archive grows)
+  cold-again  every link renamed: a second cold run into the full archive
+Each has a floor: the same requests made with bare aiohttp, parsed with bare
+lxml, one file written per item, nothing else. newsmirror and the floor run as
+child processes; their wall time and peak RSS are measured alone.
+
+All feeds are on one host here, so newsmirror runs with --per-host 64 (and the
+floor with the same limits): the default of 6 per host would throttle it.
+
+Run: python bench/ingest.py [--feeds 1000] [--items 50] [--keep DIR] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import aiohttp
+from lxml import etree
+
+from common import ChildRun, FeedServer, load_average, run_child
+
+CONCURRENCY = 64  # newsmirror's default overall limit; per host set to the same
+TARGET_COLD_RATIO = 3.0
+TARGET_WARM_SECONDS = 3.0
+TARGET_PEAK_MB = 300.0
+FLAT_TOLERANCE_MB = 30.0  # RSS may vary this much between runs and still be "flat"
+_CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+_NEWSMIRROR = "import sys; from newsmirror.cli import main; sys.exit(main())"
+
+
+@dataclass
+class Row:
+    scenario: str
+    seconds: float
+    feeds: int
+    new_posts: int
+    peak_rss_mb: float
+    floor_seconds: float | None = None
+    floor_rss_mb: float | None = None
+    archive_posts: int = 0  # posts in the archive after the run
+
+    @property
+    def ratio(self) -> float | None:
+        return self.seconds / self.floor_seconds if self.floor_seconds else None
+
+
+# --- the floor -----------------------------------------------------------------------
+
+
+async def floor_run(urls: list[str], out: Path, etags_file: Path) -> int:
+    """Bare aiohttp + lxml + one plain file per item. Returns the items written."""
+    etags: dict[str, str] = json.loads(etags_file.read_text()) if etags_file.exists() else {}
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY, limit_per_host=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(n: int, url: str) -> None:
+            nonlocal written
+            headers = {"If-None-Match": etags[url]} if url in etags else {}
+            async with session.get(url, headers=headers) as resp:
+                if resp.status == 304:
+                    return
+                body = await resp.read()
+                if "ETag" in resp.headers:
+                    etags[url] = resp.headers["ETag"]
+            root = etree.fromstring(body)
+            for item in root.iter("item"):
+                link = item.findtext("link") or ""
+                text = (
+                    f"title: {item.findtext('title')}\nfrom: {link}\n"
+                    f"date: {item.findtext('pubDate')}\n\n{item.findtext(_CONTENT)}\n"
+                )
+                name = link.rsplit("/", 1)[-1]
+                with open(out / f"{n}-{name}.md", "w", encoding="utf-8") as f:
+                    f.write(text)
+                written += 1
+
+        await asyncio.gather(*(one(n, u) for n, u in enumerate(urls)))
+    etags_file.write_text(json.dumps(etags))
+    return written
+
+
+# --- the scenarios ---------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, server: FeedServer, work: Path, feeds: int) -> None:
+        self.server, self.work, self.feeds = server, work, feeds
+        self.urls_file = work / "urls.json"
+        self.urls_file.write_text(json.dumps([server.feed_url(n) for n in range(feeds)]))
+        self.rows: list[Row] = []
+
+    def make_archive(self, name: str) -> Path:
+        archive = self.work / name
+        archive.mkdir()
+        subs = [{"site": f"新闻源{n}", "url": self.server.feed_url(n)} for n in range(self.feeds)]
+        (archive / "subs.json").write_text(json.dumps(subs, ensure_ascii=False), encoding="utf-8")
+        return archive
+
+    def newsmirror(self, archive: Path, content: str) -> ChildRun:
+        argv = [sys.executable, "-c", _NEWSMIRROR, "run", "--archive", str(archive),
+                "--content", content, "--fulltext", "never", "-q", "--json",
+                "--concurrency", str(CONCURRENCY), "--per-host", str(CONCURRENCY)]  # fmt: skip
+        run = run_child(argv)
+        if run.returncode != 0:
+            raise SystemExit(f"newsmirror run failed ({run.returncode}): {run.stderr[-2000:]}")
+        return run
+
+    def floor(self, name: str) -> ChildRun:
+        out = self.work / f"floor-{name}"
+        argv = [sys.executable, __file__, "_floor", str(self.urls_file), str(out),
+                str(self.work / "floor-etags.json")]  # fmt: skip
+        run = run_child(argv)
+        if run.returncode != 0:
+            raise SystemExit(f"floor run failed ({run.returncode}): {run.stderr[-2000:]}")
+        shutil.rmtree(out, ignore_errors=True)  # keep the disk as the floor found it
+        return run
+
+    def measure(self, scenario: str, archive: Path, content: str = "raw",
+                with_floor: bool = True) -> Row:  # fmt: skip
+        floor = self.floor(scenario) if with_floor else None
+        run = self.newsmirror(archive, content)
+        report = json.loads(run.stdout)
+        failed = [f for f in report["feeds"] if f["status"] == "failed"]
+        if failed:
+            raise SystemExit(f"{scenario}: {len(failed)} feeds failed, e.g. {failed[0]}")
+        row = Row(
+            scenario=scenario,
+            seconds=run.seconds,
+            feeds=len(report["feeds"]),
+            new_posts=sum(f["new_posts"] for f in report["feeds"]),
+            peak_rss_mb=run.peak_rss_mb,
+            floor_seconds=floor.seconds if floor else None,
+            floor_rss_mb=floor.peak_rss_mb if floor else None,
+            archive_posts=sum(1 for _ in (archive / "_posts").glob("*.md")),
+        )
+        self.rows.append(row)
+        print(f"  {scenario}: {row.seconds:.2f} s, {row.new_posts} new posts,"
+              f" {row.peak_rss_mb:.0f} MB ({load_average()})", file=sys.stderr)  # fmt: skip
+        return row
+
+    def run_all(self) -> None:
+        main = self.make_archive("archive")
+        self.measure("cold", main)
+        self.measure("cold-clean", self.make_archive("archive-clean"), "clean", with_floor=False)
+        self.measure("warm", main)
+        for round_no in (1, 2, 3):
+            self.server.admin("POST", "/admin/change", fraction="0.1")
+            self.measure(f"changed-{round_no}", main)
+        self.server.admin("POST", "/admin/renew", prefix="p1")
+        self.measure("cold-again", main)
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def print_table(rows: list[Row], feeds: int, items: int) -> list[tuple[str, bool]]:
+    print(f"ingest bench: {feeds} feeds x {items} items, loopback, per-host={CONCURRENCY},"
+          f" concurrency={CONCURRENCY}; {load_average()}")  # fmt: skip
+    head = ("scenario", "seconds", "feeds", "new posts", "archive", "peak RSS MB",
+            "floor s", "floor MB", "ratio")  # fmt: skip
+    print("  ".join(f"{h:>11}" for h in head))
+    for r in rows:
+        cells = (r.scenario, f"{r.seconds:.2f}", str(r.feeds), str(r.new_posts),
+                 str(r.archive_posts), f"{r.peak_rss_mb:.0f}", _fmt(r.floor_seconds, ".2f"),
+                 _fmt(r.floor_rss_mb, ".0f"), _fmt(r.ratio, ".2f") + ("x" if r.ratio else ""))  # fmt: skip
+        print("  ".join(f"{c:>11}" for c in cells))
+    by_name = {r.scenario: r for r in rows}
+    cold, warm = by_name["cold"], by_name["warm"]
+    grow = [by_name["cold"], by_name["changed-1"], by_name["changed-3"], by_name["cold-again"]]
+    flat = max(r.peak_rss_mb for r in grow[1:3]) - grow[1].peak_rss_mb <= FLAT_TOLERANCE_MB and (
+        grow[3].peak_rss_mb - grow[0].peak_rss_mb <= FLAT_TOLERANCE_MB
+    )
+    targets = [
+        (f"cold within {TARGET_COLD_RATIO:g}x of the floor: {cold.ratio:.2f}x",
+         (cold.ratio or 0) <= TARGET_COLD_RATIO),
+        (f"warm {warm.feeds} feeds under {TARGET_WARM_SECONDS:g} s: {warm.seconds:.2f} s",
+         warm.seconds < TARGET_WARM_SECONDS),
+        (f"peak memory under {TARGET_PEAK_MB:g} MB: {max(r.peak_rss_mb for r in rows):.0f} MB",
+         all(r.peak_rss_mb < TARGET_PEAK_MB for r in rows)),
+        ("memory flat as the archive grows (peak MB by archive size: "
+         + ", ".join(f"{r.archive_posts - r.new_posts}->{r.peak_rss_mb:.0f}" for r in grow)
+         + f"; tolerance {FLAT_TOLERANCE_MB:g} MB)", flat),
+    ]  # fmt: skip
+    for text, ok in targets:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    return targets
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "_floor":
+        urls = json.loads(Path(args[1]).read_text())
+        asyncio.run(floor_run(urls, Path(args[2]), Path(args[3])))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=50)
+    parser.add_argument("--keep", type=Path, help="work in DIR and keep the archives there")
+    parser.add_argument("--json", type=Path, help="also write the rows as JSON to FILE")
+    opts = parser.parse_args(args)
+    work = opts.keep or Path(tempfile.mkdtemp(prefix="nm-bench-ingest-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        print(f"generating {opts.feeds} feeds x {opts.items} items ...", file=sys.stderr)
+        with FeedServer(opts.feeds, opts.items) as server:
+            stats = server.admin("GET", "/admin/stats")
+            print(f"  {stats['bytes'] / 2**20:.0f} MiB of feeds served on port {server.port}",
+                  file=sys.stderr)  # fmt: skip
+            bench = Bench(server, work, opts.feeds)
+            bench.run_all()
+        targets = print_table(bench.rows, opts.feeds, opts.items)
+        if opts.json:
+            data = {"rows": [asdict(r) | {"ratio": r.ratio} for r in bench.rows],
+                    "targets": [{"target": t, "pass": ok} for t, ok in targets]}  # fmt: skip
+            opts.json.write_text(json.dumps(data, ensure_ascii=False, indent=2))
+    finally:
+        if opts.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

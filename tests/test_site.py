@@ -1,0 +1,220 @@
+"""The static site builder on the golden posts plus hostile ones: reader, pages, links, search."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from newsmirror.site import BuildError, build_site
+from newsmirror.site.reader import parse_front_matter, read_post
+from newsmirror.site.textutil import detect_lang, fnv1a, search_tokens, slugify
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+GOLDEN = sorted((SHARED / "golden").glob("*.md")) + sorted((SHARED / "golden" / "variants").glob("*.md"))
+SEED = sorted((SHARED / "seed").glob("*.md"))
+
+HOSTILE = {
+    "2023-02-01-Back\\slash: title # 1.md": (
+        '---\nlayout: post\ntitle: "Back\\slash \\d title"\ndate: 2023-02-01T01:02:03.000Z\n'
+        "author: Name: With # colon, comma\nfrom: https://example.org/a?b=1\ntags: [ A, B: site ]\n"
+        "categories: [ A, B: site ]\n---\n<!--NaN-->\n[x](https://example.org/a?b=1)\n------\n\n"
+        '<div>\n<p>正文{{ liquid }}</p><script>alert(1)</script><img src="/assets/ab/abc.png" onerror="x()">'
+        '<iframe src="https://evil.example/"></iframe>\n</div>\n'
+    ),
+    "2023-02-02-plain.md": "no front matter at all, just text 中文测试内容\n",
+}
+
+
+def make_archive(root: Path) -> Path:
+    posts = root / "_posts"
+    posts.mkdir(parents=True)
+    for p in GOLDEN + SEED:
+        shutil.copy(p, posts / p.name)
+    for name, text in HOSTILE.items():
+        (posts / name).write_text(text, encoding="utf-8")
+    (root / "assets" / "ab").mkdir(parents=True)
+    (root / "assets" / "ab" / "abc.png").write_bytes(b"\x89PNG fake")
+    return root
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    archive = make_archive(tmp_path_factory.mktemp("site") / "archive")
+    report = build_site(archive)
+    assert report.posts == len(GOLDEN) + len(SEED) + len(HOSTILE)
+    assert report.warnings == []
+    return archive
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[str] = []
+        self.langs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        for key in ("href", "src"):
+            if a.get(key) and not (tag == "a" and key == "src"):
+                self.links.append(a[key] or "")
+        if tag == "html":
+            self.langs.append(a.get("lang") or "")
+
+
+def internal_targets(page: Path) -> list[tuple[str, Path]]:
+    parser = Links()
+    parser.feed(page.read_text(encoding="utf-8"))
+    out = []
+    for link in parser.links:
+        parts = urlsplit(link)
+        if parts.scheme or link.startswith("//") or link.startswith("#"):
+            continue
+        assert not link.startswith("/"), f"{page}: root-absolute link {link}"
+        out.append((link, (page.parent / unquote(parts.path)).resolve()))
+    return out
+
+
+def test_reader_accepts_every_golden_post() -> None:
+    for path in GOLDEN + SEED:
+        post, content = read_post(path)
+        assert post.title and post.source and post.link.startswith("http"), path.name
+        assert post.date.year >= 2020
+    post, _ = read_post(next(p for p in GOLDEN if "混管阳" in p.name))
+    assert post.title == '今天我被通知"混管阳"了，他们让我不动，但又不联系我【罗宾VLOG】'
+    post, _ = read_post(next(p for p in GOLDEN if "&quot;" in p.name))
+    assert post.title == '北约领导人呼吁韩国"加强"军援乌克兰力度'
+    post, _ = read_post(next(p for p in GOLDEN if "小小只" in p.name))
+    assert (post.author, post.source) == ("九歌Vlog", "九哥记")
+    assert post.thumbnail == "https://i.ytimg.com/vi/ypCujsox6ws/hqdefault.jpg"
+    post, _ = read_post(next(p for p in GOLDEN if "ChinaFile" in p.name))
+    assert post.author == "Annie Jieping Zhang, Li Yuan & more"
+
+
+def test_front_matter_yaml_cannot_parse_is_read_line_by_line() -> None:
+    fm = HOSTILE["2023-02-01-Back\\slash: title # 1.md"].split("---\n")[1]
+    data = parse_front_matter(fm)
+    assert data["title"] == "Back\\slash \\d title"
+    assert data["author"] == "Name: With # colon, comma"
+    assert data["categories"] == ("A, B: site",)
+
+
+def test_lang_slug_and_tokens() -> None:
+    assert detect_lang("北約秘書長訪南韓 促增對烏克蘭軍援") == "zh-Hant"
+    assert detect_lang("北约领导人呼吁韩国加强军援乌克兰力度") == "zh-Hans"
+    assert detect_lang("China's Lies: Its History") == "en"
+    slug = slugify('今天我被通知\\"混管阳"了: a/b?*|<>')
+    assert not set(slug) & set('\\/:*?"<>|') and "混管阳" in slug
+    assert slugify("CON") == "_CON" and slugify("...") == "post"
+    assert {"清零", "共存", "openai"} <= search_tokens("清零or共存 OpenAI")
+    assert fnv1a("清零") == 0x811C9DC5 ^ 0 or fnv1a("清零") != fnv1a("共存")
+
+
+def test_every_post_has_a_page_with_its_parts(built: Path) -> None:
+    site = built / "_site"
+    pages = list((site / "posts").rglob("*.html"))
+    assert len(pages) == len(GOLDEN) + len(SEED) + len(HOSTILE)
+    video = next(p for p in pages if "小小只" in p.name).read_text()
+    assert '<html lang="zh-Hans">' in video or 'lang="zh-Hans"' in video
+    assert "九歌Vlog" in video and "hqdefault.jpg" in video
+    assert 'class="original" href="https://www.youtube.com/watch?v=ypCujsox6ws"' in video
+    trad = next(p for p in pages if "北約秘書長" in p.name).read_text()
+    assert '<article lang="zh-Hant">' in trad
+    same = next(p for p in pages if "OpenAI" in p.name).read_text()
+    assert 'class="author"' not in same  # author == source: not repeated
+    hostile = next(p for p in pages if "Back" in p.name).read_text()
+    assert "<script" not in hostile.split("</header>")[1] and "onerror" not in hostile
+    assert '<iframe src="https://evil.example/"' not in hostile and "{{ liquid }}" in hostile
+    assert 'src="../../../assets/ab/abc.png"' in hostile
+    assert (site / "assets/ab/abc.png").is_file()
+
+
+def test_site_parts_exist_and_are_light(built: Path) -> None:
+    site = built / "_site"
+    for rel in ("index.html", "404.html", "feed.xml", "sitemap.xml", "search.html",
+                "archive/index.html", "sources/index.html", "tags/index.html",
+                "archive/2023/01.html"):  # fmt: skip
+        assert (site / rel).is_file(), rel
+    feeds = list((site / "sources").glob("*/feed.xml"))
+    assert len(feeds) >= 10
+    assert "<feed" in feeds[0].read_text()
+    css_js = sum(p.stat().st_size for p in (site / "static").iterdir())
+    assert css_js < 50_000
+
+
+def test_link_checker_every_internal_link_resolves(built: Path) -> None:
+    site = (built / "_site").resolve()
+    pages = list(site.rglob("*.html"))
+    assert len(pages) > 40
+    checked = 0
+    for page in pages:
+        for link, target in internal_targets(page):
+            assert target.is_file(), f"{page.relative_to(site)}: broken link {link}"
+            checked += 1
+    assert checked > 500
+
+
+def search_py(site: Path, query: str) -> set[str]:
+    """What static/search.js does, in Python: intersect the terms' postings per segment."""
+    manifest = json.loads(re.search(r"=(\{.*\});", (site / "search/manifest.js").read_text())[1])
+    terms = search_tokens(query)
+    found: set[int] = set()
+    for seg in manifest["segments"]:
+        hit: set[int] | None = None
+        for term in terms:
+            shard = (site / f"search/{seg['name']}/{fnv1a(term) % seg['shards']}.js").read_text()
+            data = json.loads(shard[shard.index("{") : shard.rindex("}") + 1])
+            ids, last = set(), 0
+            for i, g in enumerate(data.get(term, "").split(",") if term in data else []):
+                last = last + int(g) if i else int(g)
+                ids.add(last)
+            hit = ids if hit is None else hit & ids
+        found |= {i for i in hit or set() if seg["name"] != "main" or i not in manifest["tomb"]}
+    urls = set()
+    for pid in found:
+        chunk = (site / f"search/docs/{pid // manifest['docChunk']}.js").read_text()
+        rows = json.loads(chunk[chunk.index("[") : chunk.rindex("]") + 1])
+        urls.add(rows[pid % manifest["docChunk"]][1])
+    return urls
+
+
+def test_search_index_finds_chinese(built: Path) -> None:
+    site = built / "_site"
+    hits = search_py(site, "混管阳")
+    assert any("混管阳" in u for u in hits)
+    assert any("梁白端" in u for u in search_py(site, "鼓楼分局"))  # body text, not title
+    assert search_py(site, "不存在的词语组合") == set()
+
+
+def test_incremental_rebuild_touches_only_what_changed(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a")
+    build_site(archive)
+    site = archive / "_site"
+    unrelated = next((site / "posts").rglob("*myflightradar24*.html"))
+    before = unrelated.stat().st_mtime_ns
+    again = build_site(archive)
+    assert again.pages_written == 0
+    new = archive / "_posts" / "2025-01-01-新文章测试.md"
+    new.write_text((SEED[0]).read_text().replace("北約秘書長訪南韓", "新文章测试標題"))
+    inc = build_site(archive)
+    assert 3 <= inc.pages_written < 60
+    assert unrelated.stat().st_mtime_ns == before
+    assert "新文章测试標題" in (site / "index.html").read_text()
+    assert any("新文章测试" in u for u in search_py(site, "新文章"))
+    new.unlink()
+    build_site(archive)
+    assert not list((site / "posts").rglob("*新文章测试*"))
+    assert search_py(site, "新文章") == set()
+    (archive / "newsmirror.toml").write_text('[site]\ntitle = "Other"\n')
+    full = build_site(archive)
+    assert full.pages_written > 100 and "Other" in (site / "index.html").read_text()
+
+
+def test_missing_posts_folder_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="no _posts/"):
+        build_site(tmp_path)
