@@ -29,9 +29,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import aiohttp
-from lxml import etree
-
 from common import ChildRun, FeedServer, load_average, run_child
+from lxml import etree
 
 CONCURRENCY = 64  # newsmirror's default overall limit; per host set to the same
 TARGET_COLD_RATIO = 3.0

@@ -20,7 +20,18 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-SOURCES = ["纽约时报", "法广", "自由亚洲电台", "大纪元", "中国数字时代", "Solidot", "维权网", "BBC", "德国之声", "明鏡歷史台"]
+SOURCES = [
+    "纽约时报",
+    "法广",
+    "自由亚洲电台",
+    "大纪元",
+    "中国数字时代",
+    "Solidot",
+    "维权网",
+    "BBC",
+    "德国之声",
+    "明鏡歷史台",
+]
 WORDS = ("上海 疫情 封锁 政府 经济 选举 民主 新闻 记者 法院 开庭 维权 乌克兰 军援 北约 "
          "游客 旅游 航空 酒店 科技 人工智能 程序员 合同工 香港 台灣 選舉 政府 經濟 新聞").split()  # fmt: skip
 CHILD = r"""
@@ -40,7 +51,9 @@ def make_post(rng: random.Random, i: int, when: datetime) -> tuple[str, str]:
     paras = []
     size = rng.randint(2000, 8000)
     while sum(len(p) for p in paras) * 3 < size:
-        paras.append("<p>" + "，".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30))) + "。</p>")
+        paras.append(
+            "<p>" + "，".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30))) + "。</p>"
+        )
     stamp = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     link = f"https://example.org/{source_slug(source)}/{i}.html"
     text = (f'---\nlayout: post\ntitle: "{title}"\ndate: {stamp}\nauthor: {source}\nfrom: {link}\n'
@@ -89,7 +102,8 @@ def hugo_site(archive: Path, target: Path) -> None:
     (target / "config.toml").write_text('baseURL = "/"\ntitle = "bench"\nrelativeURLs = true\n'
                                         '[taxonomies]\n  tag = "tags"\n  category = "categories"\n')  # fmt: skip
     (target / "layouts" / "_default" / "single.html").write_text(
-        "<!doctype html><title>{{ .Title }}</title><h1>{{ .Title }}</h1>{{ .Content }}")
+        "<!doctype html><title>{{ .Title }}</title><h1>{{ .Title }}</h1>{{ .Content }}"
+    )
     (target / "layouts" / "_default" / "list.html").write_text(
         "<!doctype html><ul>{{ range .Paginator.Pages }}<li><a href='{{ .RelPermalink }}'>{{ .Title }}</a>{{ end }}</ul>")  # fmt: skip
     for i, p in enumerate(sorted((archive / "_posts").iterdir())):
@@ -111,7 +125,9 @@ def bench_size(n: int, work: Path, run_jekyll: bool) -> None:
           f"peak RSS {max(full['rss_mb'], full['children_rss_mb']):.0f} MB")  # fmt: skip
     print(f"newsmirror no-change rebuild: {again['seconds']:.2f} s")
     print(f"newsmirror +50 posts rebuild: {inc['seconds']:.2f} s  ({inc['written']} files written)")
-    print(f"hugo:                         {hugo:.2f} s  -> newsmirror/hugo = {full['seconds'] / hugo:.2f}")
+    print(
+        f"hugo:                         {hugo:.2f} s  -> newsmirror/hugo = {full['seconds'] / hugo:.2f}"
+    )
     if run_jekyll:
         from newsmirror.site import init_jekyll
 
@@ -119,7 +135,9 @@ def bench_size(n: int, work: Path, run_jekyll: bool) -> None:
         shutil.copytree(archive / "_posts", jdir / "_posts")
         init_jekyll(jdir)
         jek = timed(["/usr/bin/jekyll", "build", "--quiet"], jdir)
-        print(f"jekyll:                       {jek:.2f} s  -> jekyll/newsmirror = {jek / full['seconds']:.1f}x")
+        print(
+            f"jekyll:                       {jek:.2f} s  -> jekyll/newsmirror = {jek / full['seconds']:.1f}x"
+        )
 
 
 def main() -> None:

@@ -41,8 +41,14 @@ def rss_item(
     return "<item>" + "\n".join(parts) + "</item>"
 
 
-def rss(items: list[str], *, title: str = "Test feed", link: str = "http://example.com/",
-        encoding: str = "utf-8", extra: str = "") -> bytes:
+def rss(
+    items: list[str],
+    *,
+    title: str = "Test feed",
+    link: str = "http://example.com/",
+    encoding: str = "utf-8",
+    extra: str = "",
+) -> bytes:
     text = (
         f'<?xml version="1.0" encoding="{encoding}"?>\n'
         '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
@@ -53,8 +59,9 @@ def rss(items: list[str], *, title: str = "Test feed", link: str = "http://examp
     return text.encode(encoding)
 
 
-def youtube_entry(*, video_id: str, title: str, channel: str, published: datetime,
-                  description: str) -> str:
+def youtube_entry(
+    *, video_id: str, title: str, channel: str, published: datetime, description: str
+) -> str:
     return f"""<entry>
   <id>yt:video:{video_id}</id>
   <yt:videoId>{video_id}</yt:videoId>
@@ -81,8 +88,9 @@ def youtube_feed(entries: list[str], *, channel: str = "channel") -> bytes:
     ).encode()
 
 
-def atom_entry(*, title: str, link: str, published: str, author: str | None, content: str,
-               entry_id: str) -> str:
+def atom_entry(
+    *, title: str, link: str, published: str, author: str | None, content: str, entry_id: str
+) -> str:
     author_xml = f"<author><name>{escape(author)}</name></author>" if author else ""
     return f"""<entry><id>{escape(entry_id)}</id><published>{published}</published>
 <updated>{published}</updated><title type="text">{escape(title)}</title>
@@ -95,5 +103,6 @@ def atom_feed(entries: list[str], *, title: str = "Atom feed") -> bytes:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
         f"<id>tag:test</id><title>{escape(title)}</title><updated>2023-01-30T00:00:00Z</updated>\n"
-        + "\n".join(entries) + "\n</feed>\n"
+        + "\n".join(entries)
+        + "\n</feed>\n"
     ).encode()

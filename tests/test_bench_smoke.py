@@ -24,8 +24,18 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
     result_file = out / "rows.json"
     work = out / "work"
     proc = subprocess.run(
-        [sys.executable, str(BENCH / "ingest.py"), "--feeds", str(FEEDS), "--items", str(ITEMS),
-         "--json", str(result_file), "--keep", str(work)],  # fmt: skip
+        [
+            sys.executable,
+            str(BENCH / "ingest.py"),
+            "--feeds",
+            str(FEEDS),
+            "--items",
+            str(ITEMS),
+            "--json",
+            str(result_file),
+            "--keep",
+            str(work),
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=120,

@@ -115,7 +115,12 @@ def test_extract_article_on_real_chinese_pages(name: str) -> None:
 
 
 def test_extract_article_returns_none_without_content() -> None:
-    assert extract_article("<html><body><nav>Home</nav></body></html>", "https://x.org/") is None
+    assert (
+        extract_article(
+            "<html><body><script>var a = 1;</script><div> </div></body></html>", "https://x.org/"
+        )
+        is None
+    )
     assert extract_article(b"", "https://x.org/") is None
 
 
@@ -181,7 +186,7 @@ def test_feed_as_long_as_the_page_is_kept_under_auto(server: LoopbackServer) -> 
     ("route", "reason"),
     [
         ({"body": "oops", "status": 500}, "HTTP 500"),
-        ({"body": "<html><body><nav>Home</nav></body></html>", "headers": HTML},
+        ({"body": "<html><body><script>var a = 1;</script><div> </div></body></html>", "headers": HTML},
          "no article content found on the page"),
         ({"body": b"\x89PNG\r\n\x1a\n", "headers": {"Content-Type": "image/png"}},
          "page is image/png, not HTML"),

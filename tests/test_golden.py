@@ -47,8 +47,12 @@ def feed_for(site: str, goldens: list[GoldenPost]) -> bytes:
             stamp = g.published.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms:03d}Z"
             entries.append(
                 atom_entry(
-                    title=g.title, link=g.link, published=stamp, author=g.author_from_feed,
-                    content=g.content, entry_id=f"tag:blogger.com,1999:blog-1.post-{g.link}",
+                    title=g.title,
+                    link=g.link,
+                    published=stamp,
+                    author=g.author_from_feed,
+                    content=g.content,
+                    entry_id=f"tag:blogger.com,1999:blog-1.post-{g.link}",
                 )
             )
         return atom_feed(entries, title=site)

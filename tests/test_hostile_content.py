@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import tempfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from newsmirror.urls import serialise_url
 
 settings.register_profile(
     "ci",
-    max_examples=200,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -59,7 +60,7 @@ any_char = st.characters(exclude_categories=())  # includes lone surrogates
 hostile_text = st.lists(
     st.one_of(st.sampled_from(FRAGMENTS), st.text(any_char, max_size=8)), max_size=12
 ).map("".join)
-huge_text = st.builds(lambda s, n: s * n, hostile_text.filter(bool), st.integers(100, 3000))
+huge_text = st.builds(lambda s, n: s * n, hostile_text.filter(bool), st.integers(50, 400))
 field_text = st.one_of(hostile_text, hostile_text, hostile_text, huge_text)
 link_paths = st.text(any_char, max_size=30) | st.sampled_from(FRAGMENTS)
 links = st.one_of(
@@ -112,7 +113,8 @@ def split_post(text: str) -> tuple[dict, str]:
     assert text.startswith("---\n")
     head, sep, body = text[4:].partition("\n---\n")
     assert sep, "front matter is not closed"
-    return yaml.safe_load(head), body
+    # libyaml: what Jekyll (Psych) and the site builder read front matter with.
+    return yaml.load(head, Loader=yaml.CSafeLoader), body
 
 
 def assert_legal_name(path: Path, posts: Path) -> None:
@@ -145,9 +147,14 @@ def assert_no_liquid(body: str) -> None:
 
 def write(entry: Entry, site: str, mode: str, posts: Path) -> tuple[dict, str, Path] | None:
     if mode == "clean":
-        href = serialise_url(entry.link or "", base=FEED)
+        try:
+            href = serialise_url(entry.link or "", base=FEED)
+        except ValueError:
+            return None  # the pipeline refuses such an item before cleaning
         # As pipeline._clean does: the sanitiser's output becomes the content.
+        # parse_feed's text is XML-legal; NUL and lone surrogates have their own test.
         source = entry.content if entry.content_is_html else html.escape(entry.content or "")
+        source = _UNENCODABLE.sub("", re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", "", source or ""))
         entry = replace(entry, content=sanitize_html(source or "", href), content_is_html=True)
     try:
         post = render_post(entry, site, now=NOW, content=mode, feed_url=FEED)  # type: ignore[arg-type]
@@ -161,8 +168,12 @@ def write(entry: Entry, site: str, mode: str, posts: Path) -> tuple[dict, str, P
 
 @pytest.mark.parametrize("mode", ["clean", "raw"])
 @given(entry=entries, site=sites)
-def test_hostile_fields_round_trip(tmp_path: Path, mode: str, entry: Entry, site: str) -> None:
-    posts = tmp_path / mode / "_posts"
+def test_hostile_fields_round_trip(mode: str, entry: Entry, site: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        check_round_trip(entry, site, mode, Path(folder) / "_posts")
+
+
+def check_round_trip(entry: Entry, site: str, mode: str, posts: Path) -> None:
     written = write(entry, site, mode, posts)
     if written is None:
         return
@@ -172,16 +183,16 @@ def test_hostile_fields_round_trip(tmp_path: Path, mode: str, entry: Entry, site
     assert meta["author"] == (expected_inline(entry.author or "") or expected_inline(site))
     assert meta["tags"] == meta["categories"] == [expected_inline(site)]
     assert meta["from"] == serialise_url(entry.link or "", base=FEED)
+    assert "{{" not in body and "{%" not in body
     assert meta["date"] == expected_date(entry.published)
     assert_legal_name(path, posts)
     link_line = body.split("\n")[1]
-    assert "<" not in link_line and "{{" not in link_line, link_line
+    assert "<" not in link_line, link_line
     assert body.endswith("</div>\n")
     div = body.split("<div>\n", 1)[1].removesuffix("\n</div>\n")
     assert "\n" not in div
     if mode == "clean":
         assert_no_executable_markup(div)
-    path.unlink()
 
 
 @pytest.mark.xfail(strict=True, reason="render_post accepts javascript: item links (see report)")
@@ -198,7 +209,19 @@ def test_site_of_only_control_characters_still_parses() -> None:
     assert meta["author"] == ""
 
 
-@pytest.mark.xfail(strict=True, reason="escape_liquid leaves `{{` in `{{{` (see report)")
+@pytest.mark.parametrize("content", ["<p>a\x00b</p>", "<p>a\ud800b</p>"])
+def test_sanitizer_takes_json_feed_text(content: str) -> None:
+    # A JSON Feed's content can hold "\u0000" or "\ud800"; the item must not be lost.
+    assert "ab" in sanitize_html(content, "http://a/")
+
+
+@pytest.mark.parametrize("site", ["0?", "a?"])
+def test_front_matter_parses_the_same_with_pure_python_yaml(site: str) -> None:
+    post = render_post(Entry(title="t", link="http://a/"), site, now=NOW)
+    head = post.text[4:].partition("\n---\n")[0]
+    assert yaml.load(head, Loader=yaml.SafeLoader)["tags"] == [site]
+
+
 @pytest.mark.parametrize("text", ["{{{ site.x }}}", "{{{% raw %}"])
 def test_triple_braces_cannot_reach_liquid(text: str) -> None:
     post = render_post(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -12,7 +11,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 import yaml
 from conftest import posts_of, write_subs
 from feeds import rss, rss_item
@@ -60,9 +58,17 @@ def test_second_run_is_conditional_and_writes_nothing(server, archive):
 def test_one_failing_feed_leaves_the_others_untouched(server, archive):
     server.route("/good.xml", rss(items(2)))
     server.route("/gone.xml", b"gone", status=410)
-    server.route("/html.xml", b"<html><body>hi</body></html>", headers={"Content-Type": "text/html"})
-    write_subs(archive, [("好", server.url("/good.xml")), ("坏", server.url("/gone.xml")),
-                         ("网页", server.url("/html.xml"))])
+    server.route(
+        "/html.xml", b"<html><body>hi</body></html>", headers={"Content-Type": "text/html"}
+    )
+    write_subs(
+        archive,
+        [
+            ("好", server.url("/good.xml")),
+            ("坏", server.url("/gone.xml")),
+            ("网页", server.url("/html.xml")),
+        ],
+    )
     assert run(archive) == 0
     assert len(posts_of(archive)) == 2
     reasons = {f["site"]: f["reason"] for f in last_report(archive)["feeds"]}
@@ -80,8 +86,9 @@ def test_one_bad_item_is_reported_and_skipped(server, archive):
     assert len(posts_of(archive)) == 2
     [feed] = last_report(archive)["feeds"]
     assert feed["status"] == "fetched"
-    assert any("no link at all" in e and "neither a link nor a guid" in e
-               for e in feed["item_errors"])
+    assert any(
+        "no link at all" in e and "neither a link nor a guid" in e for e in feed["item_errors"]
+    )
 
 
 def test_existing_allurls_ledger_is_honoured(server, archive):
@@ -91,12 +98,17 @@ def test_existing_allurls_ledger_is_honoured(server, archive):
     # seen URL, which the old substring test wrongly skipped.
     (archive / "allurls.dat").write_text("https://news.example/a/0\nhttps://news.example/a/10\n")
     assert run(archive) == 0
-    links = sorted(yaml.safe_load(t.split("\n---\n")[0][4:])["from"]
-                   for t in posts_of(archive).values())
+    links = sorted(
+        yaml.safe_load(t.split("\n---\n")[0][4:])["from"] for t in posts_of(archive).values()
+    )
     assert links == ["https://news.example/a/1", "https://news.example/a/2"]
     ledger = (archive / "allurls.dat").read_text().split()
-    assert ledger == ["https://news.example/a/0", "https://news.example/a/10",
-                      "https://news.example/a/1", "https://news.example/a/2"]
+    assert ledger == [
+        "https://news.example/a/0",
+        "https://news.example/a/10",
+        "https://news.example/a/1",
+        "https://news.example/a/2",
+    ]
 
 
 def test_existing_posts_are_honoured_even_after_being_moved(server, archive):
@@ -104,8 +116,10 @@ def test_existing_posts_are_honoured_even_after_being_moved(server, archive):
     write_subs(archive, [("s", server.url("/f.xml"))])
     old = archive / "archived" / "2023-01-30" / "2023-01-30-old.md"
     old.parent.mkdir(parents=True)
-    old.write_text('---\nlayout: post\ntitle: "old"\ndate: 2023-01-30T08:00:00.000Z\n'
-                   "author: s\nfrom: https://news.example/a/0\ntags: [ s ]\n---\nbody\n")
+    old.write_text(
+        '---\nlayout: post\ntitle: "old"\ndate: 2023-01-30T08:00:00.000Z\n'
+        "author: s\nfrom: https://news.example/a/0\ntags: [ s ]\n---\nbody\n"
+    )
     assert run(archive) == 0
     assert len(posts_of(archive)) == 1  # only item 1
     old.unlink()  # moved away: still known
@@ -147,14 +161,19 @@ def test_permanent_redirect_is_followed_and_stored(server, archive):
 def test_a_second_run_while_one_runs_refuses(server, archive):
     server.route("/slow.xml", rss(items(1)), delay=3)
     write_subs(archive, [("s", server.url("/slow.xml"))])
-    first = subprocess.Popen([*CLI, "run", "--archive", str(archive), "-q"],
-                             stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        [*CLI, "run", "--archive", str(archive), "-q"], stderr=subprocess.PIPE, text=True
+    )
     try:
         deadline = time.time() + 10
         while not server.requests_for("/slow.xml") and time.time() < deadline:
             time.sleep(0.05)
-        second = subprocess.run([*CLI, "run", "--archive", str(archive), "-q"],
-                                capture_output=True, text=True, timeout=30)
+        second = subprocess.run(
+            [*CLI, "run", "--archive", str(archive), "-q"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert second.returncode == 3
         assert "another newsmirror run holds this archive" in second.stderr
         assert "Traceback" not in second.stderr
@@ -170,9 +189,21 @@ def test_kill_mid_run_then_rerun_gives_every_item_once(server, archive):
         feeds.append((f"site{n}", server.url(f"/f{n}.xml")))
     write_subs(archive, feeds)
     for delay in (0.3, 0.6, 0.9, 1.2):
-        proc = subprocess.Popen([*CLI, "run", "--archive", str(archive), "-q",
-                                 "--content", "raw", "--concurrency", "2"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                *CLI,
+                "run",
+                "--archive",
+                str(archive),
+                "-q",
+                "--content",
+                "raw",
+                "--concurrency",
+                "2",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -190,13 +221,17 @@ def test_kill_mid_run_then_rerun_gives_every_item_once(server, archive):
 
 def test_subs_opml_import_and_export(archive, tmp_path, capsys):
     opml = tmp_path / "in.opml"
-    opml.write_text('<?xml version="1.0"?><opml version="2.0"><head/><body>'
-                    '<outline text="新闻"><outline text="中央社" xmlUrl="https://a.example/f"/>'
-                    '<outline title="RFI" xmlUrl="https://b.example/f"/></outline></body></opml>')
+    opml.write_text(
+        '<?xml version="1.0"?><opml version="2.0"><head/><body>'
+        '<outline text="新闻"><outline text="中央社" xmlUrl="https://a.example/f"/>'
+        '<outline title="RFI" xmlUrl="https://b.example/f"/></outline></body></opml>'
+    )
     assert main(["subs", "import", str(opml), "--archive", str(archive)]) == 0
     data = json.loads((archive / "subs.json").read_text())
-    assert data == [{"site": "中央社", "url": "https://a.example/f"},
-                    {"site": "RFI", "url": "https://b.example/f"}]
+    assert data == [
+        {"site": "中央社", "url": "https://a.example/f"},
+        {"site": "RFI", "url": "https://b.example/f"},
+    ]
     capsys.readouterr()
     assert main(["subs", "export", "--archive", str(archive)]) == 0
     out = capsys.readouterr().out
@@ -205,20 +240,42 @@ def test_subs_opml_import_and_export(archive, tmp_path, capsys):
 
 def test_toml_feed_options_apply(server, archive):
     page = "<p>" + "摘要" * 5 + "……</p>"
-    server.route("/f.xml", rss([rss_item(title="t", link="https://n.example/1", published=T0,
-                                          description=page + "<script>x()</script>")]))
+    server.route(
+        "/f.xml",
+        rss(
+            [
+                rss_item(
+                    title="t",
+                    link="https://n.example/1",
+                    published=T0,
+                    description=page + "<script>x()</script>",
+                )
+            ]
+        ),
+    )
     (archive / "newsmirror.toml").write_text(
-        f'[[feeds]]\nsite = "s"\nurl = "{server.url("/f.xml")}"\ncontent = "raw"\n')
+        f'[[feeds]]\nsite = "s"\nurl = "{server.url("/f.xml")}"\ncontent = "raw"\n'
+    )
     assert main(["run", "--archive", str(archive), "-q"]) == 0
     [text] = posts_of(archive).values()
     assert "<script>x()</script>" in text  # raw: kept as the feed gave it
 
 
 def test_clean_mode_sanitises(server, archive):
-    server.route("/f.xml", rss([rss_item(
-        title="t", link="https://n.example/1", published=T0,
-        content_encoded="<p>" + "正文很长。" * 200 + '</p><script>alert(1)</script>'
-                        '<p onclick="x()">点击</p>')]))
+    server.route(
+        "/f.xml",
+        rss(
+            [
+                rss_item(
+                    title="t",
+                    link="https://n.example/1",
+                    published=T0,
+                    content_encoded="<p>" + "正文很长。" * 200 + "</p><script>alert(1)</script>"
+                    '<p onclick="x()">点击</p>',
+                )
+            ]
+        ),
+    )
     write_subs(archive, [("s", server.url("/f.xml"))])
     assert main(["run", "--archive", str(archive), "-q"]) == 0
     [text] = posts_of(archive).values()
@@ -235,3 +292,17 @@ def test_environment_proxy_is_used(archive, monkeypatch):
         assert run(archive) == 0
         assert len(posts_of(archive)) == 1
         assert any(r.target == "http://feeds.invalid/f.xml" for r in proxy.requests)
+
+
+def test_gone_feed_is_dead_until_enabled(server, archive, capsys):
+    server.route("/gone.xml", b"", status=410)
+    write_subs(archive, [("消失", server.url("/gone.xml"))])
+    assert run(archive) == 0
+    assert run(archive) == 0
+    assert len(server.requests_for("/gone.xml")) == 1  # dead: not asked again
+    [feed] = last_report(archive)["feeds"]
+    assert feed["status"] == "skipped" and "dead" in feed["reason"]
+    assert main(["subs", "enable", "消失", "--archive", str(archive)]) == 0
+    assert "enabled" in capsys.readouterr().out
+    assert run(archive) == 0
+    assert len(server.requests_for("/gone.xml")) == 2

@@ -112,16 +112,18 @@ def test_line_breaks_between_words_become_spaces_not_glue() -> None:
 
 
 def test_liquid_is_neutralised_for_jekyll() -> None:
-    post = render_post(entry(title="{{ t }}", content="<p>{{ site.x }} {% include y %}</p>"),
-                       site="s", now=NOW)
+    post = render_post(
+        entry(title="{{ t }}", content="<p>{{ site.x }} {% include y %}</p>"), site="s", now=NOW
+    )
     body = post.text.split("\n---\n", 1)[1]
     assert "{{" not in body and "{%" not in body
     assert "&#123;{ site.x }}" in body
 
 
 def test_title_cannot_inject_markup_in_body() -> None:
-    post = render_post(entry(title='<img src=x onerror=alert(1)> [x](javascript:y)'),
-                       site="s", now=NOW)
+    post = render_post(
+        entry(title="<img src=x onerror=alert(1)> [x](javascript:y)"), site="s", now=NOW
+    )
     link_line = post.text.split("\n")[11]
     assert "<img" not in link_line and "&lt;img" in link_line
     assert "\\[x\\]" in link_line
@@ -129,7 +131,13 @@ def test_title_cannot_inject_markup_in_body() -> None:
 
 @pytest.mark.parametrize(
     "title",
-    ['a: b? c| d\\ e" f< g> h*', "😀" * 40, "x" * 49 + "😀", "/".join("abc"), "\u202eevil\u202c.exe"],
+    [
+        'a: b? c| d\\ e" f< g> h*',
+        "😀" * 40,
+        "x" * 49 + "😀",
+        "/".join("abc"),
+        "\u202eevil\u202c.exe",
+    ],
 )
 def test_file_names_are_portable(title: str) -> None:
     post = render_post(entry(title=title), site="s", now=NOW)

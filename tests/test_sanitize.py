@@ -221,3 +221,9 @@ def test_chinese_text_and_entities_survive() -> None:
 def test_plain_text_and_empty_input() -> None:
     assert sanitize_html("", None) == ""
     assert sanitize_html("just text <b>bold</b>", None) == "just text <b>bold</b>"
+
+
+def test_control_characters_and_lone_surrogates_are_dropped() -> None:
+    out = sanitize_html('<p title="a\x00b">x\x01y\ud800z <a href="/\x0b">l</a></p>', BASE)
+    assert parse(out).text_content() == "xyz l"
+    assert out.encode("utf-8")

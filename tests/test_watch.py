@@ -196,6 +196,7 @@ def test_sigterm_during_a_write_loses_nothing(srv: LoopbackServer, tmp_path: Pat
             proc.kill()
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err
+    assert b"SIGTERM received" in err and b"run cancelled by a stop request" in err
     written = sorted(posts.iterdir())
     assert not [p for p in written if p.name.startswith(TEMP_PREFIX)]
     assert 1 <= len(written) < count  # stopped mid-run

@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     s_export.add_argument("-o", "--out", type=Path, help="file to write (default: stdout)")
     s_export.set_defaults(func=cmd_subs_export)
 
+    s_enable = subs_sub.add_parser(
+        "enable", parents=[common], help="revive a dead feed (by site name or URL)"
+    )
+    add_archive(s_enable)
+    s_enable.add_argument("feed", help="the feed's site name or URL")
+    s_enable.set_defaults(func=cmd_subs_enable)
+
     demo = sub.add_parser(
         "demo",
         parents=[common],
@@ -125,9 +132,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deadline", type=float, help="seconds allowed per feed (default 90)")
     p.add_argument("--max-bytes", type=int, help="largest response body accepted, in bytes")
     p.add_argument("--only-due", action="store_true", help="skip feeds not due for a check")
-    p.add_argument(
-        "--include-dead", action="store_true", help="also try feeds marked dead"
-    )
+    p.add_argument("--include-dead", action="store_true", help="also try feeds marked dead")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
 
 
@@ -261,6 +266,14 @@ def cmd_subs_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_subs_enable(args: argparse.Namespace) -> int:
+    from .status import enable_feed
+
+    for url in enable_feed(args.archive, args.feed):
+        print(f"enabled {url}")
+    return 0
+
+
 # --- demo and build -------------------------------------------------------------------
 
 
@@ -281,7 +294,9 @@ def build_site_cli(archive: Path, out: Path | None, *, full: bool) -> None:
     )
 
 
-def _extra_commands() -> list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]]:
+def _extra_commands() -> list[
+    Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]
+]:
     from . import commands
 
     return commands.REGISTER

@@ -25,8 +25,11 @@ def register_build(sub: argparse._SubParsersAction, common: argparse.ArgumentPar
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from .cli import build_site_cli
+    from .fsutil import ArchiveLock
 
-    build_site_cli(args.archive, args.out, full=args.full)
+    # A standalone build must not read _posts/ while a run is writing them.
+    with ArchiveLock(args.archive):
+        build_site_cli(args.archive, args.out, full=args.full)
     return 0
 
 

@@ -153,8 +153,11 @@ def _extract_generic(html: str, url: str) -> str | None:
     traf = _trafilatura(html, url)
     read = _readability(html, url)
     chosen = choose_extraction(traf, read)
-    # A few words ("Home") are what extractors return for pages with no article.
-    return chosen if text_length(chosen) >= MIN_ARTICLE_CHARS else None
+    # readability returns a few words ("Home") for pages with no article; a short
+    # text counts only when both extractors found one.
+    if text_length(chosen) < MIN_ARTICLE_CHARS and not (text_length(traf) and text_length(read)):
+        return None
+    return chosen
 
 
 def choose_extraction(traf: str | None, read: str | None) -> str | None:

@@ -126,11 +126,9 @@ def register_enable(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
 
 
 def _cmd_enable(args: argparse.Namespace) -> int:
-    from .status import enable_feed
+    from .cli import cmd_subs_enable
 
-    for url in enable_feed(args.archive, args.feed):
-        print(f"enabled {url}")
-    return 0
+    return cmd_subs_enable(args)
 
 
 OPS_COMMANDS: list[Register] = [

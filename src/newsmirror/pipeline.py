@@ -219,7 +219,9 @@ class _Mirror:
         if mode == "clean":
             entry = await self._clean(sub, entry, href, outcome)
         post = render_post(entry, sub.site, now=self.now, content=mode, feed_url=feed_url)
-        path = await asyncio.to_thread(self.writer.write, post)
+        # Writing and recording happen with no await between them, so a
+        # cancelled run (SIGTERM in `watch`) never leaves a post unrecorded.
+        path = self.writer.write(post)
         published = entry.published.timestamp() if entry.published else None
         name = path.name if path else ""
         self.store.record_post(keys, post=name, feed=sub.url, link=href, published=published)

@@ -79,7 +79,8 @@ _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
 
 def sanitize_html(html: str, base_url: str | None) -> str:
     """Clean untrusted article HTML into a safe fragment, links made absolute."""
-    if not html or not html.strip():
+    html = strip_invalid_chars(html or "")
+    if not html.strip():
         return ""
     root = parse_fragment(html)
     if root is not None:
@@ -109,10 +110,18 @@ def clean_allowlisted(html: str) -> str:
     ).strip()
 
 
+_INVALID_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def strip_invalid_chars(text: str) -> str:
+    """Drop control characters and lone surrogates: not valid in HTML, and lxml refuses them."""
+    return _INVALID_CHARS.sub("", text)
+
+
 def parse_fragment(html: str) -> lxml.html.HtmlElement | None:
     """Parse a fragment into a `<div>` holding it; None when lxml cannot parse it."""
     try:
-        return lxml.html.fragment_fromstring(html, create_parent="div")
+        return lxml.html.fragment_fromstring(strip_invalid_chars(html), create_parent="div")
     except (etree.ParserError, ValueError):
         return None
 

@@ -56,7 +56,9 @@ def read_subs_json(path: Path, defaults: FeedOptions | None = None) -> list[Subs
     except UnicodeDecodeError:
         raise ConfigError(path, "not UTF-8 text") from None
     except json.JSONDecodeError as e:
-        raise ConfigError(path, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}")
+        raise ConfigError(
+            path, f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}"
+        ) from None
     except OSError as e:
         raise ConfigError(path, f"cannot read: {e.strerror}") from None
     if not isinstance(data, list):
@@ -163,7 +165,7 @@ def to_opml(subs: list[Subscription], title: str = "newsmirror subscriptions") -
     ]
     for s in subs:
         lines.append(
-            f"    <outline type=\"rss\" text={quoteattr(s.site)} title={quoteattr(s.site)}"
+            f'    <outline type="rss" text={quoteattr(s.site)} title={quoteattr(s.site)}'
             f" xmlUrl={quoteattr(s.url)}/>"
         )
     lines += ["  </body>", "</opml>", ""]

@@ -3,14 +3,19 @@ JavaScript's `new URL(link).href`), via ada, a conforming implementation."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qsl, urlencode
 
 import ada_url
 
 
+_LONE_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
 def serialise_url(url: str, base: str | None = None) -> str:
     """`new URL(url, base).href`. Raises ValueError when it is not a URL."""
-    url = url.strip()
+    # Lone surrogates cannot be encoded; decoded documents never hold them.
+    url = _LONE_SURROGATES.sub("", url).strip()
     try:
         return ada_url.URL(url).href
     except ValueError:
@@ -33,7 +38,7 @@ _TRACKING_NAMES = {"fbclid", "gclid", "mc_cid", "mc_eid", "spm"}
 def canonical_url(url: str) -> str:
     """The form two links to the same article share: WHATWG-serialised, scheme
     and fragment dropped, tracking parameters removed. Raises ValueError."""
-    parsed = ada_url.URL(url.strip())
+    parsed = ada_url.URL(_LONE_SURROGATES.sub("", url).strip())
     parsed.hash = ""
     if parsed.search:
         pairs = parse_qsl(parsed.search[1:], keep_blank_values=True)

@@ -167,9 +167,12 @@ def _retain(archive: Path, days: int) -> None:
 
 def _build(archive: Path) -> None:
     try:
+        from .fsutil import ArchiveLock
         from .site import build_site  # the site package is optional at import time
 
-        result = build_site(archive, None, full=False)
+        # Like `newsmirror build`: never read _posts/ while another run writes it.
+        with ArchiveLock(archive):
+            result = build_site(archive, None, full=False)
         log.info("site: %s posts, %s pages written", result.posts, result.pages_written)
     except NewsmirrorError as e:
         log.error("site build failed: %s", e)

@@ -295,7 +295,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
                  "source_url": href(root, source_dir[m.post.source] + "index.html") if show_source else ""}
                 for m in members]  # fmt: skip
 
-    def listing(base: str, heading: str, members: list[Rec], feed: str | None, show_source: bool = True) -> None:
+    def listing(
+        base: str, heading: str, members: list[Rec], feed: str | None, show_source: bool = True
+    ) -> None:
         """Pages numbered from the oldest, so new posts leave old pages untouched."""
         size = config.page_size
         chunks = max(1, math.ceil(len(members) / size))
@@ -327,7 +329,15 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     listing("", t["latest"], recs, "feed.xml")
     for s, members in by_source.items():
         listing(source_dir[s], s, members, source_dir[s] + "feed.xml", show_source=False)
-        _feed(planner, env, config, source_dir[s] + "feed.xml", s, members, source_dir[s] + "index.html")
+        _feed(
+            planner,
+            env,
+            config,
+            source_dir[s] + "feed.xml",
+            s,
+            members,
+            source_dir[s] + "index.html",
+        )
     for tag, members in by_tag.items():
         listing(tag_dir[tag], f"{t['tags']}: {tag}", members, None)
     for cat, members in by_cat.items():
@@ -339,7 +349,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             **common(rel, heading), heading=heading, items=items(rel, members), newer="", older="", feed=""))  # fmt: skip
     _feed(planner, env, config, "feed.xml", config.title, recs, "index.html")
 
-    def index_page(rel: str, heading: str, groups: list[tuple[str, list[tuple[str, str, int]]]]) -> None:
+    def index_page(
+        rel: str, heading: str, groups: list[tuple[str, list[tuple[str, str, int]]]]
+    ) -> None:
         root = root_of(rel)
         sig = (heading, repr(groups))
         planner.page(rel, sig, lambda: index_tpl.render(**common(rel, heading), heading=heading, groups=[
@@ -356,12 +368,16 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     for (y, mo), members in sorted(by_month.items(), reverse=True):
         years[y].append((f"{y}-{mo:02d}", f"archive/{y}/{mo:02d}.html", len(members)))
     index_page("archive/index.html", t["archive"], [(str(y), ms) for y, ms in years.items()])
-    planner.page("404.html", (), lambda: env.get_template("404.html").render(**common("404.html", "404")))
+    planner.page(
+        "404.html", (), lambda: env.get_template("404.html").render(**common("404.html", "404"))
+    )
     planner.page("search.html", (), lambda: env.get_template("search.html").render(**common("search.html", t["search"])))  # fmt: skip
     _sitemap(planner, config, recs)
 
     terms_by_id = {new_cache[n][0]: terms for n, terms in terms_now.items()}
-    _search(planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, pool, fresh_site, stamp)
+    _search(
+        planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, pool, fresh_site, stamp
+    )
 
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
@@ -398,7 +414,15 @@ def _atom_time(d: datetime) -> str:
     return d.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _feed(planner: _Planner, env, config: SiteConfig, rel: str, title: str, members: list[Rec], alternate: str) -> None:  # type: ignore[no-untyped-def]
+def _feed(
+    planner: _Planner,
+    env,
+    config: SiteConfig,
+    rel: str,
+    title: str,
+    members: list[Rec],
+    alternate: str,
+) -> None:  # type: ignore[no-untyped-def]
     """An Atom feed; links are relative to the feed unless the config gives the site URL."""
     latest = members[:FEED_ENTRIES]
     sig = (title, tuple(m.pv for m in latest))
@@ -449,7 +473,9 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
     if not main_files or len(delta) + len(terms_by_id) > search.DELTA_MAX:
         missing = [(posts_dir, by_id[i].name) for i in by_id if i not in terms_by_id]
         if missing:
-            parsed = pool.imap(_parse_one, missing, chunksize=64) if pool else map(_parse_one, missing)
+            parsed = (
+                pool.imap(_parse_one, missing, chunksize=64) if pool else map(_parse_one, missing)
+            )
             ids = {by_id[i].name: i for i in by_id}
             for name, ptuple, terms in parsed:
                 if ptuple is not None:
@@ -482,7 +508,13 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
         def render(k=k, members=members) -> str:
             rows: list[list | int] = [0] * search.DOC_CHUNK
             for r in members:
-                rows[r.id % search.DOC_CHUNK] = [r.post.title, r.url, _day(r), r.post.source, r.post.lang]
+                rows[r.id % search.DOC_CHUNK] = [
+                    r.post.title,
+                    r.url,
+                    _day(r),
+                    r.post.source,
+                    r.post.lang,
+                ]
             return search.docs_chunk_js(k, rows)
 
         planner.page(f"search/docs/{k}.js", tuple(m.pv for m in members), render)

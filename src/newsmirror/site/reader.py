@@ -18,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from ..models import NewsmirrorError
-from .textutil import detect_lang, html_to_text
+from .textutil import INDEX_CHARS, detect_lang, leading_text
 
 KNOWN_KEYS = ("layout", "title", "date", "author", "from", "tags", "comments", "categories")
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*):(?:\s(.*)|)$")
@@ -197,7 +197,7 @@ def parse_post(name: str, text: str, *, fallback_date: datetime) -> tuple[SitePo
     author = html.unescape(str(data.get("author") or "")).strip() or source
     m = _YOUTUBE_ID.search(link)
     thumbnail = f"https://i.ytimg.com/vi/{m.group(1)}/hqdefault.jpg" if m else ""
-    lang = detect_lang(title + " " + html_to_text(content[:4000]))
+    lang = detect_lang(title + " " + leading_text(content, INDEX_CHARS))
     post = SitePost(
         name=name,
         title=title,

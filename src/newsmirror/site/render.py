@@ -3,37 +3,33 @@
 from __future__ import annotations
 
 import re
-from functools import cache
 from pathlib import Path
+from urllib.parse import urljoin
 
 import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from ..sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, DROP_WITH_CONTENT, sanitize_html
 from .config import UI_STRINGS, SiteConfig
 from .output import OutputWriter, href, root_of
 from .reader import SitePost, post_body_html, split_front_matter
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ROOT_ASSETS = re.compile(r"""(\s(?:src|href|poster)=["'])/assets/""")
-# Sanitisers resolve root-relative URLs against the post's link; this host keeps
+# sanitize_html resolves root-relative URLs against the post's link; this host keeps
 # mirrored images recognisable through that, then becomes a page-relative path.
 _ASSETS_HOST = "https://assets.newsmirror.invalid/assets/"
-
-# Used only when newsmirror.sanitize is not available: a conservative allowlist.
-_FALLBACK_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "div", "dl",
-    "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
-    "ins", "li", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "address", "section",
-}  # fmt: skip
-_FALLBACK_ATTRS = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "td": {"colspan", "rowspan"},
-    "th": {"colspan", "rowspan"},
-    "time": {"datetime"},
-    "*": {"lang"},
-}
+# Content that needs sanitize_html's lxml rewrites (embeds become links, lazy
+# images get their src); everything else, the common case, needs only the nh3 pass.
+_NEEDS_REWRITES = re.compile(
+    r"<(?:iframe|embed|object|video)\b|data-(?:src|original|lazy|actualsrc|url)|srcset", re.I
+)
+_DATA_IMAGE = re.compile(r"data:image/(?:png|gif|jpeg|webp);base64,[A-Za-z0-9+/=\s]+\Z", re.I)
+_URL_ATTRS = frozenset({"href", "src", "cite", "data-original-src"})
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
+_IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]")
+# Where relative URLs of the page being cleaned point (one page at a time per process).
+_page = {"base": "", "root": ""}
 
 
 def make_env() -> Environment:
@@ -46,34 +42,57 @@ def make_env() -> Environment:
     return env
 
 
-@cache
-def _sanitizer():  # type: ignore[no-untyped-def]
-    try:
-        from ..sanitize import sanitize_html  # written by the ingest stage's developer
+def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
+    """Every URL attribute is scheme-checked (nh3 skips some, e.g. cite); data: only small images."""
+    if attr in _URL_ATTRS:
+        scheme = _SCHEME.match(_IGNORED_IN_URLS.sub("", value[:20]).lower())
+        if scheme and scheme.group(1) == "data":
+            ok = tag == "img" and attr == "src" and len(value) < 44_000
+            return value if ok and _DATA_IMAGE.match(value.strip()) else None
+        if scheme and scheme.group(1) not in ("http", "https", "mailto"):
+            return None
+    if attr in ("width", "height") and not value.strip().isdigit():
+        return None
+    return value
 
-        return sanitize_html
-    except ImportError:
+
+def _resolve_relative(url: str) -> str | None:
+    """`/assets/...` (mirrored by ingest) -> page-relative; others -> absolute on the post's site."""
+    if url.startswith("/assets/"):
+        return _page["root"] + url[1:]
+    base = _page["base"]
+    if not base.startswith(("http://", "https://")):
+        return None  # nowhere to resolve it against: a dead link in the site
+    try:
+        return urljoin(base, url)
+    except ValueError:
         return None
 
 
-def clean_content(content: str, base_url: str) -> str:
-    """Sanitise post HTML at build time: old posts may carry scripts and iframes."""
-    sanitize = _sanitizer()
-    if sanitize is not None:
-        return sanitize(content, base_url)
-    return nh3.clean(
-        content,
-        tags=_FALLBACK_TAGS,
-        attributes=_FALLBACK_ATTRS,
-        link_rel="noopener noreferrer",
-        url_schemes={"http", "https", "mailto"},
-    )
+_cleaner = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(DROP_WITH_CONTENT),
+    attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+    attribute_filter=_filter_attribute,
+    url_schemes={"http", "https", "mailto", "data"},
+    strip_comments=True,
+    link_rel="noopener noreferrer",
+    url_relative=_resolve_relative,
+)
 
 
 def clean_for_page(content: str, base_url: str, root: str) -> str:
-    """Sanitised content with `/assets/...` (images mirrored by ingest) page-relative."""
-    marked = _ROOT_ASSETS.sub(lambda m: m.group(1) + _ASSETS_HOST, content)
-    return clean_content(marked, base_url).replace(_ASSETS_HOST, root + "assets/")
+    """Post HTML made safe for the page at `root`, with `/assets/...` made page-relative.
+
+    Old posts may carry scripts and iframes, so every post gets the nh3
+    allowlist pass; the lxml rewrites of `sanitize_html` (ingest's job) run only
+    on content that needs them.
+    """
+    if _NEEDS_REWRITES.search(content):
+        marked = _ROOT_ASSETS.sub(lambda m: m.group(1) + _ASSETS_HOST, content)
+        return sanitize_html(marked, base_url).replace(_ASSETS_HOST, root + "assets/")
+    _page["base"], _page["root"] = base_url, root
+    return _cleaner.clean(content).strip()
 
 
 class PostRenderer:

@@ -12,9 +12,8 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from .textutil import fnv1a, html_to_text, search_tokens
+from .textutil import INDEX_CHARS, fnv1a, leading_text, search_tokens
 
-INDEX_CHARS = 1500  # body text indexed per post: keeps the index small for slow links
 DELTA_MAX = 2000
 DELTA_SHARDS = 64
 DOC_CHUNK = 256
@@ -24,7 +23,7 @@ def post_terms(title: str, author: str, source: str, content_html: str) -> str:
     """A post's index terms, space-separated (compact to keep in the cache)."""
     terms = search_tokens(title, unigrams=True)
     terms |= search_tokens(f"{author} {source}")
-    terms |= search_tokens(html_to_text(content_html)[:INDEX_CHARS])
+    terms |= search_tokens(leading_text(content_html, INDEX_CHARS))
     return " ".join(terms)
 
 
@@ -33,7 +32,9 @@ def _js(call: str, *args: object) -> str:
 
 
 def write_segment(
-    seg: str, terms_by_id: Iterable[tuple[int, str]], write: Callable[[str, str], object],
+    seg: str,
+    terms_by_id: Iterable[tuple[int, str]],
+    write: Callable[[str, str], object],
     shards: int | None = None,
 ) -> tuple[int, list[str]]:
     """Write one segment's shard files; returns (shard count, files written)."""
@@ -68,7 +69,10 @@ def docs_chunk_js(chunk: int, rows: list[list | int]) -> str:
 def manifest_js(main_shards: int, tombstones: Iterable[int], stamp: str) -> str:
     manifest = {
         "v": stamp,
-        "segments": [{"name": "main", "shards": main_shards}, {"name": "delta", "shards": DELTA_SHARDS}],
+        "segments": [
+            {"name": "main", "shards": main_shards},
+            {"name": "delta", "shards": DELTA_SHARDS},
+        ],
         "docChunk": DOC_CHUNK,
         "tomb": sorted(tombstones),
     }

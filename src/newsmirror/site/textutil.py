@@ -5,7 +5,12 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections import Counter
+from functools import lru_cache
 
+# Body text used per post for language detection and the search index (keeps
+# the index small for slow links).
+INDEX_CHARS = 1500
 # Common characters that exist in only one of the two Chinese scripts.
 _SIMPLIFIED_ONLY = set(
     "这们国说会来对学过还发没样经现进当动实问题应关点长开话种机头见听让门间车东马书与为从亲乐习"
@@ -21,14 +26,14 @@ _TRADITIONAL_ONLY = set(
 )
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
 _CJK_CHAR = re.compile(f"[{_CJK}]")
-_LETTER = re.compile(r"[^\W\d_]")
-_SIMPLIFIED_RE = re.compile("[" + "".join(sorted(_SIMPLIFIED_ONLY)) + "]")
-_TRADITIONAL_RE = re.compile("[" + "".join(sorted(_TRADITIONAL_ONLY)) + "]")
 _TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
+_SCRIPT_OR_STYLE = re.compile(r"<(?:script|style)\b", re.I)
 _SPACE = re.compile(r"\s+")
 _UNSAFE_IN_NAME = re.compile(r"[\x00-\x1f\x7f<>:\"/\\|?*#%&{}$!'@+=`^~\[\];,()\s\ufffc\ufffd]+")
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "lpt") for i in range(10)}
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {
+    f"{p}{i}" for p in ("com", "lpt") for i in range(10)
+}
 
 
 def html_to_text(fragment: str) -> str:
@@ -36,14 +41,32 @@ def html_to_text(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", fragment))).strip()
 
 
+def _in_cjk_ranges(ch: str) -> bool:
+    """The `_CJK` ranges, without a regex call per character."""
+    return (
+        "\u4e00" <= ch <= "\u9fff"
+        or "\u3400" <= ch <= "\u4dbf"
+        or "\uf900" <= ch <= "\ufaff"
+        or "\u3040" <= ch <= "\u30ff"
+        or "\uac00" <= ch <= "\ud7af"
+    )
+
+
 def detect_lang(text: str) -> str:
     """BCP 47 tag for a post: zh-Hans / zh-Hant by script-unique characters, else en."""
-    text = text[:1500]
-    cjk = len(_CJK_CHAR.findall(text))
-    if cjk < 4 or cjk * 4 < len(_LETTER.findall(text)):
+    cjk = letters = simp = trad = 0
+    # One pass over the distinct characters: much cheaper than a regex per class.
+    for ch, n in Counter(text[:1500]).items():
+        if ch.isalnum() and not ch.isdecimal():
+            letters += n
+        if _in_cjk_ranges(ch):
+            cjk += n
+            if ch in _SIMPLIFIED_ONLY:
+                simp += n
+            elif ch in _TRADITIONAL_ONLY:
+                trad += n
+    if cjk < 4 or cjk * 4 < letters:
         return "en"
-    simp = len(_SIMPLIFIED_RE.findall(text))
-    trad = len(_TRADITIONAL_RE.findall(text))
     if trad > simp:
         return "zh-Hant"
     return "zh-Hans"
@@ -61,21 +84,47 @@ def slugify(text: str, max_len: int = 48) -> str:
     return s
 
 
+def _is_cjk(ch: str) -> bool:
+    return "\u3040" <= ch <= "\ud7af" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
+
+
 def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
     """Index terms: CJK bigrams (and, with `unigrams`, single CJK characters) plus words.
 
     site/static/search.js tokenises queries the same way; keep the two in step.
     """
     out: set[str] = set()
-    for m in _TOKEN.finditer(unicodedata.normalize("NFKC", text).lower()):
-        run = m.group()
-        if "\u3040" <= run[0] <= "\ud7af" or "\u3400" <= run[0] <= "\u4dbf" or "\uf900" <= run[0] <= "\ufaff":
+    # Each distinct run once: news text repeats its words a lot.
+    for run in set(_TOKEN.findall(unicodedata.normalize("NFKC", text).lower())):
+        if _is_cjk(run[0]):
             if len(run) == 1 or unigrams:
                 out.update(run)
-            out.update(run[i : i + 2] for i in range(len(run) - 1))
+            if len(run) > 1:
+                out.update([run[i : i + 2] for i in range(len(run) - 1)])
         elif len(run) > 1 or run.isdigit():
             out.add(run)
     return out
+
+
+@lru_cache(maxsize=4)
+def leading_text(fragment: str, chars: int = 1500) -> str:
+    """About the first `chars` characters of visible text of an HTML fragment.
+
+    Converts only a prefix of the HTML (plus a margin for markup): posts are
+    2-10 KB and only their start is used for language detection and search.
+    Cached, as the reader and the search index ask for the same post in a row.
+    """
+    prefix = fragment[: chars * 6]
+    if len(prefix) < len(fragment):
+        lt = prefix.rfind("<")
+        if lt >= 0 and prefix.find(">", lt) < 0:
+            prefix = prefix[:lt]  # a cut tag would read as text
+        if _SCRIPT_OR_STYLE.search(prefix):
+            prefix = fragment  # a cut <script> would leak code into the text
+    text = html_to_text(prefix)
+    if len(text) < chars and len(prefix) < len(fragment):
+        text = html_to_text(fragment)  # markup-heavy start: take it all
+    return text[:chars]
 
 
 def fnv1a(token: str) -> int:
