@@ -113,7 +113,9 @@ def test_each_fault_has_a_clear_reason(fault_run) -> None:
             continue
         outcome = outcome_of(report, fault)
         reason = outcome["reason"] or ""
-        ok = outcome["status"] == "failed" and any(r.lower() in reason.lower() for r in fault.reasons)
+        ok = outcome["status"] == "failed" and any(
+            r.lower() in reason.lower() for r in fault.reasons
+        )
         if not ok or "\n" in reason or "Traceback" in reason:
             wrong[fault.name] = (outcome["status"], reason)
     assert not wrong, wrong

@@ -89,7 +89,9 @@ _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UNENCODABLE = re.compile(r"[\ud800-\udfff\ufffe\uffff]")
 _JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
 WINDOWS_FORBIDDEN = set('<>:"/\\|?*') | {chr(c) for c in range(32)}
-WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{n}" for p in ("COM", "LPT") for n in range(10)}
+WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
+    f"{p}{n}" for p in ("COM", "LPT") for n in range(10)
+}
 
 
 def expected_title(title: str | None) -> str:
@@ -134,7 +136,9 @@ def assert_no_executable_markup(fragment: str) -> None:
     for el in root.iter():
         if not isinstance(el.tag, str):
             continue
-        assert el.tag.lower() not in {"script", "iframe", "object", "embed", "frame", "base"}, el.tag
+        assert el.tag.lower() not in {"script", "iframe", "object", "embed", "frame", "base"}, (
+            el.tag
+        )
         for name, value in el.attrib.items():
             assert not name.lower().startswith("on"), (el.tag, name)
             compact = re.sub(r"[\s\x00-\x1f]", "", html.unescape(value)).lower()
@@ -178,7 +182,16 @@ def check_round_trip(entry: Entry, site: str, mode: str, posts: Path) -> None:
     if written is None:
         return
     meta, body, path = written
-    assert set(meta) == {"layout", "title", "date", "author", "from", "tags", "comments", "categories"}
+    assert set(meta) == {
+        "layout",
+        "title",
+        "date",
+        "author",
+        "from",
+        "tags",
+        "comments",
+        "categories",
+    }
     assert meta["title"] == expected_title(entry.title)
     assert meta["author"] == (expected_inline(entry.author or "") or expected_inline(site))
     assert meta["tags"] == meta["categories"] == [expected_inline(site)]
@@ -196,13 +209,17 @@ def check_round_trip(entry: Entry, site: str, mode: str, posts: Path) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason="render_post accepts javascript: item links (see report)")
-@pytest.mark.parametrize("link", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>"])
+@pytest.mark.parametrize(
+    "link", ["javascript:alert(1)", "data:text/html,<script>alert(1)</script>"]
+)
 def test_non_http_item_link_is_refused(tmp_path: Path, link: str) -> None:
     with pytest.raises(PostError):
         render_post(Entry(title="t", link=link), "site", now=NOW)
 
 
-@pytest.mark.xfail(strict=True, reason="a site name of only control characters becomes a raw author")
+@pytest.mark.xfail(
+    strict=True, reason="a site name of only control characters becomes a raw author"
+)
 def test_site_of_only_control_characters_still_parses() -> None:
     post = render_post(Entry(title="t", link="http://a/"), "\x00\x1b", now=NOW)
     meta, _ = split_post(post.text)

@@ -146,7 +146,26 @@ def extract_article(html: bytes | str, url: str, rule: SiteRule | None = None) -
             if root is not None:
                 _drop_selected(root, rule.drop)
                 html = lxml.html.tostring(root, encoding="unicode")
+    root = _parse_page(html)
+    if root is not None:
+        # Page chrome that readability keeps on short pages (it falls back to
+        # the whole body): menus, footers, sidebars, carousels, related lists.
+        _drop_selected(root, GENERIC_CHROME)
+        html = lxml.html.tostring(root, encoding="unicode")
     return _extract_generic(html, url)
+
+
+GENERIC_CHROME = (
+    "nav",
+    "footer",
+    "aside",
+    "[role=navigation]",
+    "[role=complementary]",
+    "[class*=carousel]",
+    "[class*=related]",
+    "[class*=more-article]",
+    "[class*=breadcrumb]",
+)
 
 
 def _extract_generic(html: str, url: str) -> str | None:
@@ -339,4 +358,11 @@ async def fulltext_for(
 def _text_to_html(text: str | None) -> str | None:
     if not text:
         return text
-    return "".join(f"<p>{escape(p.strip())}</p>" for p in re.split(r"\n\s*\n", text) if p.strip())
+    # Blank lines part paragraphs; single line breaks (YouTube descriptions'
+    # lists of links) stay line breaks.
+    paragraphs = (p.strip() for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n")))
+    return "".join(
+        "<p>" + "<br>".join(escape(line.strip()) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+        if p
+    )

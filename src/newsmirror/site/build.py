@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
 from ..models import NewsmirrorError
 from . import search
 from .cache import SiteCache
@@ -60,6 +62,10 @@ class Rec:
     size: int
     url: str  # site-relative path of its page
     post: SitePost
+    day: str = ""  # YYYY-MM-DD, formatted once
+    row_head: str = ""  # escaped `<li>` pieces, made once: see _list_row
+    row_title: str = ""
+    row_source: str = ""
 
     @property
     def pv(self) -> tuple[int, int, int]:
@@ -128,7 +134,27 @@ def _unique_slugs(names: list[str]) -> dict[str, str]:
 
 
 def _day(rec: Rec) -> str:
-    return rec.post.date.strftime("%Y-%m-%d")
+    return rec.day
+
+
+def _prepare_rows(recs: list[Rec], source_dir: dict[str, str]) -> None:
+    """Escape each post's listing-row text once; it appears on ~5 listing pages."""
+    for r in recs:
+        p = r.post
+        r.day = p.date.strftime("%Y-%m-%d")
+        r.row_head = f'<li lang="{escape(p.lang)}"><a href="'
+        r.row_title = f'{href("", r.url)}">{escape(p.title)}</a> <span class="meta">'
+        r.row_source = f'{href("", source_dir[p.source] + "index.html")}">{escape(p.source)}</a> · '
+
+
+def _list_rows(root: str, members: list[Rec], show_source: bool) -> Markup:
+    """The `<li>` rows of a listing page, as list.html used to render them item by item."""
+    if show_source:
+        rows = [f"{r.row_head}{root}{r.row_title}<a href=\"{root}{r.row_source}<time>{r.day}</time></span></li>"
+                for r in members]  # fmt: skip
+    else:
+        rows = [f"{r.row_head}{root}{r.row_title}<time>{r.day}</time></span></li>" for r in members]
+    return Markup("".join(rows))
 
 
 class _Planner:
@@ -246,6 +272,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     source_dir = {s: f"sources/{slug}/" for s, slug in _unique_slugs(list(by_source)).items()}
     tag_dir = {s: f"tags/{slug}/" for s, slug in _unique_slugs(list(by_tag)).items()}
     cat_dir = {s: f"categories/{slug}/" for s, slug in _unique_slugs(list(by_cat)).items()}
+    _prepare_rows(recs, source_dir)
 
     # 3. Post pages: render the stale ones, in the pool while this process does the rest.
     planner = _Planner(old_pages, writer)
@@ -288,13 +315,6 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     def common(rel: str, title: str) -> dict:
         return {"site": config, "t": t, "lang": config.lang, "title": title, "root": root_of(rel)}
 
-    def items(rel: str, members: list[Rec], show_source: bool = True) -> list[dict]:
-        root = root_of(rel)
-        return [{"url": href(root, m.url), "title": m.post.title, "lang": m.post.lang,
-                 "source": m.post.source, "day": _day(m),
-                 "source_url": href(root, source_dir[m.post.source] + "index.html") if show_source else ""}
-                for m in members]  # fmt: skip
-
     def listing(
         base: str, heading: str, members: list[Rec], feed: str | None, show_source: bool = True
     ) -> None:
@@ -319,7 +339,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             def render(rel=rel, group=group, newer=newer, older=older) -> str:
                 root = root_of(rel)
                 return list_tpl.render(**common(rel, heading), heading=heading,
-                    items=items(rel, group, show_source),
+                    rows=_list_rows(root, group, show_source),
                     newer=href(root, page_rel(newer)) if newer else "",
                     older=href(root, page_rel(older)) if older else "",
                     feed=href(root, feed) if feed else "")  # fmt: skip
@@ -346,7 +366,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         rel = f"archive/{y}/{mo:02d}.html"
         heading = f"{y}-{mo:02d}"
         planner.page(rel, (tuple(m.pv for m in members),), lambda rel=rel, heading=heading, members=members: list_tpl.render(
-            **common(rel, heading), heading=heading, items=items(rel, members), newer="", older="", feed=""))  # fmt: skip
+            **common(rel, heading), heading=heading, rows=_list_rows(root_of(rel), members, True), newer="", older="", feed=""))  # fmt: skip
     _feed(planner, env, config, "feed.xml", config.title, recs, "index.html")
 
     def index_page(
