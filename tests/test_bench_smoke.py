@@ -57,9 +57,11 @@ def test_every_scenario_writes_the_posts_it_must(smoke: tuple[dict, str, Path]) 
         "changed-3": 3,
         "cold-again": 15,
     }
+    floor = {r["scenario"]: r["floor_posts"] for r in data["rows"]}
+    assert floor == {**new, "cold-clean": None}  # with 3 items, all of a changed feed's are new
     archive = {r["scenario"]: r["archive_posts"] for r in data["rows"]}
     assert archive["cold-again"] == 15 + 9 + 15
-    assert all(r["feeds"] == FEEDS for r in data["rows"])
+    assert all(r["feeds"] == FEEDS and r["failed"] == 0 for r in data["rows"])
     assert all(r["peak_rss_mb"] > 10 for r in data["rows"])
 
 
@@ -71,7 +73,8 @@ def test_the_table_prints_ratios_and_targets(smoke: tuple[dict, str, Path]) -> N
     cold_line = next(line for line in lines if line.split()[:1] == ["cold"])
     assert cold_line.rstrip().endswith("x")
     verdicts = [line.split()[0] for line in lines if line.startswith(("PASS", "FAIL"))]
-    assert len(verdicts) == len(data["targets"]) == 4
+    assert len(verdicts) == len(data["targets"]) == 5
+    assert data["targets"][0] == {"target": "no feed failed: 0 failures", "pass": True}
 
 
 def test_kept_archive_holds_real_posts(smoke: tuple[dict, str, Path]) -> None:

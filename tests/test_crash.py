@@ -149,7 +149,6 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
         assert_archive_whole(archive, feeds.all_links())
 
 
-@pytest.mark.xfail(strict=True, reason="a post recovered after a crash is recorded with post=''")
 def test_post_written_before_a_crash_is_recorded_with_its_file(server, tmp_path: Path) -> None:
     feeds = GrowingFeeds(server)
     archive = tmp_path / "mirror"
@@ -228,7 +227,6 @@ def test_full_disk_leaves_nothing_half_written(full_disk_run) -> None:
     db.close()
 
 
-@pytest.mark.xfail(strict=True, reason="ENOSPC: sqlite3.OperationalError escapes as a traceback")
 def test_full_disk_run_ends_without_a_traceback(full_disk_run) -> None:
     _archive, done = full_disk_run
     assert done.returncode in (0, 1, 2), done.stderr[-2000:]

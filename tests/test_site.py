@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import unicodedata
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -13,7 +14,17 @@ import pytest
 
 from newsmirror.site import BuildError, build_site
 from newsmirror.site.reader import parse_front_matter, read_post
-from newsmirror.site.textutil import detect_lang, fnv1a, search_tokens, slugify
+from newsmirror.site.render import clean_for_page
+from newsmirror.site.search import post_terms
+from newsmirror.site.textutil import (
+    detect_lang,
+    fnv1a,
+    html_to_text,
+    leading_text,
+    nfkc,
+    search_tokens,
+    slugify,
+)
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 GOLDEN = sorted((SHARED / "golden").glob("*.md")) + sorted(
@@ -220,3 +231,99 @@ def test_incremental_rebuild_touches_only_what_changed(tmp_path: Path) -> None:
 def test_missing_posts_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="no _posts/"):
         build_site(tmp_path)
+
+
+def test_build_time_cleaning_without_lxml_pass_stays_safe() -> None:
+    dirty = (
+        '<p onclick="x()">正文</p><script>alert(1)</script><style>p{}</style>'
+        '<a href="javascript:alert(1)">j</a><a href="/rel/page?a=1#f">r</a><q cite="javascript:x">q</q>'
+        '<img src="/assets/ab/abc.png" onerror="x()"><img src="data:image/png;base64,iVBORw0KGgo=">'
+        '<img src="data:text/html;base64,PHNjcmlwdD4=">'
+        f'<img src="data:image/png;base64,{"A" * 50_000}"><img src="a.png" width="10x" height="20">'
+    )
+    out = clean_for_page(dirty, "https://example.org/news/item.html", "../../../")
+    assert "<p>正文</p>" in out and "alert" not in out and "onclick" not in out
+    assert "<style" not in out and "javascript" not in out and "onerror" not in out
+    assert '<a href="https://example.org/rel/page?a=1#f" rel="noopener noreferrer">r</a>' in out
+    assert 'src="../../../assets/ab/abc.png"' in out
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in out
+    assert "data:text/html" not in out and "A" * 100 not in out
+    assert '<img src="https://example.org/news/a.png" height="20">' in out
+    # No post link to resolve against: relative links are dropped, not left site-relative.
+    assert 'href="/rel' not in clean_for_page('<a href="/rel">x</a>', "", "")
+
+
+def test_build_time_cleaning_still_rewrites_embeds_and_lazy_images() -> None:
+    out = clean_for_page(
+        '<p>a</p><iframe src="https://www.youtube.com/embed/ypCujsox6ws"></iframe>'
+        '<img data-src="https://example.org/lazy.jpg">',
+        "https://example.org/post",
+        "../",
+    )
+    assert "<iframe" not in out and "ypCujsox6ws" in out
+    assert 'src="https://example.org/lazy.jpg"' in out
+
+
+def test_leading_text_matches_full_conversion() -> None:
+    body = (
+        "<p>" + "新闻内容，" * 400 + '<a href="https://example.org/' + "x" * 3000 + '">链接</a></p>'
+    )
+    assert leading_text(body, 1500) == html_to_text(body)[:1500]
+    markup_heavy = '<a href="https://example.org/long/url">字</a>' * 2000
+    assert leading_text(markup_heavy, 1500) == html_to_text(markup_heavy)[:1500]
+    script_late = (
+        "<p>开头</p>" + "<b>x</b>" * 1000 + "<script>var secret = 1;</script>" + "尾" * 9000
+    )
+    assert leading_text(script_late, 1500) == html_to_text(script_late)[:1500]
+    assert "secret" not in leading_text(script_late, 1500)
+    for path in GOLDEN[:8]:
+        _, content = read_post(path)
+        assert leading_text(content, 1500) == html_to_text(content)[:1500], path.name
+
+
+def test_nfkc_shortcut_equals_unicodedata() -> None:
+    samples = [
+        "清零，共存？（附多文链接）：",
+        "ＡＢＣ１２３　全角",
+        "Ａ\u0301",
+        "ｶﾀｶﾅ ①② ﬁ",
+        "plain ascii",
+    ]
+    for path in GOLDEN[:8]:
+        samples.append(path.read_text(encoding="utf-8", errors="replace")[:3000])
+    for text in samples:
+        assert nfkc(text) == unicodedata.normalize("NFKC", text)
+    assert search_tokens("ＯｐｅｎＡＩ，清零") == {"openai", "清零"}
+
+
+def test_post_terms_cover_title_author_source_and_body() -> None:
+    terms = set(
+        post_terms("新闻标题", "Annie Zhang", "中国数字时代", "<p>鼓楼分局 <b>通报</b></p>").split()
+    )
+    assert {"新", "新闻", "闻标", "annie", "zhang", "中国", "时代", "鼓楼", "分局", "通报"} <= terms
+    assert "<b>" not in terms and "b" not in terms
+
+
+def test_listing_rows_escape_titles_and_link_relatively(tmp_path: Path) -> None:
+    posts = tmp_path / "a" / "_posts"
+    posts.mkdir(parents=True)
+    (posts / "2024-03-04-tricky.md").write_text(
+        '---\nlayout: post\ntitle: "A <b>&amp; \\"quoted\\" 标题"\ndate: 2024-03-04T05:06:07.000Z\n'
+        "author: Someone\nfrom: https://example.org/x\ntags: [ Src <x> ]\ncomments: True\n"
+        "categories: [ Src <x> ]\n---\n<!--ms-->\n[t](https://example.org/x)\n------\n\n"
+        "<div>\n<p>正文内容足够长以便检测语言</p>\n</div>\n",
+        encoding="utf-8",
+    )
+    build_site(tmp_path / "a")
+    site = tmp_path / "a" / "_site"
+    home = (site / "index.html").read_text()
+    row = re.search(r'<ul class="posts">(.*?)</ul>', home, re.S)[1]
+    assert row.startswith('<li lang="zh-Hans"><a href="posts/2024/03/')
+    assert "A &lt;b&gt;&amp; &#34;quoted&#34; 标题</a>" in row
+    assert "Src &lt;x&gt;</a> · <time>2024-03-04</time></span></li>" in row
+    month = (site / "archive/2024/03.html").read_text()
+    assert '<a href="../../posts/2024/03/' in month and 'href="../../sources/' in month
+    assert '<a href="../../sources/index.html">' in month  # shared header, per depth
+    source_page = next((site / "sources").glob("*/index.html")).read_text()
+    assert '<a href="../../posts/2024/03/' in source_page
+    assert "· <time>" not in source_page  # a source's own page does not repeat the source

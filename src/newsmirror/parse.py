@@ -62,6 +62,16 @@ _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE, codecs.BOM_U
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
     """Parse one feed document. Raises `FeedError` (one line) when it is not a feed at all."""
+    try:
+        return _parse_feed(body, url=url, content_type=content_type)
+    except FeedError:
+        raise
+    except (ValueError, UnicodeError, LookupError) as error:
+        # Odd bytes in an encoding declaration, unencodable character references...
+        raise FeedError(f"{url}: unreadable document: {_one_line(error)}") from None
+
+
+def _parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
     if not body or not body.strip():
         raise FeedError(f"{url}: empty document")
     screen_dtd(body, url=url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -31,13 +32,12 @@ from .models import (
     Subscription,
 )
 from .parse import parse_feed
-from .posts import PostError, PostWriter, render_post
+from .posts import PostError, PostWriter, item_href, render_post
 from .report import FeedOutcome, RunReport
 from .rules import RuleSet, load_rules
 from .sanitize import sanitize_html
 from .store import FeedState, Store, import_existing
 from .subscriptions import load_subscriptions
-from .urls import serialise_url
 
 log = logging.getLogger("newsmirror")
 
@@ -69,8 +69,14 @@ def run(
     rules = load_rules(list(settings.rules))
     with ArchiveLock(archive):
         remove_stale_temps(archive / "_posts")
-        with Store.open(archive) as store:
-            return asyncio.run(_run(archive, subs, options, settings, rules, store, on_feed))
+        try:
+            with Store.open(archive) as store:
+                return asyncio.run(_run(archive, subs, options, settings, rules, store, on_feed))
+        except (OSError, sqlite3.Error) as e:
+            # Disk full or a broken state file: every post on disk is whole and
+            # recorded or re-found next run; say so in one line.
+            reason = getattr(e, "strerror", None) or str(e)
+            raise NewsmirrorError(f"{archive}: run stopped: {reason}") from None
 
 
 async def _run(
@@ -195,6 +201,8 @@ class _Mirror:
                 await self._mirror_item(sub, result.final_url, entry, outcome)
             except (NewsmirrorError, ValueError) as e:
                 outcome.item_errors.append(f"{_item_name(entry)}: {e}")
+            except OSError as e:  # disk full, permissions: the item is retried next run
+                outcome.item_errors.append(f"{_item_name(entry)}: cannot write: {e.strerror or e}")
             except Exception as e:  # one bad item must not cost the feed
                 log.exception("unexpected error on item %s", _item_name(entry))
                 outcome.item_errors.append(f"{_item_name(entry)}: internal error: {e}")
@@ -208,10 +216,7 @@ class _Mirror:
         link = (entry.link or "").strip() or (entry.guid or "").strip()
         if not link:
             raise PostError("item has neither a link nor a guid")
-        try:
-            href = serialise_url(link, base=entry.base_url or feed_url)
-        except ValueError:
-            raise PostError(f"item link is not a URL: {link[:200]!r}") from None
+        href = item_href(link, entry.base_url or feed_url)
         keys = item_keys(href, entry.guid, sub.url)
         if self.store.seen_any(keys):
             return
@@ -221,11 +226,10 @@ class _Mirror:
         post = render_post(entry, sub.site, now=self.now, content=mode, feed_url=feed_url)
         # Writing and recording happen with no await between them, so a
         # cancelled run (SIGTERM in `watch`) never leaves a post unrecorded.
-        path = self.writer.write(post)
+        path, created = self.writer.place(post)
         published = entry.published.timestamp() if entry.published else None
-        name = path.name if path else ""
-        self.store.record_post(keys, post=name, feed=sub.url, link=href, published=published)
-        if path is not None:
+        self.store.record_post(keys, post=path.name, feed=sub.url, link=href, published=published)
+        if created:
             outcome.new_posts += 1
             self.written.setdefault(sub.url, []).append(path.name)
             self.new_links.append(href)

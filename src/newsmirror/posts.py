@@ -62,17 +62,14 @@ def render_post(
     raw_link = (entry.link or "").strip() or (entry.guid or "").strip()
     if not raw_link:
         raise PostError("item has neither a link nor a guid")
-    try:
-        href = serialise_url(raw_link, base=entry.base_url or feed_url or None)
-    except ValueError:
-        raise PostError(f"item link is not a URL: {raw_link[:200]!r}") from None
+    href = item_href(raw_link, entry.base_url or feed_url or None)
 
     title = clean_title(entry.title)
     published_ms = to_ms(entry.published) if entry.published else None
     date = entry.published if entry.published and entry.published <= now else now
     date = date.astimezone(UTC)
     date_text = format_js_iso(date)
-    author = clean_inline(entry.author or "") or clean_inline(site) or site
+    author = clean_inline(entry.author or "") or clean_inline(site)
     site_name = clean_inline(site)
 
     front_matter = "\n".join(
@@ -103,6 +100,18 @@ def render_post(
     )
     filename = post_filename(date_text[:10], title)
     return Post(filename=filename, text=front_matter + "\n" + body, key=primary_key(href))
+
+
+def item_href(link: str, base: str | None) -> str:
+    """The item's link as the archive writes it; only http(s) links are kept,
+    since `javascript:` or `data:` would run when a reader clicks."""
+    try:
+        href = serialise_url(link, base=base)
+    except ValueError:
+        raise PostError(f"item link is not a URL: {link[:200]!r}") from None
+    if not href.startswith(("http://", "https://")):
+        raise PostError(f"item link is not http(s): {href[:200]!r}")
+    return href
 
 
 # --- title and metadata -------------------------------------------------------
@@ -311,6 +320,12 @@ class PostWriter:
 
     def write(self, post: Post) -> Path | None:
         """The new file's path, or None when this item's post is already there."""
+        path, created = self.place(post)
+        return path if created else None
+
+    def place(self, post: Post) -> tuple[Path, bool]:
+        """(the post's file, whether this call created it): an existing file that
+        already holds this item is found rather than written again."""
         taken = self._names()
         base = post.filename[: -len(".md")]
         for n in range(1, 1000):
@@ -318,15 +333,15 @@ class PostWriter:
             existing = taken.get(name.casefold())
             if existing is not None:
                 if same_item(existing, post):
-                    return None
+                    return existing, False
                 continue
             path = self.posts_dir / name
             written = atomic_write(path, post.text, exclusive=True)
             taken[name.casefold()] = path
             if written:
-                return path
+                return path, True
             if same_item(path, post):
-                return None
+                return path, False
         raise PostError(f"too many posts named {post.filename!r}")
 
 

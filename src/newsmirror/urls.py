@@ -8,7 +8,6 @@ from urllib.parse import parse_qsl, urlencode
 
 import ada_url
 
-
 _LONE_SURROGATES = re.compile("[\ud800-\udfff]")
 
 

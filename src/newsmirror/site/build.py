@@ -1,7 +1,9 @@
 """`build_site`: `_posts/` -> a static site of relative links, rebuilt incrementally.
 
 Every page has a signature: the versions (id, mtime_ns, size) of the posts it
-shows plus its navigation. A page is rendered only when its signature differs
+shows plus its navigation, hashed to one int for the big page kinds (a tuple of
+ints hashes alike in every process; strings go through crc32) so the cache of
+100,000 pages loads fast. A page is rendered only when its signature differs
 from the last build's, and written only when its bytes differ. Templates,
 static files, config or builder code changing (the "stamp") renders all.
 """
@@ -10,10 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import html
+import logging
 import math
 import multiprocessing
 import os
 import time
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +41,17 @@ POST_SUFFIXES = (".md", ".markdown", ".html")
 STAMP_FILE = ".newsmirror-stamp"
 FEED_ENTRIES = 30
 POOL_THRESHOLD = 300  # fewer jobs than this render in-process: a pool costs more
+
+
+log = logging.getLogger(__name__)
+_phase_started = [0.0]
+
+
+def _phase(done: str, count: int) -> None:
+    """Debug log of where a build's time goes (`logging` at DEBUG to see it)."""
+    now = time.perf_counter()
+    log.debug("site build: %s (%d) in %.2f s", done, count, now - _phase_started[0])
+    _phase_started[0] = now
 
 
 class BuildError(NewsmirrorError):
@@ -133,22 +148,34 @@ def _unique_slugs(names: list[str]) -> dict[str, str]:
     return out
 
 
+def _crc(text: str) -> int:
+    """A stable number for a string in a page signature (`hash` of str varies by process)."""
+    return zlib.crc32(text.encode())
+
+
 def _day(rec: Rec) -> str:
+    if not rec.day:
+        rec.day = rec.post.date.strftime("%Y-%m-%d")
     return rec.day
 
 
-def _prepare_rows(recs: list[Rec], source_dir: dict[str, str]) -> None:
-    """Escape each post's listing-row text once; it appears on ~5 listing pages."""
-    for r in recs:
-        p = r.post
-        r.day = p.date.strftime("%Y-%m-%d")
-        r.row_head = f'<li lang="{escape(p.lang)}"><a href="'
-        r.row_title = f'{href("", r.url)}">{escape(p.title)}</a> <span class="meta">'
-        r.row_source = f'{href("", source_dir[p.source] + "index.html")}">{escape(p.source)}</a> · '
+def _prepare_row(r: Rec, source_dir: dict[str, str]) -> None:
+    """Escape a post's listing-row text once (it appears on ~5 listing pages); on
+    demand, as an incremental build renders only a few listing pages."""
+    p = r.post
+    r.row_head = f'<li lang="{escape(p.lang)}"><a href="'
+    r.row_title = f'{href("", r.url)}">{escape(p.title)}</a> <span class="meta">'
+    r.row_source = f'{href("", source_dir[p.source] + "index.html")}">{escape(p.source)}</a> · '
+    _day(r)
 
 
-def _list_rows(root: str, members: list[Rec], show_source: bool) -> Markup:
+def _list_rows(
+    root: str, members: list[Rec], show_source: bool, source_dir: dict[str, str]
+) -> Markup:
     """The `<li>` rows of a listing page, as list.html used to render them item by item."""
+    for r in members:
+        if not r.row_head:
+            _prepare_row(r, source_dir)
     if show_source:
         rows = [f"{r.row_head}{root}{r.row_title}<a href=\"{root}{r.row_source}<time>{r.day}</time></span></li>"
                 for r in members]  # fmt: skip
@@ -183,7 +210,7 @@ def build_site(archive: Path, out: Path | None = None, *, full: bool = False) ->
 
     The caller holds the archive lock when other writers may run (`run --build`).
     """
-    started = time.perf_counter()
+    started = _phase_started[0] = time.perf_counter()
     archive = Path(archive)
     out = Path(out) if out is not None else archive / "_site"
     posts_dir = archive / "_posts"
@@ -257,6 +284,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     recs.sort(key=lambda r: (r.post.date, r.name), reverse=True)
     by_id = {r.id: r for r in recs}
 
+    _phase("parsed", len(to_parse))
     # 2. Group posts.
     by_source: dict[str, list[Rec]] = defaultdict(list)
     by_tag: dict[str, list[Rec]] = defaultdict(list)
@@ -272,7 +300,6 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     source_dir = {s: f"sources/{slug}/" for s, slug in _unique_slugs(list(by_source)).items()}
     tag_dir = {s: f"tags/{slug}/" for s, slug in _unique_slugs(list(by_tag)).items()}
     cat_dir = {s: f"categories/{slug}/" for s, slug in _unique_slugs(list(by_cat)).items()}
-    _prepare_rows(recs, source_dir)
 
     # 3. Post pages: render the stale ones, in the pool while this process does the rest.
     planner = _Planner(old_pages, writer)
@@ -282,8 +309,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             newer = members[i - 1] if i > 0 else None
             older = members[i + 1] if i + 1 < len(members) else None
             nearby = members[max(0, i - 4) : max(0, i - 1)] + members[i + 2 : i + 5]
-            sig = (r.pv, r.url, source_dir[r.post.source],
-                   tuple(n.pv for n in (newer, older) if n), tuple(n.pv for n in nearby))  # fmt: skip
+            # The page's URL follows from the post's id, so the ids say it all.
+            sig = hash((r.pv, _crc(source_dir[r.post.source]), newer.pv if newer else -1,
+                        older.pv if older else -1, tuple(n.pv for n in nearby)))  # fmt: skip
             planner.new[r.url] = sig
             if old_pages.get(r.url) == sig:
                 writer.skipped += 1
@@ -307,8 +335,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             renderer.render(job)
         post_written, post_skipped = renderer.writer.written, renderer.writer.skipped
 
+    _phase("post jobs queued", len(jobs))
     # 4. Listings, indexes, feeds, search, static files.
-    env = make_env()
+    env = make_env(config)
     t = UI_STRINGS[config.lang]
     list_tpl, index_tpl = env.get_template("list.html"), env.get_template("index_of.html")
 
@@ -334,12 +363,13 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             lo = asc_len - k * size
             pages.append((page_rel(k), members[lo : lo + size], k + 1, k - 1 or None))
         for rel, group, newer, older in pages:
-            sig = (heading, tuple(m.pv for m in group), newer, older, feed)
+            sig = hash((_crc(heading), tuple(m.pv for m in group), newer or -1, older or -1,
+                        _crc(feed or "")))  # fmt: skip
 
             def render(rel=rel, group=group, newer=newer, older=older) -> str:
                 root = root_of(rel)
                 return list_tpl.render(**common(rel, heading), heading=heading,
-                    rows=_list_rows(root, group, show_source),
+                    rows=_list_rows(root, group, show_source, source_dir),
                     newer=href(root, page_rel(newer)) if newer else "",
                     older=href(root, page_rel(older)) if older else "",
                     feed=href(root, feed) if feed else "")  # fmt: skip
@@ -365,8 +395,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     for (y, mo), members in by_month.items():
         rel = f"archive/{y}/{mo:02d}.html"
         heading = f"{y}-{mo:02d}"
-        planner.page(rel, (tuple(m.pv for m in members),), lambda rel=rel, heading=heading, members=members: list_tpl.render(
-            **common(rel, heading), heading=heading, rows=_list_rows(root_of(rel), members, True), newer="", older="", feed=""))  # fmt: skip
+        planner.page(rel, hash(tuple(m.pv for m in members)), lambda rel=rel, heading=heading, members=members: list_tpl.render(
+            **common(rel, heading), heading=heading, rows=_list_rows(root_of(rel), members, True, source_dir), newer="", older="", feed=""))  # fmt: skip
     _feed(planner, env, config, "feed.xml", config.title, recs, "index.html")
 
     def index_page(
@@ -395,6 +425,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     _sitemap(planner, config, recs)
 
     terms_by_id = {new_cache[n][0]: terms for n, terms in terms_now.items()}
+    _phase("listings and feeds", len(planner.new))
     _search(
         planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, pool, fresh_site, stamp
     )
@@ -404,11 +435,13 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         writer.write(f"static/{f.name}", f.read_bytes())
     _copy_assets(archive / "assets", out, planner)
 
+    _phase("search and static", len(planner.new))
     if pending is not None:
         for w, s in pending.get():
             post_written += w
             post_skipped += s
 
+    _phase("post pages", len(jobs))
     # 5. Remove pages no longer produced (deleted posts, emptied sources).
     for rel in set(cache.pages) - set(planner.new):
         try:
@@ -445,7 +478,7 @@ def _feed(
 ) -> None:  # type: ignore[no-untyped-def]
     """An Atom feed; links are relative to the feed unless the config gives the site URL."""
     latest = members[:FEED_ENTRIES]
-    sig = (title, tuple(m.pv for m in latest))
+    sig = hash((_crc(title), tuple(m.pv for m in latest)))
 
     def render() -> str:
         root = "" if config.url else root_of(rel)
@@ -467,7 +500,7 @@ def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
     """sitemap.xml (absolute URLs need `[site] url`; relative ones otherwise)."""
     from xml.sax.saxutils import escape
 
-    sig = tuple(r.url for r in recs)
+    sig = _crc("\n".join(r.url for r in recs))
 
     def render() -> str:
         base = config.url + "/" if config.url else ""
@@ -537,7 +570,7 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
                 ]
             return search.docs_chunk_js(k, rows)
 
-        planner.page(f"search/docs/{k}.js", tuple(m.pv for m in members), render)
+        planner.page(f"search/docs/{k}.js", hash(tuple(m.pv for m in members)), render)
     cache.search = {"main_files": main_files, "main_ids": main_ids, "delta": delta,
                     "tomb": tomb, "main_shards": main_shards}  # fmt: skip
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..fsutil import atomic_write
 
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 
 
 class _BuiltinsOnly(pickle.Unpickler):
@@ -29,7 +29,9 @@ class SiteCache:
     stamp: str = ""  # hash of templates, static files, config and builder code
     # name -> (id, mtime_ns, size, url, post fields tuple)
     posts: dict[str, tuple] = field(default_factory=dict)
-    pages: dict[str, object] = field(default_factory=dict)  # output path -> signature
+    pages: dict[str, object] = field(
+        default_factory=dict
+    )  # output path -> signature (mostly an int)
     search: dict[str, object] = field(default_factory=dict)
     next_id: int = 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 from urllib.parse import urljoin
 
 import nh3
@@ -32,14 +33,37 @@ _IGNORED_IN_URLS = re.compile(r"[\x00-\x20\x7f]")
 _page = {"base": "", "root": ""}
 
 
-def make_env() -> Environment:
+def make_env(config: SiteConfig) -> Environment:
+    """The template environment; each template is compiled once per environment."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(["html", "xml"]),
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["chrome"] = Chrome(env, config)
     return env
+
+
+class Chrome:
+    """Header, navigation and footer of base.html, rendered once per page depth.
+
+    They depend only on the config and the path back to the site root, yet were
+    a good part of each page's render time.
+    """
+
+    def __init__(self, env: Environment, config: SiteConfig) -> None:
+        self.template = env.get_template("chrome.html")
+        self.config = config
+        self.by_root: dict[str, Any] = {}
+
+    def __call__(self, root: str) -> Any:
+        parts = self.by_root.get(root)
+        if parts is None:
+            t = UI_STRINGS[self.config.lang]
+            parts = self.template.make_module({"site": self.config, "t": t, "root": root})
+            self.by_root[root] = parts
+        return parts
 
 
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
@@ -102,7 +126,7 @@ class PostRenderer:
         self.posts_dir = posts_dir
         self.writer = OutputWriter(out)
         self.config = config
-        self.template = make_env().get_template("post.html")
+        self.template = make_env(config).get_template("post.html")
 
     def render(self, job: tuple[str, str, SitePost, str, dict | None, dict | None, list]) -> None:
         name, rel, post, source_rel, prev, nxt, nearby = job

@@ -88,6 +88,19 @@ def _is_cjk(ch: str) -> bool:
     return "\u3040" <= ch <= "\ud7af" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
 
 
+# NFKC maps fullwidth ASCII forms (Chinese punctuation ，：（）？) and the ideographic
+# space to ASCII; doing those by table leaves most CJK text already normalised.
+_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, skipping the slow call when it would not change."""
+    text = text.translate(_FULLWIDTH)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    return unicodedata.normalize("NFKC", text)
+
+
 def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
     """Index terms: CJK bigrams (and, with `unigrams`, single CJK characters) plus words.
 
@@ -95,7 +108,7 @@ def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
     """
     out: set[str] = set()
     # Each distinct run once: news text repeats its words a lot.
-    for run in set(_TOKEN.findall(unicodedata.normalize("NFKC", text).lower())):
+    for run in set(_TOKEN.findall(nfkc(text).lower())):
         if _is_cjk(run[0]):
             if len(run) == 1 or unigrams:
                 out.update(run)
