@@ -178,3 +178,11 @@ def test_case_insensitive_names_do_not_collide(tmp_path) -> None:
     a = writer.write(render_post(entry(title="News", link="https://e.com/1"), site="s", now=NOW))
     b = writer.write(render_post(entry(title="NEWS", link="https://e.com/2"), site="s", now=NOW))
     assert a.name.casefold() != b.name.casefold()
+
+
+def test_link_target_cannot_open_liquid() -> None:
+    # Found by hypothesis: `{"` percent-encodes to `{%22`, which Liquid reads as a tag.
+    post = render_post(entry(link='https://例子.测试/a?q={"#{"'), site="s", now=NOW)
+    body = post.text.split("\n---\n", 1)[1]
+    assert "{%" not in body and "{{" not in body
+    assert "(https://xn--fsqu00a.xn--0zwm56d/a?q=%7B%22#%7B%22)" in body

@@ -268,8 +268,11 @@ def markdown_link_text(title: str) -> str:
 
 
 def markdown_link_target(href: str) -> str:
-    """Parentheses would end a Markdown link early; percent-encode them."""
-    return href.replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+    """Parentheses would end a Markdown link early and braces could open
+    Liquid (`{%22`); percent-encoding them gives the same URL."""
+    for char, code in (("(", "%28"), (")", "%29"), (" ", "%20"), ("{", "%7B"), ("}", "%7D")):
+        href = href.replace(char, code)
+    return href
 
 
 # --- file names ---------------------------------------------------------------

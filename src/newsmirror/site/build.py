@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
@@ -77,14 +78,12 @@ class Rec:
     size: int
     url: str  # site-relative path of its page
     post: SitePost
+    pv: tuple[int, int, int]  # (id, mtime_ns, size): the post's version, in page signatures
+    qurl: str  # url percent-encoded (kept in the cache: quoting 100,000 URLs takes a second)
     day: str = ""  # YYYY-MM-DD, formatted once
     row_head: str = ""  # escaped `<li>` pieces, made once: see _list_row
     row_title: str = ""
     row_source: str = ""
-
-    @property
-    def pv(self) -> tuple[int, int, int]:
-        return (self.id, self.mtime_ns, self.size)
 
 
 def _to_tuple(p: SitePost) -> tuple:
@@ -164,7 +163,7 @@ def _prepare_row(r: Rec, source_dir: dict[str, str]) -> None:
     demand, as an incremental build renders only a few listing pages."""
     p = r.post
     r.row_head = f'<li lang="{escape(p.lang)}"><a href="'
-    r.row_title = f'{href("", r.url)}">{escape(p.title)}</a> <span class="meta">'
+    r.row_title = f'{r.qurl}">{escape(p.title)}</a> <span class="meta">'
     r.row_source = f'{href("", source_dir[p.source] + "index.html")}">{escape(p.source)}</a> · '
     _day(r)
 
@@ -271,16 +270,19 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             if url.casefold() in used_urls:
                 url = f"posts/{d:%Y/%m}/{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}.html"
             used_urls.add(url.casefold())
-        new_cache[name] = (pid, mtime_ns, size, url, ptuple)
+        new_cache[name] = (pid, mtime_ns, size, url, ptuple, quote(url, safe="/#"))
         terms_now[name] = terms
     for name in scanned:
         if name not in new_cache and name in cache.posts and name not in terms_now:
             if name not in to_parse:
                 new_cache[name] = cache.posts[name]
     removed_ids = {v[0] for n, v in cache.posts.items() if n not in new_cache}
+    # Sources that lost a post or whose post may have moved (re-read): check all their pages.
+    unsettled = {v[4][5] for n, v in cache.posts.items() if n not in new_cache or n in terms_now}
+    changed_ids = {new_cache[n][0] for n in terms_now}
     cache.posts = new_cache
 
-    recs = [Rec(n, v[0], v[1], v[2], v[3], _from_tuple(v[4])) for n, v in new_cache.items()]
+    recs = [Rec(n, v[0], v[1], v[2], v[3], _from_tuple(v[4]), v[:3], v[5]) for n, v in new_cache.items()]  # fmt: skip
     recs.sort(key=lambda r: (r.post.date, r.name), reverse=True)
     by_id = {r.id: r for r in recs}
 
@@ -304,8 +306,21 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     # 3. Post pages: render the stale ones, in the pool while this process does the rest.
     planner = _Planner(old_pages, writer)
     jobs: list[tuple] = []
-    for members in by_source.values():
+    check_all = not old_pages or cache.source_dirs != source_dir
+    for source, members in by_source.items():
+        near_change: set[int] | None = None  # positions whose neighbourhood changed
+        if not check_all and source not in unsettled:
+            near_change = set()
+            for p, r in enumerate(members):
+                if r.id in changed_ids:  # new posts: neighbours within 4 places see them
+                    near_change.update(range(p - 4, p + 5))
         for i, r in enumerate(members):
+            if near_change is not None and i not in near_change:
+                old_sig = old_pages.get(r.url)
+                if old_sig is not None:  # same neighbours as last time: same signature
+                    planner.new[r.url] = old_sig
+                    writer.skipped += 1
+                    continue
             newer = members[i - 1] if i > 0 else None
             older = members[i + 1] if i + 1 < len(members) else None
             nearby = members[max(0, i - 4) : max(0, i - 1)] + members[i + 2 : i + 5]
@@ -452,6 +467,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             warnings.append(f"{out / rel}: cannot remove stale page ({e.strerror})")
     writer.write(STAMP_FILE, stamp + "\n")
     cache.pages = planner.new
+    cache.source_dirs = source_dir
     cache.stamp = stamp
     cache.save(archive)
     return BuildReport(
@@ -487,7 +503,7 @@ def _feed(
             title=title, base=base, self_href=href(root, rel), alternate=href(root, alternate),
             feed_id=(base + rel) if base else f"urn:newsmirror:{hashlib.sha1(rel.encode()).hexdigest()}",
             updated=_atom_time(latest[0].post.date if latest else datetime.now(UTC)),
-            entries=[{"title": m.post.title, "url": href(root, m.url), "link": m.post.link,
+            entries=[{"title": m.post.title, "url": root + m.qurl, "link": m.post.link,
                       "author": m.post.author, "source": m.post.source,
                       "updated": _atom_time(m.post.date),
                       "id": (base + m.url) if base else f"urn:newsmirror:{hashlib.sha1(m.name.encode()).hexdigest()}"}
@@ -507,7 +523,7 @@ def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
                  f"<url><loc>{escape(base)}index.html</loc></url>"]  # fmt: skip
-        lines += [f"<url><loc>{escape(href(base, r.url))}</loc><lastmod>{r.post.date:%Y-%m-%d}</lastmod></url>"
+        lines += [f"<url><loc>{escape(base + r.qurl)}</loc><lastmod>{_day(r)}</lastmod></url>"
                   for r in recs[:50000]]  # fmt: skip
         return "\n".join(lines + ["</urlset>", ""])
 

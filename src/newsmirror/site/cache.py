@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..fsutil import atomic_write
 
-CACHE_FORMAT = 4
+CACHE_FORMAT = 6
 
 
 class _BuiltinsOnly(pickle.Unpickler):
@@ -27,13 +27,14 @@ class _BuiltinsOnly(pickle.Unpickler):
 @dataclass
 class SiteCache:
     stamp: str = ""  # hash of templates, static files, config and builder code
-    # name -> (id, mtime_ns, size, url, post fields tuple)
+    # name -> (id, mtime_ns, size, url, post fields tuple, quoted url)
     posts: dict[str, tuple] = field(default_factory=dict)
     pages: dict[str, object] = field(
         default_factory=dict
     )  # output path -> signature (mostly an int)
     search: dict[str, object] = field(default_factory=dict)
     next_id: int = 0
+    source_dirs: dict[str, str] = field(default_factory=dict)  # source -> its pages' folder
 
     @staticmethod
     def path_for(archive: Path) -> Path:
@@ -48,7 +49,8 @@ class SiteCache:
             return cls()
         if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
             return cls()
-        return cls(data["stamp"], data["posts"], data["pages"], data["search"], data["next_id"])
+        return cls(data["stamp"], data["posts"], data["pages"], data["search"], data["next_id"],
+                   data["source_dirs"])  # fmt: skip
 
     def save(self, archive: Path) -> None:
         data = {
@@ -58,5 +60,6 @@ class SiteCache:
             "pages": self.pages,
             "search": self.search,
             "next_id": self.next_id,
+            "source_dirs": self.source_dirs,
         }
         atomic_write(self.path_for(archive), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

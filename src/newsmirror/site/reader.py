@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -33,9 +33,11 @@ class PostReadError(NewsmirrorError):
     """A post file could not be read at all (not UTF-8 decodable, unreadable)."""
 
 
-@dataclass(frozen=True)
-class SitePost:
-    """What the site needs of one post, without its body (kept in the build cache)."""
+class SitePost(NamedTuple):
+    """What the site needs of one post, without its body (kept in the build cache).
+
+    A NamedTuple: an incremental build makes 100,000 of these from the cache.
+    """
 
     name: str  # file name inside _posts/
     title: str
