@@ -175,9 +175,19 @@ def _serve(conn: Connection, feeds: int, items: int) -> None:
         await runner.setup()
         await web.SockSite(runner, sock, backlog=1024).start()
         conn.send(port)
-        await asyncio.Event().wait()
+        # Serve until the parent closes the pipe, also when it dies without cleanup.
+        await asyncio.to_thread(_wait_for_eof, conn)
+        await runner.cleanup()
 
     asyncio.run(main())
+
+
+def _wait_for_eof(conn: Connection) -> None:
+    try:
+        while True:
+            conn.recv()
+    except (EOFError, OSError):
+        return
 
 
 class FeedServer:
@@ -187,22 +197,28 @@ class FeedServer:
         self.feeds, self.items = feeds, items
         self.port = 0
         self._proc: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
 
     def __enter__(self) -> FeedServer:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(child, self.feeds, self.items), daemon=True)
         self._proc.start()
+        child.close()  # the server holds its end; EOF then means the parent is gone
         if not parent.poll(600):
             self.close()
             raise RuntimeError("feed server did not start within 600 s")
         self.port = parent.recv()
+        self._conn = parent
         return self
 
     def __exit__(self, *exc: object | TracebackType) -> None:
         self.close()
 
     def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         if self._proc is not None:
             self._proc.terminate()
             self._proc.join(10)
@@ -228,6 +244,7 @@ class FeedServer:
 @dataclass(frozen=True)
 class ChildRun:
     seconds: float
+    cpu_seconds: float  # user + system: steadier than wall time on a busy machine
     peak_rss_mb: float
     returncode: int
     stdout: str
@@ -250,7 +267,8 @@ def run_child(argv: Sequence[str], *, env: dict[str, str] | None = None) -> Chil
     os.unlink(out_path)
     os.unlink(err_path)
     # Linux reports ru_maxrss in KiB.
-    return ChildRun(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(seconds, cpu, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
 
 
 def _temp_name(kind: str) -> Path:

@@ -1,6 +1,11 @@
 """Benchmark: newsmirror's site build vs Debian's jekyll and hugo on the same posts.
 
     python bench/site.py [--sizes 1000,10000] [--incremental-base 100000] [--jekyll-10k]
+                         [--work DIR]
+
+`--work DIR` keeps the generated archives there and reuses them on the next run
+(generating 100,000 posts takes about a minute). The machine's load average is
+printed beside each figure: rerun when it is high.
 
 Posts are synthetic, modelled on the golden posts (Chinese titles, several
 sources, 2-8 KB one-line HTML bodies, dates spread over years). Prints times,
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -39,9 +45,10 @@ import json, resource, sys, time
 from pathlib import Path
 from newsmirror.site import build_site
 r = build_site(Path(sys.argv[1]), full=sys.argv[2] == "full")
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"seconds": r.seconds, "written": r.pages_written, "skipped": r.pages_skipped,
-                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "children_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "rss_mb": me.ru_maxrss / 1024, "children_rss_mb": kids.ru_maxrss / 1024,
+                  "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}))
 """
 
 
@@ -67,6 +74,10 @@ def source_slug(s: str) -> str:
 
 
 def generate(folder: Path, n: int, seed: int = 1, start: int = 0) -> list[Path]:
+    """Write posts start..start+n-1; a full archive already there (--work) is reused."""
+    posts = folder / "_posts"
+    if not start and posts.is_dir() and sum(1 for _ in posts.iterdir()) == n:
+        return sorted(posts.iterdir())
     rng = random.Random(seed + start)
     posts = folder / "_posts"
     posts.mkdir(parents=True, exist_ok=True)
@@ -84,12 +95,21 @@ def generate(folder: Path, n: int, seed: int = 1, start: int = 0) -> list[Path]:
 
 
 def newsmirror_build(archive: Path, mode: str) -> dict:
+    if mode == "full":  # from scratch, also when --work reuses the archive
+        shutil.rmtree(archive / "_site", ignore_errors=True)
+        shutil.rmtree(archive / ".newsmirror", ignore_errors=True)
+    load = os.getloadavg()[0]
     proc = subprocess.run([sys.executable, "-c", CHILD, str(archive), mode], capture_output=True,
                           text=True, check=True)  # fmt: skip
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load}
+
+
+def load_now() -> str:
+    return f"load {os.getloadavg()[0]:.1f}"
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
+    print(f"  ({' '.join(cmd)} in {cwd.name}, {load_now()})", flush=True)
     t = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - t
@@ -97,6 +117,7 @@ def timed(cmd: list[str], cwd: Path) -> float:
 
 def hugo_site(archive: Path, target: Path) -> None:
     """The same posts as a minimal hugo site (front matter is YAML Hugo reads)."""
+    shutil.rmtree(target, ignore_errors=True)
     (target / "content" / "posts").mkdir(parents=True)
     (target / "layouts" / "_default").mkdir(parents=True)
     (target / "config.toml").write_text('baseURL = "/"\ntitle = "bench"\nrelativeURLs = true\n'
@@ -115,16 +136,20 @@ def bench_size(n: int, work: Path, run_jekyll: bool) -> None:
     generate(archive, n)
     full = newsmirror_build(archive, "full")
     again = newsmirror_build(archive, "incremental")
-    generate(archive, 50, start=n)
+    added = generate(archive, 50, start=n)
     inc = newsmirror_build(archive, "incremental")
+    for p in added:  # leave the archive as generated, for --work reuse (and for hugo/jekyll)
+        p.unlink()
     hugo_dir = work / f"hugo{n}"
     hugo_site(archive, hugo_dir)
     hugo = timed(["/usr/bin/hugo", "--quiet"], hugo_dir)
     print(f"\n== {n} posts")
     print(f"newsmirror full build:        {full['seconds']:.2f} s  ({full['written']} files), "
-          f"peak RSS {max(full['rss_mb'], full['children_rss_mb']):.0f} MB")  # fmt: skip
-    print(f"newsmirror no-change rebuild: {again['seconds']:.2f} s")
-    print(f"newsmirror +50 posts rebuild: {inc['seconds']:.2f} s  ({inc['written']} files written)")
+          f"peak RSS {max(full['rss_mb'], full['children_rss_mb']):.0f} MB, "
+          f"CPU {full['cpu']:.1f} s, load {full['load']:.1f}")  # fmt: skip
+    print(f"newsmirror no-change rebuild: {again['seconds']:.2f} s  (load {again['load']:.1f})")
+    print(f"newsmirror +50 posts rebuild: {inc['seconds']:.2f} s  ({inc['written']} files written, "
+          f"load {inc['load']:.1f})")  # fmt: skip
     print(
         f"hugo:                         {hugo:.2f} s  -> newsmirror/hugo = {full['seconds'] / hugo:.2f}"
     )
@@ -132,6 +157,7 @@ def bench_size(n: int, work: Path, run_jekyll: bool) -> None:
         from newsmirror.site import init_jekyll
 
         jdir = work / f"jekyll{n}"
+        shutil.rmtree(jdir, ignore_errors=True)
         shutil.copytree(archive / "_posts", jdir / "_posts")
         init_jekyll(jdir)
         jek = timed(["/usr/bin/jekyll", "build", "--quiet"], jdir)
@@ -147,8 +173,12 @@ def main() -> None:
                     help="also time adding 50 posts to an archive of this many posts")  # fmt: skip
     ap.add_argument("--jekyll-10k", action="store_true", help="run jekyll above 1,000 posts too")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--work", type=Path, help="work folder to keep and reuse archives from")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="nm-bench-site-"))
+    if args.work:
+        args.work.mkdir(parents=True, exist_ok=True)
+        args.keep = True
+    work = args.work or Path(tempfile.mkdtemp(prefix="nm-bench-site-"))
     try:
         for n in (int(s) for s in args.sizes.split(",")):
             bench_size(n, work, run_jekyll=n <= 1000 or args.jekyll_10k)
@@ -157,11 +187,14 @@ def main() -> None:
             archive = work / f"base{n}"
             generate(archive, n)
             first = newsmirror_build(archive, "full")
-            generate(archive, 50, start=n)
+            added = generate(archive, 50, start=n)
             inc = newsmirror_build(archive, "incremental")
+            for p in added:
+                p.unlink()
             print(f"\n== +50 posts on {n}: full {first['seconds']:.1f} s, "
-                  f"peak RSS {max(first['rss_mb'], first['children_rss_mb']):.0f} MB; "
-                  f"incremental {inc['seconds']:.2f} s ({inc['written']} files written)")  # fmt: skip
+                  f"peak RSS {max(first['rss_mb'], first['children_rss_mb']):.0f} MB, "
+                  f"load {first['load']:.1f}; incremental {inc['seconds']:.2f} s "
+                  f"({inc['written']} files written, load {inc['load']:.1f})")  # fmt: skip
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -327,3 +327,45 @@ def test_listing_rows_escape_titles_and_link_relatively(tmp_path: Path) -> None:
     source_page = next((site / "sources").glob("*/index.html")).read_text()
     assert '<a href="../../posts/2024/03/' in source_page
     assert "· <time>" not in source_page  # a source's own page does not repeat the source
+
+
+def _pages(site: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(site).as_posix(): p.read_bytes()
+        for p in site.rglob("*.html")
+        if "search" not in p.relative_to(site).parts[0]
+    }
+
+
+def _same_as_full_build(archive: Path, tmp: Path) -> None:
+    """Every page of the incremental build equals the page a fresh full build makes."""
+    fresh = tmp / "fresh" / archive.name
+    shutil.rmtree(fresh.parent, ignore_errors=True)
+    shutil.copytree(archive / "_posts", fresh / "_posts")
+    shutil.copytree(archive / "assets", fresh / "assets")
+    build_site(fresh, full=True)
+    incremental, full = _pages(archive / "_site"), _pages(fresh / "_site")
+    assert sorted(incremental) == sorted(full)
+    differ = [rel for rel in full if incremental[rel] != full[rel]]
+    assert differ == []
+
+
+def test_incremental_pages_equal_a_full_build_after_insert_and_delete(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a" / "site")
+    build_site(archive)
+    posts = archive / "_posts"
+    # A post dated between two golden posts of the same source: its neighbours' prev/next change.
+    donor = next(p for p in SEED if "北約秘書長" in p.name)
+    text = donor.read_text(encoding="utf-8")
+    date = re.search(r"^date: (\S+)", text, re.M)[1]
+    older = date.replace(date[:4], str(int(date[:4]) - 1), 1)
+    (posts / "2000-01-01-inserted.md").write_text(
+        text.replace(date, older).replace("北約秘書長訪南韓", "插入的文章"), encoding="utf-8"
+    )
+    report = build_site(archive)
+    assert 0 < report.pages_written < 120
+    _same_as_full_build(archive, tmp_path)
+    donor_copy = posts / donor.name
+    donor_copy.unlink()  # its neighbours now neighbour each other
+    build_site(archive)
+    _same_as_full_build(archive, tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 from typing import Any
@@ -162,6 +163,7 @@ _worker: PostRenderer | None = None
 
 def init_worker(posts_dir: Path, out: Path, config: SiteConfig) -> None:
     global _worker
+    gc.enable()  # forked from a build that turned it off
     _worker = PostRenderer(posts_dir, out, config)
 
 
