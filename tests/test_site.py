@@ -262,6 +262,8 @@ def test_build_time_cleaning_still_rewrites_embeds_and_lazy_images() -> None:
     )
     assert "<iframe" not in out and "ypCujsox6ws" in out
     assert 'src="https://example.org/lazy.jpg"' in out
+    pixel = '<p>a</p><img src="http://feeds.feedburner.com/~r/x/~4/abc" width="1" height="1">'
+    assert "feedburner" not in clean_for_page(pixel, "https://example.org/post", "../")
 
 
 def test_leading_text_matches_full_conversion() -> None:

@@ -11,7 +11,13 @@ from urllib.parse import urljoin
 import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from ..sanitize import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, DROP_WITH_CONTENT, sanitize_html
+from ..sanitize import (
+    ALLOWED_ATTRIBUTES,
+    ALLOWED_TAGS,
+    DROP_WITH_CONTENT,
+    TRACKER_HOSTS,
+    sanitize_html,
+)
 from .config import UI_STRINGS, SiteConfig
 from .output import OutputWriter, href, root_of
 from .reader import SitePost, post_body_html, split_front_matter
@@ -24,7 +30,9 @@ _ASSETS_HOST = "https://assets.newsmirror.invalid/assets/"
 # Content that needs sanitize_html's lxml rewrites (embeds become links, lazy
 # images get their src); everything else, the common case, needs only the nh3 pass.
 _NEEDS_REWRITES = re.compile(
-    r"<(?:iframe|embed|object|video)\b|data-(?:src|original|lazy|actualsrc|url)|srcset", re.I
+    r"<(?:iframe|embed|object|video)\b|data-(?:src|original|lazy|actualsrc|url)|srcset|"
+    + "|".join(re.escape(host) for host in TRACKER_HOSTS),  # tracking pixels go too
+    re.I,
 )
 _DATA_IMAGE = re.compile(r"data:image/(?:png|gif|jpeg|webp);base64,[A-Za-z0-9+/=\s]+\Z", re.I)
 _URL_ATTRS = frozenset({"href", "src", "cite", "data-original-src"})
