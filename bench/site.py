@@ -172,6 +172,7 @@ def main() -> None:
     ap.add_argument("--incremental-base", type=int, default=0,
                     help="also time adding 50 posts to an archive of this many posts")  # fmt: skip
     ap.add_argument("--jekyll-10k", action="store_true", help="run jekyll above 1,000 posts too")
+    ap.add_argument("--repeat", type=int, default=2, help="times to repeat incremental builds")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--work", type=Path, help="work folder to keep and reuse archives from")
     args = ap.parse_args()
@@ -180,21 +181,30 @@ def main() -> None:
         args.keep = True
     work = args.work or Path(tempfile.mkdtemp(prefix="nm-bench-site-"))
     try:
-        for n in (int(s) for s in args.sizes.split(",")):
+        for n in (int(s) for s in args.sizes.split(",") if s):
             bench_size(n, work, run_jekyll=n <= 1000 or args.jekyll_10k)
         if args.incremental_base:
             n = args.incremental_base
             archive = work / f"base{n}"
             generate(archive, n)
             first = newsmirror_build(archive, "full")
-            added = generate(archive, 50, start=n)
-            inc = newsmirror_build(archive, "incremental")
-            for p in added:
-                p.unlink()
-            print(f"\n== +50 posts on {n}: full {first['seconds']:.1f} s, "
+            again = [newsmirror_build(archive, "incremental") for _ in range(args.repeat)]
+            incs = []
+            for _ in range(args.repeat):  # add 50, rebuild, remove them, rebuild
+                added = generate(archive, 50, start=n)
+                incs.append(newsmirror_build(archive, "incremental"))
+                for p in added:
+                    p.unlink()
+                newsmirror_build(archive, "incremental")
+            print(f"\n== {n} posts: full {first['seconds']:.1f} s, "
                   f"peak RSS {max(first['rss_mb'], first['children_rss_mb']):.0f} MB, "
-                  f"load {first['load']:.1f}; incremental {inc['seconds']:.2f} s "
-                  f"({inc['written']} files written, load {inc['load']:.1f})")  # fmt: skip
+                  f"load {first['load']:.1f}")  # fmt: skip
+            for r in again:
+                print(f"no-change rebuild: {r['seconds']:.2f} s  (peak RSS {r['rss_mb']:.0f} MB, "
+                      f"load {r['load']:.1f})")  # fmt: skip
+            for r in incs:
+                print(f"+50 posts rebuild: {r['seconds']:.2f} s  ({r['written']} files written, "
+                      f"peak RSS {r['rss_mb']:.0f} MB, load {r['load']:.1f})")  # fmt: skip
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -306,3 +306,16 @@ def test_gone_feed_is_dead_until_enabled(server, archive, capsys):
     assert "enabled" in capsys.readouterr().out
     assert run(archive) == 0
     assert len(server.requests_for("/gone.xml")) == 2
+
+
+def test_retry_after_sets_the_next_check(server, archive):
+    from newsmirror.store import Store
+
+    server.route("/busy.xml", b"busy", status=503, headers={"Retry-After": "7200"})
+    write_subs(archive, [("忙", server.url("/busy.xml"))])
+    before = time.time()
+    assert run(archive) == 0
+    assert len(server.requests_for("/busy.xml")) == 1  # too long to wait within the run
+    with Store.open(archive) as store:
+        state = store.feed(server.url("/busy.xml"))
+    assert state.next_check >= before + 7200

@@ -104,3 +104,15 @@ def test_cache_hint_from_expires() -> None:
     assert schedule.cache_hint({"expires": format_datetime(when, usegmt=True)}, NOW) == 7200.0
     past = datetime.fromtimestamp(NOW, UTC) - timedelta(hours=2)
     assert schedule.cache_hint({"expires": format_datetime(past, usegmt=True)}, NOW) == 0.0
+
+
+def test_retry_after_is_honoured_within_bounds() -> None:
+    state = FeedState(url="u", site="s")
+    outcome = failed("HTTP 503 Service Unavailable")
+    outcome.retry_after = 6 * 3600.0
+    schedule.after_attempt(state, outcome, SETTINGS, NOW)
+    assert delay(state) == 6 * 3600.0  # exactly when the server asked, not sooner
+    huge = failed("HTTP 429 Too Many Requests")
+    huge.retry_after = 30 * 86400.0
+    schedule.after_attempt(state, huge, SETTINGS, NOW)
+    assert delay(state) == SETTINGS.max_interval

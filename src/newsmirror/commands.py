@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .cli import add_archive
 from .ops_cli import OPS_COMMANDS
 
 
@@ -17,7 +18,7 @@ def register_build(sub: argparse._SubParsersAction, common: argparse.ArgumentPar
         description="Build a static site of the whole archive: works from a web server and "
         "opened from disk (file://). Only what changed is re-rendered.",
     )
-    p.add_argument("--archive", type=Path, default=Path("."), help="the archive (default: .)")
+    add_archive(p)
     p.add_argument("--out", type=Path, help="output folder (default: ARCHIVE/_site)")
     p.add_argument("--full", action="store_true", help="re-render every page")
     p.set_defaults(func=_cmd_build)
@@ -39,7 +40,7 @@ def register_init(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
         parents=[common],
         help="write a Jekyll site or GitHub Actions workflows around the archive",
     )
-    p.add_argument("--archive", type=Path, default=Path("."), help="the archive (default: .)")
+    add_archive(p)
     p.add_argument("--jekyll", action="store_true", help="a minimal Jekyll site (GitHub Pages)")
     p.add_argument(
         "--github-actions", action="store_true", help="scheduled ingest and Pages deployment"

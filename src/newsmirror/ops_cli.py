@@ -6,13 +6,10 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
-from pathlib import Path
+
+from .cli import add_archive
 
 Register = Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]
-
-
-def _archive_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--archive", type=Path, default=Path("."), help="the archive (default: .)")
 
 
 def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -23,7 +20,7 @@ def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
         description="One row per feed: state, last success, failure streak, posts in the "
         "last 7 and 30 days, next check and the last error. Broken feeds come first.",
     )
-    _archive_arg(p)
+    add_archive(p)
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(func=_cmd_status)
 
@@ -49,7 +46,7 @@ def register_watch(sub: argparse._SubParsersAction, common: argparse.ArgumentPar
         description="Run ingest every --every (+-10%% jitter); each feed is fetched only when "
         "its own next check is due. SIGTERM or Ctrl-C stops cleanly.",
     )
-    _archive_arg(p)
+    add_archive(p)
     p.add_argument("--every", default="30m", help="loop period: 90s, 30m, 1h (default 30m)")
     p.add_argument("--max-runs", type=int, help="stop after this many runs")
     p.set_defaults(func=_cmd_watch)
@@ -70,7 +67,7 @@ def register_publish(sub: argparse._SubParsersAction, common: argparse.ArgumentP
         description="Commit _posts/, archived/, assets/ and the subscription files with a "
         "message counting the new posts per source, then push. Nothing new: no commit.",
     )
-    _archive_arg(p)
+    add_archive(p)
     p.add_argument("--no-push", action="store_true", help="commit only")
     p.set_defaults(func=_cmd_publish)
 
@@ -92,7 +89,7 @@ def register_retention(sub: argparse._SubParsersAction, common: argparse.Argumen
         help="move posts older than N days from _posts/ to archived/YYYY-MM-DD/",
         description="Nothing is deleted; moved items are never fetched again as new.",
     )
-    _archive_arg(p)
+    add_archive(p)
     p.add_argument("--days", type=int, help="default: retention_days from newsmirror.toml")
     p.add_argument("--dry-run", action="store_true", help="only list what would move")
     p.set_defaults(func=_cmd_retention)
@@ -120,7 +117,7 @@ def register_enable(sub: argparse._SubParsersAction, common: argparse.ArgumentPa
         help="revive a dead feed (by site name or URL)",
         description="Clear a feed's dead mark and failure streak; the next run tries it.",
     )
-    _archive_arg(p)
+    add_archive(p)
     p.add_argument("feed", help="the feed's site name or URL")
     p.set_defaults(func=_cmd_enable)
 

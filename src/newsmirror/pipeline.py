@@ -177,6 +177,7 @@ class _Mirror:
             return
         if not result.ok:
             outcome.status, outcome.reason = "failed", result.error or f"HTTP {result.status}"
+            outcome.retry_after = result.retry_after
             return
         if not result.body:
             outcome.status, outcome.reason = "failed", "empty response body"

@@ -27,6 +27,7 @@ class FeedOutcome:
     moved_to: str | None = None
     seconds: float = 0.0
     cache_seconds: float | None = None  # the server's Cache-Control max-age / Expires hint
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
 
 
 @dataclass

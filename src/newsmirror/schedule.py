@@ -34,6 +34,10 @@ def after_attempt(
         if is_gone(state, outcome) or state.failures >= settings.dead_after:
             state.dead = True
         interval = backoff_interval(state.failures, settings)
+        if outcome.retry_after:
+            # The server said when to come back (429/503 Retry-After): not sooner.
+            state.next_check = now + clamp(max(interval, outcome.retry_after), settings)
+            return
     state.next_check = now + jittered(interval, settings)
 
 
