@@ -100,7 +100,9 @@ def newsmirror_build(archive: Path, mode: str) -> dict:
         shutil.rmtree(archive / ".newsmirror", ignore_errors=True)
     load = os.getloadavg()[0]
     proc = subprocess.run([sys.executable, "-c", CHILD, str(archive), mode], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+                          text=True)  # fmt: skip
+    if proc.returncode:
+        sys.exit(f"newsmirror build of {archive} ({mode}) failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load}
 
 

@@ -462,3 +462,21 @@ def test_dead_proxy_is_one_line(srv: LoopbackServer, proxy_url: str) -> None:
     r = fetch(url, FetchSettings(proxy=proxy_url.format(port=port), retries=0))
     assert r.error is not None and r.error.startswith("cannot connect to proxy: ")
     assert "\n" not in r.error and srv.requests == []
+
+
+def test_deadline_does_not_count_time_queued_for_a_slot(srv: LoopbackServer) -> None:
+    # Three slow feeds on one host with one slot per host: the third waits
+    # twice as long as the deadline for its turn, yet must not time out.
+    for n in range(3):
+        srv.route(f"/slow{n}.xml", b"<rss/>", delay=0.6)
+    settings = FetchSettings(per_host=1, deadline=1.0, retries=0)
+
+    async def all_three() -> list[FetchResult]:
+        async with Fetcher(settings) as fetcher:
+            return await asyncio.gather(
+                *(fetcher.fetch(srv.url(f"/slow{n}.xml")) for n in range(3))
+            )
+
+    results = run(all_three())
+    assert [r.error for r in results] == [None, None, None]
+    assert srv.max_in_flight == 1

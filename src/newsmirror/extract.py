@@ -19,6 +19,7 @@ import trafilatura
 from charset_normalizer import from_bytes
 from lxml import etree
 from readability import Document
+from readability.readability import clean as readability_clean
 
 from .models import Entry, FetchResult, FulltextMode
 from .rules import SiteRule
@@ -226,10 +227,93 @@ def _trafilatura(html: str, url: str) -> str | None:
 
 def _readability(html: str, url: str) -> str | None:
     try:
-        return Document(html, url=url).summary(html_partial=True) or None
+        kw = {}
+        if "cjk" in os.environ.get("EXP", "") and cjk_share(html) > 0.3:
+            kw["min_text_length"] = int(os.environ.get("MINLEN", "10"))
+        return ReadabilityDocument(html, url=url, **kw).summary(html_partial=True) or None
     except Exception as e:  # readability raises on odd pages; fall back quietly
         log.debug("readability failed on %s: %s", url, e)
         return None
+
+
+# readability.js counts all of these as commas; readability-lxml only ','. Without
+# them a Chinese paragraph (full-width '，') scores as one long clause.
+_EXTRA_COMMAS = re.compile("[\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
+_SCORED_TAGS = ("p", "pre", "td", "blockquote")
+ANCESTOR_LEVELS = 5
+import os
+
+DEEP = "deep" in os.environ.get("EXP", "")
+WALK = "walk" in os.environ.get("EXP", "")
+
+
+class ReadabilityDocument(Document):  # type: ignore[misc]
+    """readability-lxml with two steps of Mozilla's readability.js it lacks.
+
+    - non-Latin commas count in a paragraph's score (CJK text is not all one clause);
+    - after picking the best block, walk up its ancestors and take the first one
+      that scores higher than the level below it (readability.js's "parent
+      promotion"): article wrappers holding byline, body and editor line.
+    """
+
+    def score_paragraphs(self) -> dict[Any, dict[str, Any]]:
+        candidates: dict[Any, dict[str, Any]] = super().score_paragraphs()
+        bonus: dict[Any, float] = {}
+        for elem in self.tags(self._html(), *_SCORED_TAGS):
+            text = readability_clean(elem.text_content() or "")
+            if len(text) < self.min_text_length or elem.getparent() is None:
+                continue
+            commas = len(_EXTRA_COMMAS.findall(text))
+            for level, ancestor in enumerate(elem.iterancestors()):
+                if level >= ANCESTOR_LEVELS:
+                    break
+                if level < 2 or not DEEP:
+                    if commas:
+                        bonus[ancestor] = bonus.get(ancestor, 0.0) + commas / (level + 1)
+                    continue
+                # readability-lxml scores two levels; readability.js goes further up
+                # with a shrinking share, so wrappers get a (small) score too.
+                if ancestor not in candidates:
+                    candidates[ancestor] = self.score_node(ancestor)
+                    candidates[ancestor]["_raw"] = True
+                score = 1 + len(text.split(",")) + commas + min(len(text) / 100, 3)
+                bonus[ancestor] = bonus.get(ancestor, 0.0) + score / (level * 3)
+        for elem, extra in bonus.items():
+            if elem in candidates:
+                candidates[elem]["content_score"] += extra * (1 - self.get_link_density(elem))
+        return candidates
+
+    def select_best_candidate(self, candidates: dict[Any, dict[str, Any]]) -> Any:
+        best = super().select_best_candidate(candidates)
+        if best is None or not WALK:
+            return best
+        last = best["content_score"]
+        threshold = last / 3
+        for ancestor in best["elem"].iterancestors():
+            if ancestor.tag in ("body", "html"):
+                break
+            if ancestor not in candidates:
+                continue
+            score = candidates[ancestor]["content_score"]
+            if score < threshold:
+                break
+            if score > last:
+                return candidates[ancestor]
+            last = score
+        return best
+
+
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
+def cjk_share(html: str) -> float:
+    root = _parse_page(html)
+    if root is None:
+        return 0.0
+    body = root.find("body")
+    text = text_of(lxml.html.tostring(body if body is not None else root, encoding="unicode"))
+    letters = re.findall(r"[^\W\d_]", text)
+    return len(_CJK_CHAR.findall(text)) / len(letters) if letters else 0.0
 
 
 def _parse_page(html: str) -> lxml.html.HtmlElement | None:

@@ -96,6 +96,9 @@ class _Attempt:
     url: URL
     deadline_at: float  # loop.time() when the whole fetch must end
     status: int | None = None
+    # The deadline starts with the first request, not while queued for a slot.
+    clock: asyncio.Timeout | None = None
+    clock_started: bool = False
     retry_after: float | None = None
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -287,7 +290,8 @@ class Fetcher:
                 state.url = URL(url)
             except (ValueError, TypeError):
                 raise _Failure(f"invalid URL {url[:200]!r}") from None
-            async with asyncio.timeout(self.settings.deadline):
+            async with asyncio.timeout(None) as clock:
+                state.clock = clock
                 try:
                     response = await self._follow(state, headers, guard, result)
                 except TimeoutError:
@@ -422,6 +426,10 @@ class Fetcher:
         per_host = self._per_host.setdefault(host_key, asyncio.Semaphore(self.settings.per_host))
         # Per-host first, so a busy host doesn't hold overall slots other hosts could use.
         async with per_host, self._overall:
+            if not state.clock_started and state.clock is not None:
+                state.clock_started = True
+                state.deadline_at = asyncio.get_running_loop().time() + self.settings.deadline
+                state.clock.reschedule(state.deadline_at)
             try:
                 async with session.get(
                     url,

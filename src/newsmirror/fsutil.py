@@ -13,12 +13,17 @@ from .models import NewsmirrorError
 TEMP_PREFIX = ".nm-tmp-"
 
 
-def atomic_write(path: Path, data: bytes | str, *, exclusive: bool = False) -> bool:
+def atomic_write(
+    path: Path, data: bytes | str, *, exclusive: bool = False, sync_dir: bool = True
+) -> bool:
     """Write `data` to `path` so that readers see the old file or the whole new one.
 
     The data goes to a temp file in the same folder, is fsynced, then renamed.
     With `exclusive`, an existing `path` is never replaced: returns False instead
     (os.link fails if the name exists, so two writers cannot both win).
+    `sync_dir=False` leaves the folder's fsync to the caller (`sync_folder`),
+    which batches it: a killed process loses nothing either way, only a power
+    cut needs it.
     """
     if isinstance(data, str):
         data = data.encode("utf-8")
@@ -38,12 +43,18 @@ def atomic_write(path: Path, data: bytes | str, *, exclusive: bool = False) -> b
                 os.unlink(tmp)
         else:
             os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if sync_dir:
+            _fsync_dir(path.parent)
         return True
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the names written into `folder` durable (one fsync for many files)."""
+    _fsync_dir(folder)
 
 
 def _fsync_dir(folder: Path) -> None:

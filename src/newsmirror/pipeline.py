@@ -22,7 +22,7 @@ from .config import Settings, load_settings
 from .dedupe import item_keys
 from .extract import fulltext_for
 from .fetch import Fetcher
-from .fsutil import ArchiveLock, atomic_write, remove_stale_temps
+from .fsutil import ArchiveLock, atomic_write, remove_stale_temps, sync_folder
 from .models import (
     ContentMode,
     Entry,
@@ -97,8 +97,12 @@ async def _run(
     async with Fetcher(settings.fetch) as fetcher:
         mirror.fetcher = fetcher
 
+        # As many feeds in flight as requests: more would only hold bodies in memory.
+        in_flight = asyncio.Semaphore(settings.fetch.concurrency)
+
         async def one(sub: Subscription) -> None:
-            outcome = await mirror.feed(sub)
+            async with in_flight:
+                outcome = await mirror.feed(sub)
             report.feeds.append(outcome)
             report.posts.extend(mirror.written.pop(sub.url, []))
             if on_feed:
@@ -207,6 +211,8 @@ class _Mirror:
             except Exception as e:  # one bad item must not cost the feed
                 log.exception("unexpected error on item %s", _item_name(entry))
                 outcome.item_errors.append(f"{_item_name(entry)}: internal error: {e}")
+        if outcome.new_posts:
+            await asyncio.to_thread(sync_folder, self.writer.posts_dir)
         # Validators only once the items are safely written: a crash before
         # this point refetches the feed in full next time.
         state.etag, state.last_modified = result.etag, result.last_modified

@@ -8,7 +8,9 @@ has a test).
 
 from __future__ import annotations
 
+import functools
 import html
+import os
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
@@ -144,14 +146,21 @@ def yaml_quoted(value: str) -> str:
     return f'"{escaped}"'
 
 
+_PLAIN_URL = re.compile(r"https?://[!-~]*[!-9;-~]")  # no spaces, not ending in ':'
+
+
+@functools.lru_cache(maxsize=4096)
 def yaml_scalar(value: str) -> str:
     """Plain when YAML reads the plain form back as the same string (what the
     old generator always wrote), double-quoted otherwise."""
+    if _PLAIN_URL.fullmatch(value):
+        return value  # a serialised http(s) URL: printable ASCII without spaces
     if value and _plain_roundtrips(f"k: {value}", {"k": value}):
         return value
     return yaml_quoted(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def yaml_flow_list(value: str) -> str:
     """`[ site ]` as the old generator wrote it, quoted inside when needed."""
     if value and _plain_roundtrips(f"k: [ {value} ]", {"k": [value]}):
@@ -313,12 +322,13 @@ class PostWriter:
 
     def __init__(self, posts_dir: Path) -> None:
         self.posts_dir = posts_dir
-        self._taken: dict[str, Path] | None = None
+        self._taken: set[str] | None = None  # casefolded names; small per post
 
-    def _names(self) -> dict[str, Path]:
+    def _names(self) -> set[str]:
         if self._taken is None:
             self.posts_dir.mkdir(parents=True, exist_ok=True)
-            self._taken = {p.name.casefold(): p for p in self.posts_dir.iterdir()}
+            with os.scandir(self.posts_dir) as entries:
+                self._taken = {e.name.casefold() for e in entries}
         return self._taken
 
     def write(self, post: Post) -> Path | None:
@@ -333,15 +343,13 @@ class PostWriter:
         base = post.filename[: -len(".md")]
         for n in range(1, 1000):
             name = post.filename if n == 1 else f"{base}-{n}.md"
-            existing = taken.get(name.casefold())
-            if existing is not None:
-                if same_item(existing, post):
-                    return existing, False
-                continue
             path = self.posts_dir / name
-            written = atomic_write(path, post.text, exclusive=True)
-            taken[name.casefold()] = path
-            if written:
+            if name.casefold() in taken:
+                if same_item(path, post):  # only an exact name can hold this item
+                    return path, False
+                continue
+            taken.add(name.casefold())
+            if atomic_write(path, post.text, exclusive=True, sync_dir=False):
                 return path, True
             if same_item(path, post):
                 return path, False

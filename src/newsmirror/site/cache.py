@@ -1,65 +1,147 @@
-"""The build cache in `.newsmirror/site-cache/`: parsed posts and page signatures.
+"""The build cache in `.newsmirror/site-cache/cache.sqlite`: parsed posts and page signatures.
 
 A rebuild stats `_posts/` and re-reads only files whose (mtime_ns, size)
 changed; a page is re-rendered only when its signature (the versions of the
-posts it shows and its navigation) changed. It is a pickle of plain builtins
-only, read with an unpickler that refuses every class, so a tampered cache
-cannot run code.
+posts it shows and its navigation) changed. SQLite, so a build writes only the
+rows that changed (a whole-cache pickle of 100,000 posts cost ~0.6 s to save
+and ~0.6 s to load): a post page's signature lives in its post's row, and only
+listing pages (~1 per 8 posts) are loaded as a dict. No pickle: a tampered
+cache cannot run code, and an unreadable one just means a full build.
 """
 
 from __future__ import annotations
 
-import io
-import pickle
-from dataclasses import dataclass, field
+import json
+import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 
-from ..fsutil import atomic_write
+CACHE_FORMAT = 7
+LIST_SEP = "\x1f"  # before each tag/category in one column: a control char, never in a tag
 
-CACHE_FORMAT = 6
+# In memory a post is a tuple: (id, mtime_ns, size, url, post fields, quoted url, page sig)
+PostRow = tuple
+_POST_COLUMNS = (
+    "name, id, mtime_ns, size, url, qurl, sig, title, ts, author, link, source, tags, cats, "
+    "lang, thumb"
+)
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS posts ({_POST_COLUMNS.replace("name", "name TEXT PRIMARY KEY", 1)});
+CREATE TABLE IF NOT EXISTS pages (rel TEXT PRIMARY KEY, sig INTEGER);
+"""
 
 
-class _BuiltinsOnly(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> object:
-        raise pickle.UnpicklingError(f"class {module}.{name} not allowed in the site cache")
-
-
-@dataclass
 class SiteCache:
-    stamp: str = ""  # hash of templates, static files, config and builder code
-    # name -> (id, mtime_ns, size, url, post fields tuple, quoted url)
-    posts: dict[str, tuple] = field(default_factory=dict)
-    pages: dict[str, object] = field(
-        default_factory=dict
-    )  # output path -> signature (mostly an int)
-    search: dict[str, object] = field(default_factory=dict)
-    next_id: int = 0
-    source_dirs: dict[str, str] = field(default_factory=dict)  # source -> its pages' folder
+    """The cache of one archive; `commit` writes only what changed since it was opened."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stamp = ""  # hash of templates, static files, config and builder code
+        self.next_id = 0
+        self.source_dirs: dict[str, str] = {}  # source -> its pages' folder
+        self.search: dict[str, object] = {}  # search index state (see build._search)
+        self.posts: dict[str, PostRow] = {}  # name -> row
+        self.pages: dict[str, int | None] = {}  # listing and other non-post pages -> sig
+        self._meta: dict[str, str] = {}
+        self._db: sqlite3.Connection | None = None
 
     @staticmethod
     def path_for(archive: Path) -> Path:
-        return archive / ".newsmirror" / "site-cache" / "cache.pickle"
+        return archive / ".newsmirror" / "site-cache" / "cache.sqlite"
 
     @classmethod
     def load(cls, archive: Path) -> SiteCache:
         """The saved cache, or an empty one if missing, stale or unreadable."""
+        cache = cls(cls.path_for(archive))
         try:
-            data = _BuiltinsOnly(io.BytesIO(cls.path_for(archive).read_bytes())).load()
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
-            return cls()
-        if not isinstance(data, dict) or data.get("format") != CACHE_FORMAT:
-            return cls()
-        return cls(data["stamp"], data["posts"], data["pages"], data["search"], data["next_id"],
-                   data["source_dirs"])  # fmt: skip
+            cache._open()
+        except (sqlite3.DatabaseError, ValueError, KeyError, TypeError):
+            cache.close()
+            cache.path.unlink(missing_ok=True)
+            cache._open(fresh=True)
+        return cache
 
-    def save(self, archive: Path) -> None:
-        data = {
-            "format": CACHE_FORMAT,
+    def _open(self, fresh: bool = False) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        (self.path.parent / "cache.pickle").unlink(missing_ok=True)  # the old format's file
+        db = self._db = sqlite3.connect(self.path, isolation_level=None)
+        # The cache is rebuilt from _posts/ at will: no fsync per build.
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=OFF")
+        db.executescript(_SCHEMA)
+        self._meta = dict(db.execute("SELECT k, v FROM meta"))
+        if fresh or self._meta.get("format") != str(CACHE_FORMAT):
+            db.executescript("DELETE FROM meta; DELETE FROM posts; DELETE FROM pages;")
+            self._meta = {}
+            return
+        self.stamp = self._meta["stamp"]
+        self.next_id = int(self._meta["next_id"])
+        self.source_dirs = json.loads(self._meta["source_dirs"])
+        self.search = json.loads(self._meta["search"])
+        self.pages = dict(db.execute("SELECT rel, sig FROM pages"))
+        self.posts = {
+            name: (pid, mt, size, url, (name, title, ts, author, link, source,
+                   _split(tags), _split(cats), lang, thumb), qurl, sig)
+            for (name, pid, mt, size, url, qurl, sig, title, ts, author, link, source, tags,
+                 cats, lang, thumb) in db.execute(f"SELECT {_POST_COLUMNS} FROM posts")
+        }  # fmt: skip
+
+    def commit(self, *, replace_all: bool, changed_posts: Iterable[tuple[str, PostRow]],
+               removed_posts: Iterable[str], pages: dict[str, int | None]) -> None:  # fmt: skip
+        """Save this build: the changed/new and removed posts, and the non-post pages.
+
+        `replace_all` drops every saved post first (a full build writes all rows).
+        """
+        db = self._db
+        assert db is not None
+        meta = {
+            "format": str(CACHE_FORMAT),
             "stamp": self.stamp,
-            "posts": self.posts,
-            "pages": self.pages,
-            "search": self.search,
-            "next_id": self.next_id,
-            "source_dirs": self.source_dirs,
+            "next_id": str(self.next_id),
+            "source_dirs": json.dumps(self.source_dirs, ensure_ascii=False, sort_keys=True),
+            "search": json.dumps(self.search, ensure_ascii=False),
         }
-        atomic_write(self.path_for(archive), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+        db.execute("BEGIN")
+        try:
+            if replace_all:
+                db.execute("DELETE FROM posts")
+            else:
+                db.executemany("DELETE FROM posts WHERE name = ?", ((n,) for n in removed_posts))
+            db.executemany(
+                f"INSERT OR REPLACE INTO posts ({_POST_COLUMNS}) VALUES ({','.join('?' * 16)})",
+                (
+                    (name, r[0], r[1], r[2], r[3], r[5], r[6], p[1], p[2], p[3], p[4], p[5],
+                     _join(p[6]), _join(p[7]), p[8], p[9])
+                    for name, r in changed_posts
+                    for p in (r[4],)
+                ),
+            )  # fmt: skip
+            old = self.pages
+            db.executemany("DELETE FROM pages WHERE rel = ?", ((k,) for k in old if k not in pages))
+            db.executemany(
+                "INSERT OR REPLACE INTO pages (rel, sig) VALUES (?, ?)",
+                ((k, v) for k, v in pages.items() if k not in old or old[k] != v),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
+                ((k, v) for k, v in meta.items() if self._meta.get(k) != v),
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._meta, self.pages = meta, dict(pages)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def _join(items: tuple[str, ...]) -> str:
+    return "".join(LIST_SEP + item for item in items)
+
+
+def _split(joined: str) -> tuple[str, ...]:
+    return tuple(joined.split(LIST_SEP)[1:]) if joined else ()
