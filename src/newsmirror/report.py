@@ -116,7 +116,7 @@ def print_summary(report: RunReport, console: object | None = None) -> None:
     con.print(totals)  # type: ignore[attr-defined]
     by_site = report.new_posts_by_site()
     if by_site:
-        table = Table(title="new posts per site")
+        table = Table(title="new posts per site", min_width=30)
         table.add_column("site")
         table.add_column("posts", justify="right")
         for site, n in by_site.most_common():
@@ -130,3 +130,16 @@ def print_summary(report: RunReport, console: object | None = None) -> None:
         for f in report.failed:
             table.add_row(f.site, f.url, f.reason or "")
         con.print(table)  # type: ignore[attr-defined]
+    problems = [(f.site, e) for f in report.feeds for e in f.item_errors]
+    if problems:
+        table = Table(title=f"skipped items ({len(problems)})")
+        table.add_column("site")
+        table.add_column("why", overflow="fold")
+        for site, error in problems[:MAX_LISTED]:
+            table.add_row(site, error)
+        con.print(table)  # type: ignore[attr-defined]
+        if len(problems) > MAX_LISTED:
+            con.print(f"... and {len(problems) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
+
+
+MAX_LISTED = 20
