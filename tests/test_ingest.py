@@ -319,3 +319,16 @@ def test_retry_after_sets_the_next_check(server, archive):
     with Store.open(archive) as store:
         state = store.feed(server.url("/busy.xml"))
     assert state.next_check >= before + 7200
+
+
+def test_user_agent_is_configurable(server, archive):
+    server.route("/f.xml", rss(items(1)))
+    write_subs(archive, [("s", server.url("/f.xml"))])
+    assert run(archive, "--user-agent", "my-mirror/2.0 (+mailto:ops@example.org)") == 0
+    assert server.requests_for("/f.xml")[0].headers["User-Agent"] == (
+        "my-mirror/2.0 (+mailto:ops@example.org)"
+    )
+    (archive / "newsmirror.toml").write_text('[settings]\nuser_agent = "from-config/1"\n')
+    server.route("/f.xml", rss(items(2)))
+    assert run(archive) == 0
+    assert server.requests_for("/f.xml")[-1].headers["User-Agent"] == "from-config/1"
