@@ -371,3 +371,54 @@ def test_incremental_pages_equal_a_full_build_after_insert_and_delete(tmp_path: 
     donor_copy.unlink()  # its neighbours now neighbour each other
     build_site(archive)
     _same_as_full_build(archive, tmp_path)
+
+
+def test_incremental_pages_equal_a_full_build_after_an_edit_in_place(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a" / "site")
+    build_site(archive)
+    edited = archive / "_posts" / next(p for p in SEED if "北約秘書長" in p.name).name
+    edited.write_text(
+        edited.read_text(encoding="utf-8").replace("北約秘書長訪南韓", "改過的標題"),
+        encoding="utf-8",
+    )
+    report = build_site(archive)
+    assert 0 < report.pages_written < 120
+    site = archive / "_site"
+    hits = search_py(site, "改過")
+    assert len(hits) == 1 and "改過的標題" in (site / unquote(hits.pop())).read_text()
+    _same_as_full_build(archive, tmp_path)
+
+
+def test_cache_saves_only_changed_rows_and_survives_damage(tmp_path: Path) -> None:
+    import sqlite3
+
+    from newsmirror.site.cache import SiteCache
+
+    archive = make_archive(tmp_path / "a" / "site")
+    build_site(archive)
+    db_path = SiteCache.path_for(archive)
+    n_posts = len(GOLDEN) + len(SEED) + len(HOSTILE)
+    with sqlite3.connect(db_path) as db:
+        rows = dict(db.execute("SELECT name, sig FROM posts"))
+        assert len(rows) == n_posts and None not in rows.values()
+        db.execute("UPDATE posts SET author = 'marker' WHERE name = ?", (GOLDEN[0].name,))
+    new = archive / "_posts" / "2025-01-01-新文章.md"
+    new.write_text(SEED[0].read_text().replace("北約秘書長訪南韓", "新文章"), encoding="utf-8")
+    build_site(archive)
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == n_posts + 1
+        # An untouched post's row was not rewritten.
+        assert db.execute("SELECT author FROM posts WHERE name = ?", (GOLDEN[0].name,)).fetchone()
+        assert db.execute(
+            "SELECT author FROM posts WHERE name = ?", (GOLDEN[0].name,)
+        ).fetchone() == ("marker",)
+    new.unlink()
+    build_site(archive)
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == n_posts
+    db_path.write_bytes(b"not a database at all" * 100)  # damaged: a full build, no traceback
+    for extra in db_path.parent.glob("cache.sqlite-*"):
+        extra.unlink()
+    report = build_site(archive)
+    assert report.posts == n_posts and report.warnings == []
+    _same_as_full_build(archive, tmp_path)

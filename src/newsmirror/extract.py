@@ -241,6 +241,7 @@ def _readability(html: str, url: str) -> str | None:
 _EXTRA_COMMAS = re.compile("[\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
 _SCORED_TAGS = ("p", "pre", "td", "blockquote")
 ANCESTOR_LEVELS = 5
+HASH_LINK_WEIGHT = 0.3
 import os
 
 DEEP = "deep" in os.environ.get("EXP", "")
@@ -282,6 +283,24 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
             if elem in candidates:
                 candidates[elem]["content_score"] += extra * (1 - self.get_link_density(elem))
         return candidates
+
+    def get_link_density(self, elem: Any) -> float:
+        if "hash" not in os.environ.get("EXP", ""):
+            return float(super().get_link_density(elem))
+        # In-page links ("#", "#comments") are mostly UI, not link lists: readability.js
+        # weighs them at 0.3 so a byline or poll block is not taken for navigation.
+        link_chars = sum(
+            len(readability_clean(a.text_content() or "")) * (HASH_LINK_WEIGHT if self._in_page(a.get("href")) else 1.0)
+            for a in elem.iter("a")
+        )
+        return link_chars / max(len(readability_clean(elem.text_content() or "")), 1)
+
+    def _in_page(self, href: str | None) -> bool:
+        # readability-lxml has already made links absolute against the page URL.
+        if not href or "#" not in href:
+            return False
+        target = href.split("#", 1)[0]
+        return not target or target == (self.url or "").split("#", 1)[0]
 
     def select_best_candidate(self, candidates: dict[Any, dict[str, Any]]) -> Any:
         best = super().select_best_candidate(candidates)

@@ -81,6 +81,7 @@ class Rec:
     post: SitePost
     pv: tuple[int, int, int]  # (id, mtime_ns, size): the post's version, in page signatures
     qurl: str  # url percent-encoded (kept in the cache: quoting 100,000 URLs takes a second)
+    sig: int | None  # its page's signature at the last build (None: render it)
     day: str = ""  # YYYY-MM-DD, formatted once
     row_head: str = ""  # escaped `<li>` pieces, made once: see _list_row
     row_title: str = ""
@@ -184,16 +185,24 @@ def _list_rows(
     return Markup("".join(rows))
 
 
+def _digest(sig: object) -> int:
+    """A stable 64-bit signed int for a signature made of strings and tuples."""
+    return int.from_bytes(hashlib.blake2b(repr(sig).encode(), digest_size=8).digest(), "big",
+                          signed=True)  # fmt: skip
+
+
 class _Planner:
     """Collects pages (path, signature, render function) and renders the stale ones."""
 
-    def __init__(self, old: dict[str, object], writer: OutputWriter) -> None:
+    def __init__(self, old: dict[str, int | None], writer: OutputWriter) -> None:
         self.old = old
-        self.new: dict[str, object] = {}
+        self.new: dict[str, int | None] = {}
         self.writer = writer
         self.rendered = 0
 
     def page(self, rel: str, sig: object, render: Callable[[], str]) -> None:
+        if not isinstance(sig, int):  # the cache keeps ints; hash() of a str varies by process
+            sig = _digest(sig)
         self.new[rel] = sig
         if self.old.get(rel) != sig:
             self.writer.write(rel, render())
@@ -232,6 +241,15 @@ def _build_site(archive: Path, out: Path | None, full: bool, started: float) -> 
     config = load_site_config(archive)
     stamp = _stamp(config)
     cache = SiteCache.load(archive)
+    _phase("cache loaded", len(cache.posts))
+    try:
+        return _build_with_cache(archive, out, full, started, posts_dir, config, stamp, cache)
+    finally:
+        cache.close()
+
+
+def _build_with_cache(archive: Path, out: Path, full: bool, started: float, posts_dir: Path,
+                      config: SiteConfig, stamp: str, cache: SiteCache) -> BuildReport:  # fmt: skip
     try:
         out_stamp = (out / STAMP_FILE).read_text().strip()
     except OSError:
@@ -242,6 +260,7 @@ def _build_site(archive: Path, out: Path | None, full: bool, started: float) -> 
     warnings: list[str] = []
 
     scanned = _scan(posts_dir)
+    _phase("scanned", len(scanned))
     to_parse = [n for n, v in scanned.items() if full or cache.posts.get(n, (0, 0, 0))[1:3] != v]
     pool = None
     if len(to_parse) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
@@ -260,7 +279,7 @@ def _build_site(archive: Path, out: Path | None, full: bool, started: float) -> 
 
 def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp: str,
            cache: SiteCache, scanned: dict[str, tuple[int, int]], to_parse: list[str],
-           old_pages: dict[str, object], writer: OutputWriter, warnings: list[str],
+           old_pages: dict[str, int | None], writer: OutputWriter, warnings: list[str],
            pool: multiprocessing.pool.Pool | None, fresh_site: bool) -> BuildReport:  # fmt: skip
     # 1. Parse new and changed posts (in the pool when there are many).
     args = [(posts_dir, n) for n in to_parse]
@@ -274,8 +293,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             continue
         mtime_ns, size = scanned[name]
         old = cache.posts.get(name)
+        sig = None
         if old is not None:
-            pid, url = old[0], old[3]
+            pid, url, sig = old[0], old[3], old[6]
         else:
             pid, cache.next_id = cache.next_id, cache.next_id + 1
             d = datetime.fromtimestamp(ptuple[2], UTC)
@@ -284,7 +304,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             if url.casefold() in used_urls:
                 url = f"posts/{d:%Y/%m}/{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}.html"
             used_urls.add(url.casefold())
-        new_cache[name] = (pid, mtime_ns, size, url, ptuple, quote(url, safe="/#"))
+        new_cache[name] = (pid, mtime_ns, size, url, ptuple, quote(url, safe="/#"), sig)
         terms_now[name] = terms
     for name in scanned:
         if name not in new_cache and name in cache.posts and name not in terms_now:
@@ -294,13 +314,17 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     # Sources that lost a post or whose post may have moved (re-read): check all their pages.
     unsettled = {v[4][5] for n, v in cache.posts.items() if n not in new_cache or n in terms_now}
     changed_ids = {new_cache[n][0] for n in terms_now}
-    cache.posts = new_cache
+    removed_names = [n for n in cache.posts if n not in new_cache]
+    current_urls = {v[3] for v in new_cache.values()}
+    removed_urls = {cache.posts[n][3] for n in removed_names} - current_urls
 
-    recs = [Rec(n, v[0], v[1], v[2], v[3], _from_tuple(v[4]), v[:3], v[5]) for n, v in new_cache.items()]  # fmt: skip
+    recs = [Rec(n, v[0], v[1], v[2], v[3], _from_tuple(v[4]), v[:3], v[5], None if fresh_site else v[6])
+            for n, v in new_cache.items()]  # fmt: skip
     recs.sort(key=lambda r: (r.post.date, r.name), reverse=True)
     by_id = {r.id: r for r in recs}
+    by_name = {r.name: r for r in recs}
 
-    _phase("parsed", len(to_parse))
+    _phase("parsed and sorted", len(to_parse))
     # 2. Group posts.
     by_source: dict[str, list[Rec]] = defaultdict(list)
     by_tag: dict[str, list[Rec]] = defaultdict(list)
@@ -320,7 +344,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     # 3. Post pages: render the stale ones, in the pool while this process does the rest.
     planner = _Planner(old_pages, writer)
     jobs: list[tuple] = []
-    check_all = not old_pages or cache.source_dirs != source_dir
+    check_all = fresh_site or cache.source_dirs != source_dir
+    resigned: list[Rec] = []  # posts whose page signature changed
     for source, members in by_source.items():
         near_change: set[int] | None = None  # positions whose neighbourhood changed
         if not check_all and source not in unsettled:
@@ -329,22 +354,20 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
                 if r.id in changed_ids:  # new posts: neighbours within 4 places see them
                     near_change.update(range(p - 4, p + 5))
         for i, r in enumerate(members):
-            if near_change is not None and i not in near_change:
-                old_sig = old_pages.get(r.url)
-                if old_sig is not None:  # same neighbours as last time: same signature
-                    planner.new[r.url] = old_sig
-                    writer.skipped += 1
-                    continue
+            if near_change is not None and i not in near_change and r.sig is not None:
+                writer.skipped += 1  # same neighbours as last time: same signature
+                continue
             newer = members[i - 1] if i > 0 else None
             older = members[i + 1] if i + 1 < len(members) else None
             nearby = members[max(0, i - 4) : max(0, i - 1)] + members[i + 2 : i + 5]
             # The page's URL follows from the post's id, so the ids say it all.
             sig = hash((r.pv, _crc(source_dir[r.post.source]), newer.pv if newer else -1,
                         older.pv if older else -1, tuple(n.pv for n in nearby)))  # fmt: skip
-            planner.new[r.url] = sig
-            if old_pages.get(r.url) == sig:
+            if r.sig == sig:
                 writer.skipped += 1
                 continue
+            r.sig = sig
+            resigned.append(r)
 
             def brief(n: Rec | None) -> dict | None:
                 return None if n is None else {"url": n.url, "title": n.post.title}
@@ -472,7 +495,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
 
     _phase("post pages", len(jobs))
     # 5. Remove pages no longer produced (deleted posts, emptied sources).
-    for rel in set(cache.pages) - set(planner.new):
+    for rel in (set(cache.pages) - set(planner.new)) | removed_urls:
         try:
             (out / rel).unlink()
         except FileNotFoundError:
@@ -480,10 +503,17 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         except OSError as e:
             warnings.append(f"{out / rel}: cannot remove stale page ({e.strerror})")
     writer.write(STAMP_FILE, stamp + "\n")
-    cache.pages = planner.new
     cache.source_dirs = source_dir
     cache.stamp = stamp
-    cache.save(archive)
+    # Rows to save: re-read posts and posts whose page signature changed.
+    dirty = {r.name: r for r in resigned}
+    for name in terms_now:
+        dirty.setdefault(name, by_name[name])
+    replace_all = fresh_site or len(dirty) == len(recs)
+    rows = ((n, new_cache[n][:6] + (r.sig,)) for n, r in (by_name.items() if replace_all else dirty.items()))  # fmt: skip
+    cache.commit(replace_all=replace_all, changed_posts=rows, removed_posts=removed_names,
+                 pages=planner.new)  # fmt: skip
+    _phase("cache saved", len(dirty))
     return BuildReport(
         pages_written=writer.written + post_written,
         pages_skipped=writer.skipped + post_skipped,
@@ -548,12 +578,12 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
             terms_by_id: dict[int, str], removed_ids: set[int], posts_dir: Path,
             pool: multiprocessing.pool.Pool | None, fresh_site: bool, stamp: str) -> None:  # fmt: skip
     state = {} if fresh_site else cache.search
-    main_files: list[str] = list(state.get("main_files", []))  # type: ignore[arg-type]
-    main_ids: set[int] = set(state.get("main_ids", set()))  # type: ignore[arg-type]
-    delta: dict[int, str] = dict(state.get("delta", {}))  # type: ignore[arg-type]
-    tomb: set[int] = set(state.get("tomb", set()))  # type: ignore[arg-type]
-    main_shards = int(state.get("main_shards", 0))  # type: ignore[arg-type]
-    if not main_files or len(delta) + len(terms_by_id) > search.DELTA_MAX:
+    main_shards = int(state.get("main_shards", 0))  # type: ignore[call-overload]
+    # Ids are never reused, so the main segment holds exactly the live ids below this.
+    main_next_id = int(state.get("main_next_id", 0))  # type: ignore[call-overload]
+    delta = {int(k): v for k, v in state.get("delta", {}).items()}  # type: ignore[attr-defined]
+    tomb: set[int] = set(state.get("tomb", []))  # type: ignore[call-overload]
+    if not main_shards or len(delta) + len(terms_by_id) > search.DELTA_MAX:
         missing = [(posts_dir, by_id[i].name) for i in by_id if i not in terms_by_id]
         if missing:
             parsed = (
@@ -563,21 +593,22 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
             for name, ptuple, terms in parsed:
                 if ptuple is not None:
                     terms_by_id[ids[name]] = terms
-        main_shards, main_files = search.write_segment("main", terms_by_id.items(), writer.write)
-        main_ids, delta, tomb = set(terms_by_id), {}, set()
+        main_shards, _ = search.write_segment("main", terms_by_id.items(), writer.write)
+        main_next_id, delta, tomb = cache.next_id, {}, set()
         delta_dirty = True
     else:
         for pid in removed_ids:
             delta.pop(pid, None)
-            if pid in main_ids:
+            if pid < main_next_id:
                 tomb.add(pid)
         for pid, terms in terms_by_id.items():
             delta[pid] = terms
-            if pid in main_ids:
+            if pid < main_next_id:
                 tomb.add(pid)
         delta_dirty = bool(removed_ids or terms_by_id)
     if delta_dirty:
         search.write_segment("delta", delta.items(), writer.write, shards=search.DELTA_SHARDS)
+    main_files = [f"search/main/{i}.js" for i in range(main_shards)]
     for rel in main_files + [f"search/delta/{i}.js" for i in range(search.DELTA_SHARDS)]:
         planner.keep(rel)
     planner.page("search/manifest.js", (main_shards, tuple(sorted(tomb)), stamp),
@@ -601,8 +632,8 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
             return search.docs_chunk_js(k, rows)
 
         planner.page(f"search/docs/{k}.js", hash(tuple(m.pv for m in members)), render)
-    cache.search = {"main_files": main_files, "main_ids": main_ids, "delta": delta,
-                    "tomb": tomb, "main_shards": main_shards}  # fmt: skip
+    cache.search = {"main_shards": main_shards, "main_next_id": main_next_id,
+                    "delta": {str(k): v for k, v in delta.items()}, "tomb": sorted(tomb)}  # fmt: skip
 
 
 def _copy_assets(assets: Path, out: Path, planner: _Planner) -> None:
