@@ -5,7 +5,7 @@ main text extracted by newsmirror, plain trafilatura and plain readability-lxml
 with expected.html: token precision, recall and F1 (words for Latin text, single
 characters for CJK). Prints means overall and for the Chinese pages.
 
-Run: python bench/extract.py [--pages N] [--show-wins]
+Run: python bench/extract.py [--pages N] [--show-wins] [--diff PAGE ...]
 """
 
 from __future__ import annotations
@@ -80,6 +80,29 @@ def is_chinese(page: Path, expected_text: str) -> bool:
     return bool(chars) and cjk / len(chars) > 0.3 and kana < cjk / 10
 
 
+def is_cjk_script(expected_text: str) -> bool:
+    """Diagnostic only: pages mostly in CJK script (Chinese and Japanese alike)."""
+    chars = re.sub(r"\s", "", expected_text)
+    cjk = len(_CJK.findall(chars)) + len(_KANA.findall(chars))
+    return bool(chars) and cjk / len(chars) > 0.3
+
+
+def token_diff(predicted: str, expected: str) -> tuple[str, str]:
+    """Tokens missing from the prediction and tokens it has in excess, in text order."""
+    p, e = tokens(predicted), tokens(expected)
+    missing, extra = e - p, p - e
+
+    def in_order(text: str, wanted: Counter[str]) -> str:
+        out: list[str] = []
+        for t in _TOKEN.findall(text):
+            if wanted[t.lower()] > 0:
+                wanted[t.lower()] -= 1
+                out.append(t)
+        return " ".join(out)
+
+    return in_order(expected, missing), in_order(predicted, extra)
+
+
 def plain_trafilatura(html: str, url: str) -> str | None:
     return trafilatura.extract(html, url=url, output_format="html")
 
@@ -99,6 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pages", type=int, default=0, help="only the first N pages")
     ap.add_argument("--show-wins", action="store_true", help="list the pages per winner")
+    ap.add_argument(
+        "--diff", nargs="*", default=[], metavar="PAGE", help="print newsmirror's lost/extra tokens"
+    )
     args = ap.parse_args(argv)
     if not CORPUS.is_dir():
         print(f"corpus not found: {CORPUS}", file=sys.stderr)
@@ -108,17 +134,23 @@ def main(argv: list[str] | None = None) -> int:
         pages = pages[: args.pages]
     results: dict[str, dict[str, Score]] = {name: {} for name in EXTRACTORS}
     chinese: set[str] = set()
+    cjk_script: set[str] = set()
     for page in pages:
         source = decode_page((page / "source.html").read_bytes(), None)
         expected = html_text((page / "expected.html").read_text("utf-8"))
         if is_chinese(page, expected):
             chinese.add(page.name)
+        if is_cjk_script(expected):
+            cjk_script.add(page.name)
         for name, extractor in EXTRACTORS.items():
             try:
                 out = extractor(source, PAGE_URL)
             except Exception:
                 out = None
             results[name][page.name] = score(html_text(out), expected)
+            if name == "newsmirror" and page.name in args.diff:
+                missing, extra = token_diff(html_text(out), expected)
+                print(f"{page.name}: missing [{missing}]\n{page.name}: extra [{extra}]")
 
     def row(name: str, subset: list[str]) -> str:
         s = [results[name][p] for p in subset]
@@ -129,12 +161,20 @@ def main(argv: list[str] | None = None) -> int:
 
     names = [p.name for p in pages]
     zh = [n for n in names if n in chinese]
-    for title, subset in (("all pages", names), ("Chinese pages", zh)):
+    cjk = [n for n in names if n in cjk_script]
+    for title, subset in (
+        ("all pages", names),
+        ("Chinese pages", zh),
+        ("CJK-script pages, Chinese and Japanese (diagnostic)", cjk),
+    ):
         print(f"\n{title} (n={len(subset)}): {', '.join(subset) if title != 'all pages' else ''}")
         print(f"{'extractor':12} {'precision':>9} {'recall':>7} {'F1':>7}")
         for name in EXTRACTORS:
             if subset:
                 print(row(name, subset))
+        if title != "all pages":
+            for n in subset:
+                print(f"  {n:20}", " ".join(f"{x}={results[x][n].f1:.3f}" for x in EXTRACTORS))
     wins = Counter()
     for n in names:
         best = max(EXTRACTORS, key=lambda name: results[name][n].f1)

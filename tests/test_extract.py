@@ -6,13 +6,19 @@ from pathlib import Path
 import lxml.html
 import pytest
 from loopback import LoopbackServer, hang
+from readability import Document
 
 from newsmirror.extract import (
+    CJK_MIN_TEXT,
+    LATIN_MIN_TEXT,
     FulltextResult,
+    ReadabilityDocument,
     decode_page,
+    drop_title_heading,
     extract_article,
     fulltext_for,
     looks_like_summary,
+    min_text_length,
     text_length,
 )
 from newsmirror.fetch import Fetcher, FetchSettings
@@ -122,6 +128,100 @@ def test_extract_article_returns_none_without_content() -> None:
         is None
     )
     assert extract_article(b"", "https://x.org/") is None
+
+
+ZH_PARAGRAPHS = [
+    "市政府昨天公布了新的城市更新计划，将在未来五年内改造老旧小区，增加公共绿地，并完善社区养老和托育服务。",
+    "根据计划，全市将优先改造建成时间较早、设施老化的住宅小区，重点解决加装电梯、管网更新和停车难等问题。",
+    "负责人表示，改造资金由财政补贴、企业投资和居民出资共同承担，具体方案将充分听取居民意见后再确定。",
+    "专家认为，这一计划有助于提升居民生活质量，但也需要防止大拆大建，注意保护城市的历史风貌和街巷肌理。",
+    "部分居民对计划表示欢迎，也有居民担心施工期间的噪音和出行不便，希望相关部门提前做好沟通和安排。",
+    "计划还提出，将建立长效管理机制，鼓励居民参与社区治理，让改造后的小区既好看又好住，实现共建共享。",
+]
+# A Chinese news page laid out like many portals: an article wrapper holding a
+# header (headline, source and time), the body, and a footer with the editor line.
+ZH_PAGE = (
+    "<html><head><meta charset='utf-8'><title>城市更新计划公布 五年改造老旧小区_新闻_示例网</title>"
+    "</head><body><div class='header'><a href='/'>首页</a> <a href='/news'>新闻</a></div>"
+    "<div class='main'><div class='left article'>"
+    "<div class='top'><h1>城市更新计划公布 五年改造老旧小区</h1>"
+    "<div class='info'><span class='source'>示例日报</span> <span>2024年3月1日08:30</span></div>"
+    "</div><div class='box'><div class='line'></div><div id='text'>"
+    + "".join(f"<p>{p}</p>" for p in ZH_PARAGRAPHS)
+    + "</div></div><div class='bottom'><div class='editor'>[责任编辑：王小明]</div>"
+    "<div class='cmt'><a href='#'>我要评论(3)</a></div></div></div>"
+    "<div class='right'><ul>"
+    + "".join(f"<li><a href='/n/{i}'>热门新闻标题第{i}条，点击查看详情</a></li>" for i in range(12))
+    + "</ul></div></div></body></html>"
+)
+
+
+def _text(html: str | None) -> str:
+    assert html is not None
+    return "".join(lxml.html.fragment_fromstring(html, create_parent="div").text_content().split())
+
+
+def test_chinese_byline_and_editor_line_are_kept() -> None:
+    text = _text(extract_article(ZH_PAGE, "https://news.example.cn/a/1.html"))
+    assert all(p in text for p in ZH_PARAGRAPHS)
+    # Short CJK lines next to the body: readability-lxml alone drops them (< 25 chars).
+    assert "示例日报2024年3月1日08:30" in text
+    assert "[责任编辑：王小明]" in text
+    # The headline repeats the page title (the post has its own title); the sidebar is chrome.
+    assert "城市更新计划公布" not in text
+    assert "热门新闻" not in text and "首页" not in text
+
+
+def test_min_text_length_follows_the_script() -> None:
+    assert min_text_length(ZH_PAGE) == CJK_MIN_TEXT
+    assert min_text_length(ARTICLE_PAGE) == LATIN_MIN_TEXT
+    assert min_text_length("<html><body></body></html>") == LATIN_MIN_TEXT
+
+
+def test_chinese_commas_count_in_readability_scores() -> None:
+    sentence = "第一句话，第二句话，第三句话，第四句话。"  # three full-width commas
+    html = f"<html><body><div id='a'><p>{sentence * 2}</p></div></body></html>"
+
+    def score_of_a(document: Document) -> float:
+        scores = document.score_paragraphs()
+        return next(v["content_score"] for k, v in scores.items() if k.get("id") == "a")
+
+    ours = score_of_a(ReadabilityDocument(html, min_text_length=10))
+    base = score_of_a(Document(html, min_text_length=10))
+    assert ours - base == pytest.approx(6)
+
+
+def test_in_page_links_weigh_less_in_link_density() -> None:
+    url = "https://news.example.cn/a/1.html"
+    html = (
+        "<html><body><div id='d'><a href='#comments'>评论评论评论</a>正文正文正文正文正文正文正文"
+        "</div><div id='e'><a href='https://other.example/x'>评论评论评论</a>正文正文正文正文正文正文正文"
+        "</div></body></html>"
+    )
+    document = ReadabilityDocument(html, url=url)
+    root = document._html(True)
+    in_page, elsewhere = root.get_element_by_id("d"), root.get_element_by_id("e")
+    assert document.get_link_density(elsewhere) == pytest.approx(6 / 20)
+    assert document.get_link_density(in_page) == pytest.approx(0.3 * 6 / 20)
+
+
+@pytest.mark.parametrize(
+    ("article", "title", "kept_heading"),
+    [
+        ("<h1>城市更新计划公布</h1><p>正文。</p>", "城市更新计划公布_新闻_示例网", False),
+        ("<h2>Storm hits the coast</h2><p>Text.</p>", "Storm hits the coast | Example News", False),
+        ("<h2>Background</h2><p>Text.</p>", "Storm hits the coast | Example News", True),
+        # A heading after body text is a section title even if it echoes the title.
+        ("<p>Text first.</p><h2>Storm hits the coast</h2>", "Storm hits the coast", True),
+    ],
+)
+def test_heading_that_repeats_the_title_is_dropped(
+    article: str, title: str, kept_heading: bool
+) -> None:
+    out = drop_title_heading(article, title)
+    root = lxml.html.fragment_fromstring(out, create_parent="div")
+    assert bool(root.xpath("//h1|//h2")) is kept_heading
+    assert root.xpath("//p")
 
 
 def run(coro):  # type: ignore[no-untyped-def]

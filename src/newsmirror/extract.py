@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Literal, Protocol
@@ -148,12 +149,50 @@ def extract_article(html: bytes | str, url: str, rule: SiteRule | None = None) -
                 _drop_selected(root, rule.drop)
                 html = lxml.html.tostring(root, encoding="unicode")
     root = _parse_page(html)
+    title = page_title(root) if root is not None else ""
     if root is not None:
         # Page chrome that readability keeps on short pages (it falls back to
         # the whole body): menus, footers, sidebars, carousels, related lists.
         _drop_selected(root, GENERIC_CHROME)
         html = lxml.html.tostring(root, encoding="unicode")
-    return _extract_generic(html, url)
+    article = _extract_generic(html, url)
+    if article and title:
+        article = drop_title_heading(article, title)
+    return article
+
+
+def page_title(root: lxml.html.HtmlElement) -> str:
+    """The page's own title: og:title, else <title>."""
+    for content in root.xpath("//meta[@property='og:title']/@content"):
+        if content.strip():
+            return str(content).strip()
+    return (root.findtext(".//title") or "").strip()
+
+
+DUPLICATE_TITLE_SHARE = 0.75
+
+
+def drop_title_heading(article: str, title: str) -> str:
+    """Drop a leading h1/h2 that repeats the page title: the post shows its title already.
+
+    Compared by tokens (words, single CJK characters): the heading counts as the
+    title when most of its tokens are in the title (which often adds a site name).
+    """
+    root = parse_fragment(article)
+    if root is None:
+        return article
+    title_tokens = Counter(t.lower() for t in _TOKEN.findall(title))
+    for el in root.iter():
+        if el.tag in ("h1", "h2"):
+            heading = Counter(t.lower() for t in _TOKEN.findall(el.text_content()))
+            total = sum(heading.values())
+            if total and sum((heading & title_tokens).values()) >= DUPLICATE_TITLE_SHARE * total:
+                el.drop_tree()
+                return serialize_fragment(root)
+            return article
+        if el.tag == "p" and el.text_content().strip():
+            return article  # body text came first: the heading is a section title
+    return article
 
 
 GENERIC_CHROME = (
@@ -227,105 +266,24 @@ def _trafilatura(html: str, url: str) -> str | None:
 
 def _readability(html: str, url: str) -> str | None:
     try:
-        kw = {}
-        if "cjk" in os.environ.get("EXP", "") and cjk_share(html) > 0.3:
-            kw["min_text_length"] = int(os.environ.get("MINLEN", "10"))
-        return ReadabilityDocument(html, url=url, **kw).summary(html_partial=True) or None
+        document = ReadabilityDocument(html, url=url, min_text_length=min_text_length(html))
+        return document.summary(html_partial=True) or None
     except Exception as e:  # readability raises on odd pages; fall back quietly
         log.debug("readability failed on %s: %s", url, e)
         return None
 
 
-# readability.js counts all of these as commas; readability-lxml only ','. Without
-# them a Chinese paragraph (full-width '，') scores as one long clause.
-_EXTRA_COMMAS = re.compile("[\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
-_SCORED_TAGS = ("p", "pre", "td", "blockquote")
-ANCESTOR_LEVELS = 5
-HASH_LINK_WEIGHT = 0.3
-import os
-
-DEEP = "deep" in os.environ.get("EXP", "")
-WALK = "walk" in os.environ.get("EXP", "")
-
-
-class ReadabilityDocument(Document):  # type: ignore[misc]
-    """readability-lxml with two steps of Mozilla's readability.js it lacks.
-
-    - non-Latin commas count in a paragraph's score (CJK text is not all one clause);
-    - after picking the best block, walk up its ancestors and take the first one
-      that scores higher than the level below it (readability.js's "parent
-      promotion"): article wrappers holding byline, body and editor line.
-    """
-
-    def score_paragraphs(self) -> dict[Any, dict[str, Any]]:
-        candidates: dict[Any, dict[str, Any]] = super().score_paragraphs()
-        bonus: dict[Any, float] = {}
-        for elem in self.tags(self._html(), *_SCORED_TAGS):
-            text = readability_clean(elem.text_content() or "")
-            if len(text) < self.min_text_length or elem.getparent() is None:
-                continue
-            commas = len(_EXTRA_COMMAS.findall(text))
-            for level, ancestor in enumerate(elem.iterancestors()):
-                if level >= ANCESTOR_LEVELS:
-                    break
-                if level < 2 or not DEEP:
-                    if commas:
-                        bonus[ancestor] = bonus.get(ancestor, 0.0) + commas / (level + 1)
-                    continue
-                # readability-lxml scores two levels; readability.js goes further up
-                # with a shrinking share, so wrappers get a (small) score too.
-                if ancestor not in candidates:
-                    candidates[ancestor] = self.score_node(ancestor)
-                    candidates[ancestor]["_raw"] = True
-                score = 1 + len(text.split(",")) + commas + min(len(text) / 100, 3)
-                bonus[ancestor] = bonus.get(ancestor, 0.0) + score / (level * 3)
-        for elem, extra in bonus.items():
-            if elem in candidates:
-                candidates[elem]["content_score"] += extra * (1 - self.get_link_density(elem))
-        return candidates
-
-    def get_link_density(self, elem: Any) -> float:
-        if "hash" not in os.environ.get("EXP", ""):
-            return float(super().get_link_density(elem))
-        # In-page links ("#", "#comments") are mostly UI, not link lists: readability.js
-        # weighs them at 0.3 so a byline or poll block is not taken for navigation.
-        link_chars = sum(
-            len(readability_clean(a.text_content() or "")) * (HASH_LINK_WEIGHT if self._in_page(a.get("href")) else 1.0)
-            for a in elem.iter("a")
-        )
-        return link_chars / max(len(readability_clean(elem.text_content() or "")), 1)
-
-    def _in_page(self, href: str | None) -> bool:
-        # readability-lxml has already made links absolute against the page URL.
-        if not href or "#" not in href:
-            return False
-        target = href.split("#", 1)[0]
-        return not target or target == (self.url or "").split("#", 1)[0]
-
-    def select_best_candidate(self, candidates: dict[Any, dict[str, Any]]) -> Any:
-        best = super().select_best_candidate(candidates)
-        if best is None or not WALK:
-            return best
-        last = best["content_score"]
-        threshold = last / 3
-        for ancestor in best["elem"].iterancestors():
-            if ancestor.tag in ("body", "html"):
-                break
-            if ancestor not in candidates:
-                continue
-            score = candidates[ancestor]["content_score"]
-            if score < threshold:
-                break
-            if score > last:
-                return candidates[ancestor]
-            last = score
-        return best
-
-
+# readability-lxml ignores blocks under 25 characters, a Latin-text figure (about
+# five words). Chinese words are 1-2 characters, so a CJK block carries as much
+# in about 10: bylines, editor lines and captions no longer fall under it.
+LATIN_MIN_TEXT = 25
+CJK_MIN_TEXT = 10
+CJK_PAGE_SHARE = 0.3  # share of letters that are CJK for a page to count as CJK
 _CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 
 
 def cjk_share(html: str) -> float:
+    """Share of the page's visible letters that are CJK (kana included)."""
     root = _parse_page(html)
     if root is None:
         return 0.0
@@ -333,6 +291,83 @@ def cjk_share(html: str) -> float:
     text = text_of(lxml.html.tostring(body if body is not None else root, encoding="unicode"))
     letters = re.findall(r"[^\W\d_]", text)
     return len(_CJK_CHAR.findall(text)) / len(letters) if letters else 0.0
+
+
+def min_text_length(html: str) -> int:
+    """readability's shortest block worth scoring or keeping, by the page's script."""
+    return CJK_MIN_TEXT if cjk_share(html) > CJK_PAGE_SHARE else LATIN_MIN_TEXT
+
+
+# readability.js counts all of these as commas; readability-lxml only ','. Without
+# them a Chinese paragraph (full-width '，') scores as one long clause.
+_EXTRA_COMMAS = re.compile("[\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
+_SCORED_TAGS = ("p", "pre", "td", "blockquote")
+IN_PAGE_LINK_WEIGHT = 0.3
+
+
+class ReadabilityDocument(Document):  # type: ignore[misc]
+    """readability-lxml plus three steps of Mozilla's readability.js that it lacks.
+
+    - Non-Latin commas (Chinese '，', Arabic '،') count in a paragraph's score.
+    - In-page links ("#", "#comments") weigh 0.3 in link density: they are UI
+      (comment counters, polls), not link lists, and must not sink a byline block.
+    - After picking the best block, walk up its ancestors and take the first one
+      scoring higher than the level below (readability.js's parent promotion),
+      so an article wrapper holding byline, body and editor line wins over the body.
+    """
+
+    def score_paragraphs(self) -> dict[Any, dict[str, Any]]:
+        candidates: dict[Any, dict[str, Any]] = super().score_paragraphs()
+        bonus: dict[Any, float] = {}
+        for elem in self.tags(self._html(), *_SCORED_TAGS):
+            parent = elem.getparent()
+            text = readability_clean(elem.text_content() or "")
+            commas = len(_EXTRA_COMMAS.findall(text))
+            if parent is None or not commas or len(text) < self.min_text_length:
+                continue
+            # Same shares as the base scoring: all to the parent, half to the grandparent.
+            bonus[parent] = bonus.get(parent, 0.0) + commas
+            grandparent = parent.getparent()
+            if grandparent is not None:
+                bonus[grandparent] = bonus.get(grandparent, 0.0) + commas / 2
+        for elem, extra in bonus.items():
+            if elem in candidates:  # base scores are already scaled by link density
+                candidates[elem]["content_score"] += extra * (1 - self.get_link_density(elem))
+        return candidates
+
+    def get_link_density(self, elem: Any) -> float:
+        link_chars = sum(
+            len(readability_clean(a.text_content() or ""))
+            * (IN_PAGE_LINK_WEIGHT if self._links_in_page(a.get("href")) else 1.0)
+            for a in elem.iter("a")
+        )
+        return link_chars / max(len(readability_clean(elem.text_content() or "")), 1)
+
+    def _links_in_page(self, href: str | None) -> bool:
+        if href is None:
+            return False
+        # readability-lxml has made links absolute: "#" is now the page's own URL.
+        target = href.split("#", 1)[0]
+        return not target or target == (self.url or "").split("#", 1)[0]
+
+    def select_best_candidate(self, candidates: dict[Any, dict[str, Any]]) -> Any:
+        best = super().select_best_candidate(candidates)
+        if best is None:
+            return None
+        last = best["content_score"]
+        floor = last / 3  # an ancestor scoring below this is a page wrapper
+        for ancestor in best["elem"].iterancestors():
+            if ancestor.tag in ("body", "html"):
+                break
+            if ancestor not in candidates:
+                continue
+            score = candidates[ancestor]["content_score"]
+            if score < floor:
+                break
+            if score > last:
+                return candidates[ancestor]
+            last = score
+        return best
 
 
 def _parse_page(html: str) -> lxml.html.HtmlElement | None:
