@@ -9,6 +9,7 @@ so a killed run is completed, without duplicates, by the next one.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import sqlite3
 import time
@@ -157,6 +158,10 @@ class _Mirror:
             await self._fetch_and_mirror(sub, state, outcome)
         except NewsmirrorError as e:
             outcome.status, outcome.reason = "failed", str(e)
+        except (sqlite3.Error, OSError) as e:
+            if isinstance(e, sqlite3.Error) or e.errno == errno.ENOSPC:
+                raise  # the archive itself is failing: stop the whole run
+            outcome.status, outcome.reason = "failed", f"cannot write: {e.strerror or e}"
         except Exception as e:  # a bug must cost one feed, not the run
             log.exception("unexpected error on feed %s", sub.url)
             outcome.status, outcome.reason = "failed", f"internal error: {type(e).__name__}: {e}"
@@ -206,7 +211,12 @@ class _Mirror:
                 await self._mirror_item(sub, result.final_url, entry, outcome)
             except (NewsmirrorError, ValueError) as e:
                 outcome.item_errors.append(f"{_item_name(entry)}: {e}")
-            except OSError as e:  # disk full, permissions: the item is retried next run
+            except sqlite3.Error:
+                raise  # the state database failed: stop the run (see `run`)
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise  # a full disk fails every item alike: stop the run
+                # Permissions and the like: the item is retried next run.
                 outcome.item_errors.append(f"{_item_name(entry)}: cannot write: {e.strerror or e}")
             except Exception as e:  # one bad item must not cost the feed
                 log.exception("unexpected error on item %s", _item_name(entry))
