@@ -408,7 +408,6 @@ def test_cache_saves_only_changed_rows_and_survives_damage(tmp_path: Path) -> No
     with sqlite3.connect(db_path) as db:
         assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == n_posts + 1
         # An untouched post's row was not rewritten.
-        assert db.execute("SELECT author FROM posts WHERE name = ?", (GOLDEN[0].name,)).fetchone()
         assert db.execute(
             "SELECT author FROM posts WHERE name = ?", (GOLDEN[0].name,)
         ).fetchone() == ("marker",)
@@ -422,3 +421,55 @@ def test_cache_saves_only_changed_rows_and_survives_damage(tmp_path: Path) -> No
     report = build_site(archive)
     assert report.posts == n_posts and report.warnings == []
     _same_as_full_build(archive, tmp_path)
+
+
+def test_incremental_pages_equal_a_full_build_when_posts_change_source(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a" / "site")
+    build_site(archive)
+    posts = archive / "_posts"
+    moved = posts / next(p for p in SEED if "北約秘書長" in p.name).name
+    # An edit moves a post to another, existing source; a new post brings a new source and tag.
+    other = read_post(GOLDEN[0])[0].source
+    text = moved.read_text(encoding="utf-8")
+    moved.write_text(text.replace("(臺)中央社CNA ]", f"{other} ]"), encoding="utf-8")
+    assert read_post(moved)[0].source == other
+    (posts / "2024-06-01-全新来源.md").write_text(
+        text.replace("(臺)中央社CNA ]", "全新来源 ]").replace("北約秘書長訪南韓", "全新来源文章"),
+        encoding="utf-8",
+    )
+    report = build_site(archive)
+    assert 0 < report.pages_written < 150
+    site = archive / "_site"
+    assert "全新来源" in (site / "sources/index.html").read_text()
+    _same_as_full_build(archive, tmp_path)
+
+
+def test_scan_in_a_forked_process_finds_what_an_in_process_scan_finds(tmp_path: Path) -> None:
+    from newsmirror.site.cache import SiteCache
+    from newsmirror.site.scan import compare, scan_in_background, scan_posts
+
+    archive = make_archive(tmp_path / "a")
+    (archive / "_posts" / "2024").mkdir()
+    (archive / "_posts" / "2024" / "2024-05-06-nested.md").write_text(
+        SEED[0].read_text(), encoding="utf-8"
+    )
+    (archive / "_posts" / ".hidden.md").write_text("x", encoding="utf-8")
+    (archive / "_posts" / "notes.txt").write_text("x", encoding="utf-8")
+    build_site(archive)
+    found = scan_posts(archive / "_posts")
+    assert "2024/2024-05-06-nested.md" in found and ".hidden.md" not in found
+    assert len(found) == len(GOLDEN) + len(SEED) + len(HOSTILE) + 1
+    in_child = scan_in_background(archive / "_posts", SiteCache.path_for(archive), 0)()
+    assert in_child == found
+    cache = SiteCache.load(archive)
+    try:
+        assert compare(found, cache.posts, full=False).changed == {}
+        gone = GOLDEN[0].name
+        edited = dict(found)
+        del edited[gone]
+        edited[SEED[0].name] = (1, 2)
+        changes = compare(edited, cache.posts, full=False)
+        assert changes.changed == {SEED[0].name: (1, 2)} and changes.removed == {gone}
+        assert len(compare(found, cache.posts, full=True).changed) == len(found)
+    finally:
+        cache.close()

@@ -24,6 +24,7 @@ import feedparser
 from lxml import etree
 
 from newsmirror.models import Entry, FeedError, ParsedFeed
+from newsmirror.parse_fast import read_fast
 
 # Declared charsets -> the superset real servers actually send under that name.
 _CHARSET_SUPERSETS = {
@@ -60,10 +61,15 @@ _LINK_SCHEMES = {"http", "https"}
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF32_BE)
 
 
-def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> ParsedFeed:
-    """Parse one feed document. Raises `FeedError` (one line) when it is not a feed at all."""
+def parse_feed(
+    body: bytes, *, url: str, content_type: str | None = None, fast_path: bool = True
+) -> ParsedFeed:
+    """Parse one feed document. Raises `FeedError` (one line) when it is not a feed at all.
+
+    `fast_path=False` forces feedparser (the equivalence tests compare both).
+    """
     try:
-        return _parse_feed(body, url=url, content_type=content_type)
+        return _parse_feed(body, url=url, content_type=content_type, fast_path=fast_path)
     except FeedError:
         raise
     except (ValueError, UnicodeError, LookupError) as error:
@@ -71,31 +77,53 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
         raise FeedError(f"{url}: unreadable document: {_one_line(error)}") from None
 
 
-def _parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed:
+def _parse_feed(body: bytes, *, url: str, content_type: str | None, fast_path: bool) -> ParsedFeed:
     if not body or not body.strip():
         raise FeedError(f"{url}: empty document")
     screen_dtd(body, url=url)
     if _looks_like_json(body):
         return parse_json_feed(body, url=url)
+    fast = read_fast(body, content_type=content_type) if fast_path else None
+    if fast is not None:  # plain UTF-8 RSS 2.0/Atom 1.0: the same fields for ~1/5 of the CPU
+        parsed = _build_feed(fast.feed, fast.entries, url=url, is_atom=fast.is_atom, warnings=[])
+        raw_titles = [title for title in fast.raw_titles if title is not None]
+        if len(parsed.entries) == len(fast.entries) == len(raw_titles):
+            _apply_raw_titles(parsed.entries, raw_titles)
+        return parsed
     result, warnings = feedparser_result(body, url=url, content_type=content_type)
     _check_is_feed(result, body, url)
     if result.get("bozo") and result.get("bozo_exception") is not None:
         warnings.append(f"recovered: {_one_line(result['bozo_exception'])}")
-    feed = result.get("feed", {})
+    is_atom = str(result.get("version", "")).startswith("atom")
+    raw_entries = result.get("entries", [])
+    parsed = _build_feed(
+        result.get("feed", {}), raw_entries, url=url, is_atom=is_atom, warnings=warnings
+    )
+    if len(parsed.entries) == len(raw_entries):
+        _restore_title_spaces(parsed.entries, body)
+    return parsed
+
+
+def _build_feed(
+    feed: Mapping[str, Any],
+    raw_entries: list[Any],
+    *,
+    url: str,
+    is_atom: bool,
+    warnings: list[str],
+) -> ParsedFeed:
+    """Map feedparser's keys (or the fast path's copy of them) onto `ParsedFeed`."""
     parsed = ParsedFeed(
         title=feed.get("title"),
         link=_safe_link(feed.get("link"), url),
         ttl_minutes=_ttl_minutes(feed),
         warnings=warnings,
     )
-    is_atom = str(result.get("version", "")).startswith("atom")
-    for index, raw_entry in enumerate(result.get("entries", [])):
+    for index, raw_entry in enumerate(raw_entries):
         try:
             parsed.entries.append(_map_entry(raw_entry, url=url, is_atom=is_atom))
         except Exception as error:  # one broken item must not lose the others
             parsed.item_errors.append(f"{url}: {_item_name(raw_entry, index)}: {_one_line(error)}")
-    if len(parsed.entries) == len(result.get("entries", [])):
-        _restore_title_spaces(parsed.entries, body)
     return parsed
 
 
@@ -114,10 +142,12 @@ def _restore_title_spaces(entries: list[Entry], body: bytes) -> None:
     except (etree.XMLSyntaxError, ValueError):
         return  # ill-formed: feedparser's recovered titles stand
     titles = _ITEM_TITLES(root)
-    if len(titles) != len(entries):
-        return
-    for entry, element in zip(entries, titles, strict=True):
-        raw = element.text or ""
+    if len(titles) == len(entries):
+        _apply_raw_titles(entries, [element.text or "" for element in titles])
+
+
+def _apply_raw_titles(entries: list[Entry], raw_titles: list[str]) -> None:
+    for entry, raw in zip(entries, raw_titles, strict=True):
         if entry.title and raw != entry.title and raw.strip() == entry.title:
             entry.title = raw
 

@@ -16,13 +16,14 @@ import html
 import logging
 import math
 import multiprocessing
+import operator
 import os
 import time
 import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,18 +31,19 @@ from markupsafe import Markup, escape
 
 from ..models import NewsmirrorError
 from . import search
-from .cache import SiteCache
+from .cache import SiteCache, make_row, split_list
 from .config import UI_STRINGS, SiteConfig, load_site_config
 from .output import OutputWriter, href, root_of
 from .reader import PostReadError, SitePost, read_post, title_from_filename
 from .render import TEMPLATES, PostRenderer, init_worker, make_env, render_chunk
+from .scan import PostChanges, compare, scan_in_background
 from .textutil import slugify
 
 BUILD_FORMAT = "1"
 STATIC = Path(__file__).parent / "static"
-POST_SUFFIXES = (".md", ".markdown", ".html")
 STAMP_FILE = ".newsmirror-stamp"
 FEED_ENTRIES = 30
+SITEMAP_MAX = 50_000  # the sitemap protocol's limit per file
 POOL_THRESHOLD = 300  # fewer jobs than this render in-process: a pool costs more
 
 
@@ -88,15 +90,22 @@ class Rec:
     row_source: str = ""
 
 
+class _Touched:
+    """The groups (sources, tags, categories, months) whose posts changed in this build."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self.any = bool(rows)
+        self.sources = {r[11] for r in rows}
+        self.tags = {t for r in rows for t in split_list(r[12])}
+        self.cats = {c for r in rows for c in split_list(r[13])}
+        months = (datetime.fromtimestamp(r[8], UTC) for r in rows)
+        self.months = {(d.year, d.month) for d in months}
+        self.doc_chunks = {r[1] // search.DOC_CHUNK for r in rows}
+
+
 def _to_tuple(p: SitePost) -> tuple:
     return (p.name, p.title, p.date.timestamp(), p.author, p.link, p.source, p.tags,
             p.categories, p.lang, p.thumbnail)  # fmt: skip
-
-
-def _from_tuple(t: tuple) -> SitePost:
-    name, title, ts, author, link, source, tags, cats, lang, thumb = t
-    return SitePost(name, title, datetime.fromtimestamp(ts, UTC), author, link, source, tags,
-                    cats, lang, thumb)  # fmt: skip
 
 
 def _stamp(config: SiteConfig) -> str:
@@ -105,24 +114,6 @@ def _stamp(config: SiteConfig) -> str:
         for p in sorted(folder.glob(pattern)):
             h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:20]
-
-
-def _scan(posts_dir: Path) -> dict[str, tuple[int, int]]:
-    """name (relative to _posts/) -> (mtime_ns, size), for every post file."""
-    found: dict[str, tuple[int, int]] = {}
-    stack = [(posts_dir, "")]
-    while stack:
-        folder, prefix = stack.pop()
-        with os.scandir(folder) as it:
-            for e in it:
-                if e.name.startswith("."):
-                    continue
-                if e.is_dir():
-                    stack.append((Path(e.path), f"{prefix}{e.name}/"))
-                elif e.name.endswith(POST_SUFFIXES):
-                    st = e.stat()
-                    found[prefix + e.name] = (st.st_mtime_ns, st.st_size)
-    return found
 
 
 def _parse_one(args: tuple[Path, str]) -> tuple[str, tuple | None, str]:
@@ -156,8 +147,28 @@ def _crc(text: str) -> int:
 
 def _day(rec: Rec) -> str:
     if not rec.day:
-        rec.day = rec.post.date.strftime("%Y-%m-%d")
+        rec.day = _DAYS[rec.post.date.toordinal()]
     return rec.day
+
+
+class _DayNames(dict):
+    """Date ordinal -> "YYYY-MM-DD", formatted once per day (strftime is slow at 100,000)."""
+
+    def __missing__(self, ordinal: int) -> str:
+        self[ordinal] = text = date.fromordinal(ordinal).strftime("%Y-%m-%d")
+        return text
+
+
+_DAYS = _DayNames()
+_PV = operator.attrgetter("pv")  # in C: page signatures cover up to 100,000 posts
+
+
+class _SplitLists(dict):
+    """A joined tags/categories column -> tuple, split once per distinct value."""
+
+    def __missing__(self, joined: str) -> tuple[str, ...]:
+        self[joined] = items = split_list(joined)
+        return items
 
 
 def _prepare_row(r: Rec, source_dir: dict[str, str]) -> None:
@@ -210,6 +221,15 @@ class _Planner:
         else:
             self.writer.skipped += 1
 
+    def same(self, rel: str) -> bool:
+        """Keep page `rel` as it is, if the last build made it (its posts did not change)."""
+        sig = self.old.get(rel, self)
+        if sig is self:
+            return False
+        self.new[rel] = sig  # type: ignore[assignment]
+        self.writer.skipped += 1
+        return True
+
     def keep(self, rel: str) -> None:
         self.new[rel] = None
 
@@ -240,16 +260,23 @@ def _build_site(archive: Path, out: Path | None, full: bool, started: float) -> 
         raise BuildError(f"{archive}: no _posts/ folder, nothing to build")
     config = load_site_config(archive)
     stamp = _stamp(config)
+    cache_path = SiteCache.path_for(archive)
+    scanned = scan_in_background(posts_dir, cache_path)
     cache = SiteCache.load(archive)
     _phase("cache loaded", len(cache.posts))
+    found = scanned()
+    changes = compare(found, cache.posts, full)
+    _phase("scanned", changes.found)
     try:
-        return _build_with_cache(archive, out, full, started, posts_dir, config, stamp, cache)
+        return _build_with_cache(archive, out, full, started, posts_dir, config, stamp, cache,
+                                 changes)  # fmt: skip
     finally:
         cache.close()
 
 
 def _build_with_cache(archive: Path, out: Path, full: bool, started: float, posts_dir: Path,
-                      config: SiteConfig, stamp: str, cache: SiteCache) -> BuildReport:  # fmt: skip
+                      config: SiteConfig, stamp: str, cache: SiteCache,
+                      changes: PostChanges) -> BuildReport:  # fmt: skip
     try:
         out_stamp = (out / STAMP_FILE).read_text().strip()
     except OSError:
@@ -259,15 +286,13 @@ def _build_with_cache(archive: Path, out: Path, full: bool, started: float, post
     writer = OutputWriter(out)
     warnings: list[str] = []
 
-    scanned = _scan(posts_dir)
-    _phase("scanned", len(scanned))
-    to_parse = [n for n, v in scanned.items() if full or cache.posts.get(n, (0, 0, 0))[1:3] != v]
+    to_parse = list(changes.changed)
     pool = None
     if len(to_parse) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
         ctx = multiprocessing.get_context("fork")
         pool = ctx.Pool(min(2, os.cpu_count() or 1), init_worker, (posts_dir, out, config))
     try:
-        report = _build(archive, out, posts_dir, config, stamp, cache, scanned, to_parse,
+        report = _build(archive, out, posts_dir, config, stamp, cache, changes, to_parse,
                         old_pages, writer, warnings, pool, fresh_site)  # fmt: skip
     finally:
         if pool is not None:
@@ -278,51 +303,67 @@ def _build_with_cache(archive: Path, out: Path, full: bool, started: float, post
 
 
 def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp: str,
-           cache: SiteCache, scanned: dict[str, tuple[int, int]], to_parse: list[str],
+           cache: SiteCache, changes: PostChanges, to_parse: list[str],
            old_pages: dict[str, int | None], writer: OutputWriter, warnings: list[str],
            pool: multiprocessing.pool.Pool | None, fresh_site: bool) -> BuildReport:  # fmt: skip
     # 1. Parse new and changed posts (in the pool when there are many).
     args = [(posts_dir, n) for n in to_parse]
     parsed = pool.imap(_parse_one, args, chunksize=64) if pool else map(_parse_one, args)
     terms_now: dict[str, str] = {}
-    used_urls = {v[3].casefold() for n, v in cache.posts.items() if n in scanned}
-    new_cache: dict[str, tuple] = {}
+    old_posts = cache.posts
+    new_cache = dict(old_posts)  # name -> row (cache.make_row)
+    removed_names = set(changes.removed)
+    used_urls: dict[str, set[str]] = {}  # month folder -> casefolded URLs in it
     for name, ptuple, terms in parsed:
         if ptuple is None:
             warnings.append(terms)
+            if name in old_posts:
+                removed_names.add(name)
             continue
-        mtime_ns, size = scanned[name]
-        old = cache.posts.get(name)
-        sig = None
+        mtime_ns, size = changes.changed[name]
+        old = old_posts.get(name)
         if old is not None:
-            pid, url, sig = old[0], old[3], old[6]
+            pid, url, sig = old[1], old[4], old[6]
         else:
-            pid, cache.next_id = cache.next_id, cache.next_id + 1
+            pid, cache.next_id, sig = cache.next_id, cache.next_id + 1, None
             d = datetime.fromtimestamp(ptuple[2], UTC)
             slug = slugify(html.unescape(title_from_filename(name.rsplit("/", 1)[-1])))
-            url = f"posts/{d:%Y/%m}/{slug}.html"
-            if url.casefold() in used_urls:
-                url = f"posts/{d:%Y/%m}/{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}.html"
-            used_urls.add(url.casefold())
-        new_cache[name] = (pid, mtime_ns, size, url, ptuple, quote(url, safe="/#"), sig)
+            folder = f"posts/{d:%Y/%m}/"
+            used = used_urls.get(folder)
+            if used is None:
+                used = used_urls[folder] = cache.urls_under(folder)
+            url = f"{folder}{slug}.html"
+            if url.casefold() in used:
+                url = f"{folder}{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}.html"
+            used.add(url.casefold())
+        new_cache[name] = make_row(name, pid, mtime_ns, size, url, quote(url, safe="/#"), sig,
+                                   ptuple)  # fmt: skip
         terms_now[name] = terms
-    for name in scanned:
-        if name not in new_cache and name in cache.posts and name not in terms_now:
-            if name not in to_parse:
-                new_cache[name] = cache.posts[name]
-    removed_ids = {v[0] for n, v in cache.posts.items() if n not in new_cache}
-    # Sources that lost a post or whose post may have moved (re-read): check all their pages.
-    unsettled = {v[4][5] for n, v in cache.posts.items() if n not in new_cache or n in terms_now}
-    changed_ids = {new_cache[n][0] for n in terms_now}
-    removed_names = [n for n in cache.posts if n not in new_cache]
-    current_urls = {v[3] for v in new_cache.values()}
-    removed_urls = {cache.posts[n][3] for n in removed_names} - current_urls
+    for name in removed_names:
+        del new_cache[name]
+    removed_ids = {old_posts[n][1] for n in removed_names}
+    # Posts gone or re-read (they may have moved): their old groups and sources are touched.
+    gone_or_reread = [old_posts[n] for n in removed_names] + [
+        old_posts[n] for n in terms_now if n in old_posts
+    ]
+    unsettled = {r[11] for r in gone_or_reread}
+    changed_ids = {new_cache[n][1] for n in terms_now}
+    removed_urls: set[str] = set()
+    if removed_names:  # a new post may have taken a removed post's URL
+        removed_urls = {old_posts[n][4] for n in removed_names} - {
+            r[4] for r in new_cache.values()
+        }
+    touched = _Touched(gone_or_reread + [new_cache[n] for n in terms_now])
 
-    recs = [Rec(n, v[0], v[1], v[2], v[3], _from_tuple(v[4]), v[:3], v[5], None if fresh_site else v[6])
-            for n, v in new_cache.items()]  # fmt: skip
+    lists = _SplitLists()
+    recs = [Rec(name, pid, mt, size, url,
+                SitePost(name, title, datetime.fromtimestamp(ts, UTC), author, link, source,
+                         lists[tags], lists[cats], lang, thumb),
+                (pid, mt, size), qurl, None if fresh_site else sig)
+            for (name, pid, mt, size, url, qurl, sig, title, ts, author, link, source, tags,
+                 cats, lang, thumb) in new_cache.values()]  # fmt: skip
     recs.sort(key=lambda r: (r.post.date, r.name), reverse=True)
     by_id = {r.id: r for r in recs}
-    by_name = {r.name: r for r in recs}
 
     _phase("parsed and sorted", len(to_parse))
     # 2. Group posts.
@@ -331,12 +372,14 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     by_cat: dict[str, list[Rec]] = defaultdict(list)
     by_month: dict[tuple[int, int], list[Rec]] = defaultdict(list)
     for r in recs:
-        by_source[r.post.source].append(r)
-        for t in r.post.tags:
+        p = r.post
+        by_source[p.source].append(r)
+        for t in p.tags:
             by_tag[t].append(r)
-        for c in r.post.categories:
+        for c in p.categories:
             by_cat[c].append(r)
-        by_month[(r.post.date.year, r.post.date.month)].append(r)
+        d = p.date
+        by_month[d.year, d.month].append(r)
     source_dir = {s: f"sources/{slug}/" for s, slug in _unique_slugs(list(by_source)).items()}
     tag_dir = {s: f"tags/{slug}/" for s, slug in _unique_slugs(list(by_tag)).items()}
     cat_dir = {s: f"categories/{slug}/" for s, slug in _unique_slugs(list(by_cat)).items()}
@@ -347,6 +390,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     check_all = fresh_site or cache.source_dirs != source_dir
     resigned: list[Rec] = []  # posts whose page signature changed
     for source, members in by_source.items():
+        if not check_all and source not in touched.sources:
+            writer.skipped += len(members)  # no post of it changed: nor did its pages
+            continue
         near_change: set[int] | None = None  # positions whose neighbourhood changed
         if not check_all and source not in unsettled:
             near_change = set()
@@ -396,9 +442,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     def common(rel: str, title: str) -> dict:
         return {"site": config, "t": t, "lang": config.lang, "title": title, "root": root_of(rel)}
 
-    def listing(
-        base: str, heading: str, members: list[Rec], feed: str | None, show_source: bool = True
-    ) -> None:
+    def listing(base: str, heading: str, members: list[Rec], feed: str | None,
+                show_source: bool = True, changed: bool = True) -> None:  # fmt: skip
         """Pages numbered from the oldest, so new posts leave old pages untouched."""
         size = config.page_size
         chunks = max(1, math.ceil(len(members) / size))
@@ -408,6 +453,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         def page_rel(k: int) -> str:
             return f"{base}index.html" if k >= chunks - 1 or chunks <= 2 else f"{base}page/{k}.html"
 
+        heading_crc, feed_crc = _crc(heading), _crc(feed or "")
         pages: list[tuple[str, list[Rec], int | None, int | None]] = [
             (f"{base}index.html", members[:front_count], None, chunks - 2 if chunks > 2 else None)
         ]
@@ -415,8 +461,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             lo = asc_len - k * size
             pages.append((page_rel(k), members[lo : lo + size], k + 1, k - 1 or None))
         for rel, group, newer, older in pages:
-            sig = hash((_crc(heading), tuple(m.pv for m in group), newer or -1, older or -1,
-                        _crc(feed or "")))  # fmt: skip
+            if not changed and planner.same(rel):
+                continue
+            sig = hash((heading_crc, tuple(map(_PV, group)), newer or -1, older or -1, feed_crc))
 
             def render(rel=rel, group=group, newer=newer, older=older) -> str:
                 root = root_of(rel)
@@ -428,9 +475,10 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
 
             planner.page(rel, sig, render)
 
-    listing("", t["latest"], recs, "feed.xml")
+    listing("", t["latest"], recs, "feed.xml", changed=check_all or touched.any)
     for s, members in by_source.items():
-        listing(source_dir[s], s, members, source_dir[s] + "feed.xml", show_source=False)
+        listing(source_dir[s], s, members, source_dir[s] + "feed.xml", show_source=False,
+                changed=check_all or s in touched.sources)  # fmt: skip
         _feed(
             planner,
             env,
@@ -441,13 +489,17 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             source_dir[s] + "index.html",
         )
     for tag, members in by_tag.items():
-        listing(tag_dir[tag], f"{t['tags']}: {tag}", members, None)
+        listing(tag_dir[tag], f"{t['tags']}: {tag}", members, None,
+                changed=check_all or tag in touched.tags)  # fmt: skip
     for cat, members in by_cat.items():
-        listing(cat_dir[cat], f"{t['categories']}: {cat}", members, None)
+        listing(cat_dir[cat], f"{t['categories']}: {cat}", members, None,
+                changed=check_all or cat in touched.cats)  # fmt: skip
     for (y, mo), members in by_month.items():
         rel = f"archive/{y}/{mo:02d}.html"
+        if not check_all and (y, mo) not in touched.months and planner.same(rel):
+            continue
         heading = f"{y}-{mo:02d}"
-        planner.page(rel, hash(tuple(m.pv for m in members)), lambda rel=rel, heading=heading, members=members: list_tpl.render(
+        planner.page(rel, hash(tuple(map(_PV, members))), lambda rel=rel, heading=heading, members=members: list_tpl.render(
             **common(rel, heading), heading=heading, rows=_list_rows(root_of(rel), members, True, source_dir), newer="", older="", feed=""))  # fmt: skip
     _feed(planner, env, config, "feed.xml", config.title, recs, "index.html")
 
@@ -476,11 +528,10 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     planner.page("search.html", (), lambda: env.get_template("search.html").render(**common("search.html", t["search"])))  # fmt: skip
     _sitemap(planner, config, recs)
 
-    terms_by_id = {new_cache[n][0]: terms for n, terms in terms_now.items()}
+    terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
     _phase("listings and feeds", len(planner.new))
-    _search(
-        planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, pool, fresh_site, stamp
-    )
+    _search(planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, pool, fresh_site,
+            stamp, None if check_all else touched.doc_chunks)  # fmt: skip
 
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
@@ -508,9 +559,10 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     # Rows to save: re-read posts and posts whose page signature changed.
     dirty = {r.name: r for r in resigned}
     for name in terms_now:
-        dirty.setdefault(name, by_name[name])
+        dirty.setdefault(name, by_id[new_cache[name][1]])
     replace_all = fresh_site or len(dirty) == len(recs)
-    rows = ((n, new_cache[n][:6] + (r.sig,)) for n, r in (by_name.items() if replace_all else dirty.items()))  # fmt: skip
+    rows = (new_cache[r.name][:6] + (r.sig,) + new_cache[r.name][7:]
+            for r in (recs if replace_all else dirty.values()))  # fmt: skip
     cache.commit(replace_all=replace_all, changed_posts=rows, removed_posts=removed_names,
                  pages=planner.new)  # fmt: skip
     _phase("cache saved", len(dirty))
@@ -538,7 +590,7 @@ def _feed(
 ) -> None:  # type: ignore[no-untyped-def]
     """An Atom feed; links are relative to the feed unless the config gives the site URL."""
     latest = members[:FEED_ENTRIES]
-    sig = hash((_crc(title), tuple(m.pv for m in latest)))
+    sig = hash((_crc(title), tuple(map(_PV, latest))))
 
     def render() -> str:
         root = "" if config.url else root_of(rel)
@@ -560,15 +612,17 @@ def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
     """sitemap.xml (absolute URLs need `[site] url`; relative ones otherwise)."""
     from xml.sax.saxutils import escape
 
-    sig = _crc("\n".join(r.url for r in recs))
+    listed = recs[:SITEMAP_MAX]
+    sig = hash(tuple(map(_PV, listed)))  # a post's URL follows from its id, its date from pv
 
     def render() -> str:
-        base = config.url + "/" if config.url else ""
+        base = escape(config.url + "/" if config.url else "")
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
-                 f"<url><loc>{escape(base)}index.html</loc></url>"]  # fmt: skip
-        lines += [f"<url><loc>{escape(base + r.qurl)}</loc><lastmod>{_day(r)}</lastmod></url>"
-                  for r in recs[:50000]]  # fmt: skip
+                 f"<url><loc>{base}index.html</loc></url>"]  # fmt: skip
+        # qurl is percent-encoded: no character XML would need escaped.
+        lines += [f"<url><loc>{base}{r.qurl}</loc><lastmod>{r.day or _day(r)}</lastmod></url>"
+                  for r in listed]  # fmt: skip
         return "\n".join(lines + ["</urlset>", ""])
 
     planner.page("sitemap.xml", sig, render)
@@ -576,7 +630,8 @@ def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
 
 def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: dict[int, Rec],
             terms_by_id: dict[int, str], removed_ids: set[int], posts_dir: Path,
-            pool: multiprocessing.pool.Pool | None, fresh_site: bool, stamp: str) -> None:  # fmt: skip
+            pool: multiprocessing.pool.Pool | None, fresh_site: bool, stamp: str,
+            changed_chunks: set[int] | None) -> None:  # fmt: skip
     state = {} if fresh_site else cache.search
     main_shards = int(state.get("main_shards", 0))  # type: ignore[call-overload]
     # Ids are never reused, so the main segment holds exactly the live ids below this.
@@ -613,11 +668,12 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
         planner.keep(rel)
     planner.page("search/manifest.js", (main_shards, tuple(sorted(tomb)), stamp),
                  lambda: search.manifest_js(main_shards, tomb, stamp))  # fmt: skip
-    chunks: dict[int, list[Rec]] = defaultdict(list)
-    for r in by_id.values():
-        chunks[r.id // search.DOC_CHUNK].append(r)
-    for k, members in chunks.items():
-        members.sort(key=lambda r: r.id)
+    size = search.DOC_CHUNK
+    for k in {pid // size for pid in by_id}:
+        rel = f"search/docs/{k}.js"
+        if changed_chunks is not None and k not in changed_chunks and planner.same(rel):
+            continue
+        members = [by_id[i] for i in range(k * size, (k + 1) * size) if i in by_id]
 
         def render(k=k, members=members) -> str:
             rows: list[list | int] = [0] * search.DOC_CHUNK
@@ -631,7 +687,7 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
                 ]
             return search.docs_chunk_js(k, rows)
 
-        planner.page(f"search/docs/{k}.js", hash(tuple(m.pv for m in members)), render)
+        planner.page(rel, hash(tuple(map(_PV, members))), render)
     cache.search = {"main_shards": main_shards, "main_next_id": main_next_id,
                     "delta": {str(k): v for k, v in delta.items()}, "tomb": sorted(tomb)}  # fmt: skip
 

@@ -19,7 +19,10 @@ from pathlib import Path
 CACHE_FORMAT = 7
 LIST_SEP = "\x1f"  # before each tag/category in one column: a control char, never in a tag
 
-# In memory a post is a tuple: (id, mtime_ns, size, url, post fields, quoted url, page sig)
+# A post is a flat row, in memory as in the table: name, id, mtime_ns, size, url, qurl (url
+# percent-encoded: quoting 100,000 URLs takes a second), sig (its page's signature), then
+# the SitePost fields: title, ts, author, link, source, tags, cats (joined, see _join), lang,
+# thumb. Flat, so loading 100,000 posts is one C-level tuple per row.
 PostRow = tuple
 _POST_COLUMNS = (
     "name, id, mtime_ns, size, url, qurl, sig, title, ts, author, link, source, tags, cats, "
@@ -80,14 +83,17 @@ class SiteCache:
         self.source_dirs = json.loads(self._meta["source_dirs"])
         self.search = json.loads(self._meta["search"])
         self.pages = dict(db.execute("SELECT rel, sig FROM pages"))
-        self.posts = {
-            name: (pid, mt, size, url, (name, title, ts, author, link, source,
-                   _split(tags), _split(cats), lang, thumb), qurl, sig)
-            for (name, pid, mt, size, url, qurl, sig, title, ts, author, link, source, tags,
-                 cats, lang, thumb) in db.execute(f"SELECT {_POST_COLUMNS} FROM posts")
-        }  # fmt: skip
+        self.posts = {row[0]: row for row in db.execute(f"SELECT {_POST_COLUMNS} FROM posts")}
 
-    def commit(self, *, replace_all: bool, changed_posts: Iterable[tuple[str, PostRow]],
+    def urls_under(self, folder: str) -> set[str]:
+        """Casefolded saved URLs in `folder` (e.g. "posts/2025/01/"), to keep new ones unique."""
+        assert self._db is not None
+        rows = self._db.execute(
+            "SELECT url FROM posts WHERE substr(url, 1, ?) = ?", (len(folder), folder)
+        )
+        return {url.casefold() for (url,) in rows}
+
+    def commit(self, *, replace_all: bool, changed_posts: Iterable[PostRow],
                removed_posts: Iterable[str], pages: dict[str, int | None]) -> None:  # fmt: skip
         """Save this build: the changed/new and removed posts, and the non-post pages.
 
@@ -110,13 +116,8 @@ class SiteCache:
                 db.executemany("DELETE FROM posts WHERE name = ?", ((n,) for n in removed_posts))
             db.executemany(
                 f"INSERT OR REPLACE INTO posts ({_POST_COLUMNS}) VALUES ({','.join('?' * 16)})",
-                (
-                    (name, r[0], r[1], r[2], r[3], r[5], r[6], p[1], p[2], p[3], p[4], p[5],
-                     _join(p[6]), _join(p[7]), p[8], p[9])
-                    for name, r in changed_posts
-                    for p in (r[4],)
-                ),
-            )  # fmt: skip
+                changed_posts,
+            )
             old = self.pages
             db.executemany("DELETE FROM pages WHERE rel = ?", ((k,) for k in old if k not in pages))
             db.executemany(
@@ -139,9 +140,17 @@ class SiteCache:
             self._db = None
 
 
+def make_row(name: str, pid: int, mtime_ns: int, size: int, url: str, qurl: str,
+             sig: int | None, fields: tuple) -> PostRow:  # fmt: skip
+    """A post row from build._parse_one's fields (the SitePost fields, tags as tuples)."""
+    _, title, ts, author, link, source, tags, cats, lang, thumb = fields
+    return (name, pid, mtime_ns, size, url, qurl, sig, title, ts, author, link, source,
+            _join(tags), _join(cats), lang, thumb)  # fmt: skip
+
+
 def _join(items: tuple[str, ...]) -> str:
     return "".join(LIST_SEP + item for item in items)
 
 
-def _split(joined: str) -> tuple[str, ...]:
+def split_list(joined: str) -> tuple[str, ...]:
     return tuple(joined.split(LIST_SEP)[1:]) if joined else ()
