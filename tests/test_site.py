@@ -427,14 +427,18 @@ def test_incremental_pages_equal_a_full_build_when_posts_change_source(tmp_path:
     archive = make_archive(tmp_path / "a" / "site")
     build_site(archive)
     posts = archive / "_posts"
-    moved = posts / next(p for p in SEED if "北約秘書長" in p.name).name
-    # An edit moves a post to another, existing source; a new post brings a new source and tag.
+    # An edit moves a post to another, existing source (its own keeps a post); then a new
+    # post brings a new source and tag.
+    moved = posts / next(p for p in GOLDEN if "圍牆倒下" in p.name).name
     other = read_post(GOLDEN[0])[0].source
     text = moved.read_text(encoding="utf-8")
-    moved.write_text(text.replace("(臺)中央社CNA ]", f"{other} ]"), encoding="utf-8")
+    assert read_post(moved)[0].source == "Matters" and other != "Matters"
+    moved.write_text(text.replace("Matters ]", f"{other} ]"), encoding="utf-8")
     assert read_post(moved)[0].source == other
+    assert 0 < build_site(archive).pages_written < 150
+    _same_as_full_build(archive, tmp_path)
     (posts / "2024-06-01-全新来源.md").write_text(
-        text.replace("(臺)中央社CNA ]", "全新来源 ]").replace("北約秘書長訪南韓", "全新来源文章"),
+        text.replace("Matters ]", "全新来源 ]").replace("圍牆倒下", "全新来源文章"),
         encoding="utf-8",
     )
     report = build_site(archive)

@@ -10,7 +10,7 @@ import pytest
 
 from newsmirror.cli import main
 from newsmirror.status import enable_feed, feed_health
-from newsmirror.store import FeedState, Store
+from newsmirror.store import FeedState, Store, WrittenPost
 
 DAY = 86400.0
 FEEDS = {
@@ -39,12 +39,11 @@ def archive(tmp_path: Path) -> Path:
         store.save_feed(
             FeedState(FEEDS["死站"], "死站", failures=1, dead=True, last_error="HTTP 410 Gone")
         )
-        for age_days, n in ((1, 3), (10, 2), (40, 4)):
-            for i in range(n):
-                store.record_post(
-                    [f"k-{age_days}-{i}"], post=f"p{age_days}-{i}.md", feed=FEEDS["路透"],
-                    link=f"http://x/{age_days}/{i}", published=now - age_days * DAY,
-                )  # fmt: skip
+        store.record_posts(FEEDS["路透"], [
+            WrittenPost([f"k-{age_days}-{i}"], f"p{age_days}-{i}.md", f"http://x/{age_days}/{i}",
+                        now - age_days * DAY, created=True)
+            for age_days, n in ((1, 3), (10, 2), (40, 4)) for i in range(n)
+        ])  # fmt: skip
     return tmp_path
 
 

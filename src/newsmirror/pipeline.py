@@ -23,7 +23,7 @@ from .config import Settings, load_settings
 from .dedupe import item_keys
 from .extract import fulltext_for
 from .fetch import Fetcher
-from .fsutil import ArchiveLock, atomic_write, remove_stale_temps, sync_folder
+from .fsutil import ArchiveLock, atomic_write, flush_to_disk, remove_stale_temps
 from .models import (
     ContentMode,
     Entry,
@@ -37,7 +37,7 @@ from .posts import PostError, PostWriter, item_href, render_post
 from .report import FeedOutcome, RunReport
 from .rules import RuleSet, load_rules
 from .sanitize import sanitize_html
-from .store import FeedState, Store, import_existing
+from .store import FeedState, Store, WrittenPost, import_existing
 from .subscriptions import load_subscriptions
 
 log = logging.getLogger("newsmirror")
@@ -206,9 +206,12 @@ class _Mirror:
         outcome.items = len(parsed.entries)
         # Oldest first, so that same-day, same-title posts number in order.
         epoch = datetime.min.replace(tzinfo=UTC)
+        written: list[WrittenPost] = []
         for entry in sorted(parsed.entries, key=lambda e: e.published or epoch):
             try:
-                await self._mirror_item(sub, result.final_url, entry, outcome)
+                post = await self._mirror_item(sub, result.final_url, entry, outcome)
+                if post is not None:
+                    written.append(post)
             except (NewsmirrorError, ValueError) as e:
                 outcome.item_errors.append(f"{_item_name(entry)}: {e}")
             except sqlite3.Error:
@@ -221,35 +224,39 @@ class _Mirror:
             except Exception as e:  # one bad item must not cost the feed
                 log.exception("unexpected error on item %s", _item_name(entry))
                 outcome.item_errors.append(f"{_item_name(entry)}: internal error: {e}")
-        if outcome.new_posts:
-            await asyncio.to_thread(sync_folder, self.writer.posts_dir)
+        if written:
+            # Flush the feed's posts to disk once, then record them. Killed in
+            # between, the next run finds the files and records them then.
+            if any(p.created for p in written):
+                await asyncio.to_thread(flush_to_disk)
+            self.store.record_posts(sub.url, written)
+            for p in written:
+                if p.created:
+                    outcome.new_posts += 1
+                    self.written.setdefault(sub.url, []).append(p.post)
+                    self.new_links.append(p.link)
         # Validators only once the items are safely written: a crash before
         # this point refetches the feed in full next time.
         state.etag, state.last_modified = result.etag, result.last_modified
 
     async def _mirror_item(
         self, sub: Subscription, feed_url: str, entry: Entry, outcome: FeedOutcome
-    ) -> None:
+    ) -> WrittenPost | None:
+        """Write the item's post unless its keys were seen; None when seen."""
         link = (entry.link or "").strip() or (entry.guid or "").strip()
         if not link:
             raise PostError("item has neither a link nor a guid")
         href = item_href(link, entry.base_url or feed_url)
         keys = item_keys(href, entry.guid, sub.url)
         if self.store.seen_any(keys):
-            return
+            return None
         mode = self.options.content or sub.options.content
         if mode == "clean":
             entry = await self._clean(sub, entry, href, outcome)
         post = render_post(entry, sub.site, now=self.now, content=mode, feed_url=feed_url)
-        # Writing and recording happen with no await between them, so a
-        # cancelled run (SIGTERM in `watch`) never leaves a post unrecorded.
         path, created = self.writer.place(post)
         published = entry.published.timestamp() if entry.published else None
-        self.store.record_post(keys, post=path.name, feed=sub.url, link=href, published=published)
-        if created:
-            outcome.new_posts += 1
-            self.written.setdefault(sub.url, []).append(path.name)
-            self.new_links.append(href)
+        return WrittenPost(keys, path.name, href, published, created)
 
     async def _clean(
         self, sub: Subscription, entry: Entry, href: str, outcome: FeedOutcome

@@ -338,7 +338,8 @@ class PostWriter:
 
     def place(self, post: Post) -> tuple[Path, bool]:
         """(the post's file, whether this call created it): an existing file that
-        already holds this item is found rather than written again."""
+        already holds this item is found rather than written again. The file is
+        not flushed to disk: the caller batches that (`fsutil.flush_to_disk`)."""
         taken = self._names()
         base = post.filename[: -len(".md")]
         for n in range(1, 1000):
@@ -349,7 +350,7 @@ class PostWriter:
                     return path, False
                 continue
             taken.add(name.casefold())
-            if atomic_write(path, post.text, exclusive=True, sync_dir=False):
+            if atomic_write(path, post.text, exclusive=True, sync=False, sync_dir=False):
                 return path, True
             if same_item(path, post):
                 return path, False

@@ -61,6 +61,17 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+@dataclass(frozen=True)
+class WrittenPost:
+    """An item whose post file is in `_posts/` (written now, or found there)."""
+
+    keys: list[str]
+    post: str  # file name
+    link: str
+    published: float | None
+    created: bool  # False: the file was already there (after a killed run)
+
+
 @dataclass
 class FeedState:
     url: str
@@ -127,21 +138,19 @@ class Store:
             is not None
         )
 
-    def record_post(
-        self, keys: list[str], *, post: str, feed: str, link: str, published: float | None
-    ) -> None:
-        """Mark an item's keys seen and log its post; one transaction."""
+    def record_posts(self, feed: str, posts: Iterable[WrittenPost]) -> None:
+        """Mark items' keys seen and log their posts; one transaction."""
         now = time.time()
+        posts = list(posts)
         with self.transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO seen VALUES (?, ?, ?, ?)",
-                [(k, post, feed, now) for k in keys],
+                [(k, p.post, feed, now) for p in posts for k in p.keys],
             )
-            if post:
-                self.db.execute(
-                    "INSERT INTO items (feed, post, link, published, written) VALUES (?,?,?,?,?)",
-                    (feed, post, link, published, now),
-                )
+            self.db.executemany(
+                "INSERT INTO items (feed, post, link, published, written) VALUES (?,?,?,?,?)",
+                [(feed, p.post, p.link, p.published, now) for p in posts],
+            )
 
     def mark_seen(self, keys: Iterable[str], *, post: str = "", feed: str = "") -> int:
         now = time.time()

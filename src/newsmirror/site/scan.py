@@ -65,7 +65,7 @@ def scan_in_background(
         small = cache_path.stat().st_size < min_cache_bytes
     except OSError:
         small = True
-    if small or (os.cpu_count() or 1) < 2:
+    if small or (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return lambda: scan_posts(posts_dir)
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
