@@ -253,7 +253,9 @@ class _Mirror:
         mode = self.options.content or sub.options.content
         if mode == "clean":
             entry = await self._clean(sub, entry, href, outcome)
-        post = render_post(entry, sub.site, now=self.now, content=mode, feed_url=feed_url)
+        post = render_post(
+            entry, sub.site, now=self.now, content=mode, feed_url=feed_url, key=keys[0]
+        )
         path, created = self.writer.place(post)
         published = entry.published.timestamp() if entry.published else None
         return WrittenPost(keys, path.name, href, published, created)

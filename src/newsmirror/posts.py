@@ -58,9 +58,16 @@ class PostError(NewsmirrorError):
 
 
 def render_post(
-    entry: Entry, site: str, *, now: datetime, content: ContentMode = "clean", feed_url: str = ""
+    entry: Entry,
+    site: str,
+    *,
+    now: datetime,
+    content: ContentMode = "clean",
+    feed_url: str = "",
+    key: str | None = None,
 ) -> Post:
-    """Render `entry` of subscription `site` as a post; `now` is the run's time (UTC)."""
+    """Render `entry` of subscription `site` as a post; `now` is the run's time (UTC).
+    `key`, when the caller has it already, saves canonicalising the link again."""
     raw_link = (entry.link or "").strip() or (entry.guid or "").strip()
     if not raw_link:
         raise PostError("item has neither a link nor a guid")
@@ -101,7 +108,8 @@ def render_post(
         ]
     )
     filename = post_filename(date_text[:10], title)
-    return Post(filename=filename, text=front_matter + "\n" + body, key=primary_key(href))
+    text = front_matter + "\n" + body
+    return Post(filename=filename, text=text, key=key or primary_key(href))
 
 
 def item_href(link: str, base: str | None) -> str:

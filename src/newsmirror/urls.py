@@ -37,6 +37,18 @@ _TRACKING_NAMES = {"fbclid", "gclid", "mc_cid", "mc_eid", "spm"}
 def canonical_url(url: str) -> str:
     """The form two links to the same article share: WHATWG-serialised, scheme
     and fragment dropped, tracking parameters removed. Raises ValueError."""
+    href = serialise_url(url)
+    scheme, sep, rest = href.partition("//")
+    if scheme in ("http:", "https:") and not _MAY_TRACK.search(rest):
+        return sep + rest.partition("#")[0]  # the common case, without re-parsing
+    return _canonical_slow(href)
+
+
+# Any of the tracking parameter names, after `?` or `&`.
+_MAY_TRACK = re.compile(r"[?&](?:utm_|fbclid|gclid|mc_cid|mc_eid|spm)", re.IGNORECASE)
+
+
+def _canonical_slow(url: str) -> str:
     parsed = ada_url.URL(_LONE_SURROGATES.sub("", url).strip())
     parsed.hash = ""
     if parsed.search:
