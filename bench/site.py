@@ -1,10 +1,13 @@
 """Benchmark: newsmirror's site build vs Debian's jekyll and hugo on the same posts.
 
-    python bench/site.py [--sizes 1000,10000] [--incremental-base 100000] [--jekyll-10k]
-                         [--work DIR]
+    python bench/site.py [--sizes 1000,10000] [--incremental-base 100000] [--repeat 2]
+                         [--jekyll-10k] [--work DIR]
 
 `--work DIR` keeps the generated archives there and reuses them on the next run
-(generating 100,000 posts takes about a minute). The machine's load average is
+(generating 100,000 posts takes about a minute). `--sizes ""` skips the sized
+runs. With `--incremental-base N`, after a full build of N posts it times
+`--repeat` no-change rebuilds and `--repeat` rebuilds after adding 50 posts
+(each followed by removing them and rebuilding). The machine's load average is
 printed beside each figure: rerun when it is high.
 
 Posts are synthetic, modelled on the golden posts (Chinese titles, several

@@ -477,3 +477,22 @@ def test_scan_in_a_forked_process_finds_what_an_in_process_scan_finds(tmp_path: 
         assert len(compare(found, cache.posts, full=True).changed) == len(found)
     finally:
         cache.close()
+
+
+def test_unusable_cache_is_one_clear_error(tmp_path: Path) -> None:
+    from newsmirror.site.cache import SiteCache
+
+    archive = make_archive(tmp_path / "a")
+    SiteCache.path_for(archive).mkdir(parents=True)  # a folder where the file goes
+    with pytest.raises(BuildError, match="cannot open the build cache"):
+        build_site(archive)
+
+
+def test_a_renamed_post_keeps_the_url_a_full_build_gives_it(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a" / "site")
+    build_site(archive)
+    posts = archive / "_posts"
+    old = posts / next(p for p in SEED if "北約秘書長" in p.name).name
+    old.rename(posts / old.name.replace(old.name[:10], "2023-01-31"))  # same title, new file
+    build_site(archive)
+    _same_as_full_build(archive, tmp_path)

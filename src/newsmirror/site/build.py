@@ -1,11 +1,18 @@
 """`build_site`: `_posts/` -> a static site of relative links, rebuilt incrementally.
 
 Every page has a signature: the versions (id, mtime_ns, size) of the posts it
-shows plus its navigation, hashed to one int for the big page kinds (a tuple of
-ints hashes alike in every process; strings go through crc32) so the cache of
-100,000 pages loads fast. A page is rendered only when its signature differs
-from the last build's, and written only when its bytes differ. Templates,
-static files, config or builder code changing (the "stamp") renders all.
+shows plus its navigation, hashed to one int (a tuple of ints hashes alike in
+every process; strings go through crc32). A page is rendered only when its
+signature differs from the last build's, and written only when its bytes
+differ. Templates, static files, config or builder code changing (the "stamp")
+renders all.
+
+An incremental build still looks at every post (100,000 posts: ~1.5 s), so the
+per-post work is kept small: the cache (cache.py) loads as flat rows and saves
+only changed ones; the stat() walk runs in a forked process meanwhile (scan.py);
+groups (sources, tags, categories, months) with no changed post keep their
+pages' signatures without hashing them, and post pages are re-signed only
+around changed posts.
 """
 
 from __future__ import annotations
@@ -18,10 +25,11 @@ import math
 import multiprocessing
 import operator
 import os
+import sqlite3
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -262,26 +270,43 @@ def _build_site(archive: Path, out: Path | None, full: bool, started: float) -> 
     stamp = _stamp(config)
     cache_path = SiteCache.path_for(archive)
     scanned = scan_in_background(posts_dir, cache_path)
-    cache = SiteCache.load(archive)
-    _phase("cache loaded", len(cache.posts))
-    found = scanned()
-    changes = compare(found, cache.posts, full)
-    _phase("scanned", changes.found)
     try:
-        return _build_with_cache(archive, out, full, started, posts_dir, config, stamp, cache,
-                                 changes)  # fmt: skip
-    finally:
-        cache.close()
-
-
-def _build_with_cache(archive: Path, out: Path, full: bool, started: float, posts_dir: Path,
-                      config: SiteConfig, stamp: str, cache: SiteCache,
-                      changes: PostChanges) -> BuildReport:  # fmt: skip
+        cache = SiteCache.load(archive)
+    except (OSError, sqlite3.Error) as e:
+        scanned()  # reap the scanning process
+        raise BuildError(f"{cache_path}: cannot open the build cache ({e})") from e
+    _phase("cache loaded", len(cache.posts))
     try:
         out_stamp = (out / STAMP_FILE).read_text().strip()
     except OSError:
         out_stamp = ""
     fresh_site = full or cache.stamp != stamp or out_stamp != stamp
+    # Made while the scan still runs; a full build re-reads every post anyway.
+    recs_by_name = {} if full else _make_recs(cache.posts.values(), fresh_site)
+    found = scanned()
+    changes = compare(found, cache.posts, full)
+    _phase("scanned", changes.found)
+    try:
+        return _build_with_cache(archive, out, full, started, posts_dir, config, stamp, cache,
+                                 changes, fresh_site, recs_by_name)  # fmt: skip
+    finally:
+        cache.close()
+
+
+def _make_recs(rows: Iterable[tuple], fresh_site: bool) -> dict[str, Rec]:
+    """name -> Rec, from cache rows (cache.make_row)."""
+    lists = _SplitLists()
+    return {name: Rec(name, pid, mt, size, url,
+                      SitePost(name, title, datetime.fromtimestamp(ts, UTC), author, link,
+                               source, lists[tags], lists[cats], lang, thumb),
+                      (pid, mt, size), qurl, None if fresh_site else sig)
+            for (name, pid, mt, size, url, qurl, sig, title, ts, author, link, source, tags,
+                 cats, lang, thumb) in rows}  # fmt: skip
+
+
+def _build_with_cache(archive: Path, out: Path, full: bool, started: float, posts_dir: Path,
+                      config: SiteConfig, stamp: str, cache: SiteCache, changes: PostChanges,
+                      fresh_site: bool, recs_by_name: dict[str, Rec]) -> BuildReport:  # fmt: skip
     old_pages = {} if fresh_site else cache.pages
     writer = OutputWriter(out)
     warnings: list[str] = []
@@ -293,7 +318,7 @@ def _build_with_cache(archive: Path, out: Path, full: bool, started: float, post
         pool = ctx.Pool(min(2, os.cpu_count() or 1), init_worker, (posts_dir, out, config))
     try:
         report = _build(archive, out, posts_dir, config, stamp, cache, changes, to_parse,
-                        old_pages, writer, warnings, pool, fresh_site)  # fmt: skip
+                        old_pages, writer, warnings, pool, fresh_site, recs_by_name)  # fmt: skip
     finally:
         if pool is not None:
             pool.close()
@@ -305,7 +330,8 @@ def _build_with_cache(archive: Path, out: Path, full: bool, started: float, post
 def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp: str,
            cache: SiteCache, changes: PostChanges, to_parse: list[str],
            old_pages: dict[str, int | None], writer: OutputWriter, warnings: list[str],
-           pool: multiprocessing.pool.Pool | None, fresh_site: bool) -> BuildReport:  # fmt: skip
+           pool: multiprocessing.pool.Pool | None, fresh_site: bool,
+           recs_by_name: dict[str, Rec]) -> BuildReport:  # fmt: skip
     # 1. Parse new and changed posts (in the pool when there are many).
     args = [(posts_dir, n) for n in to_parse]
     parsed = pool.imap(_parse_one, args, chunksize=64) if pool else map(_parse_one, args)
@@ -330,8 +356,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             slug = slugify(html.unescape(title_from_filename(name.rsplit("/", 1)[-1])))
             folder = f"posts/{d:%Y/%m}/"
             used = used_urls.get(folder)
-            if used is None:
-                used = used_urls[folder] = cache.urls_under(folder)
+            if used is None:  # a removed post's URL is free again, as in a full build
+                freed = {old_posts[n][4].casefold() for n in changes.removed}
+                used = used_urls[folder] = cache.urls_under(folder) - freed
             url = f"{folder}{slug}.html"
             if url.casefold() in used:
                 url = f"{folder}{slug}-{hashlib.sha1(name.encode()).hexdigest()[:8]}.html"
@@ -350,18 +377,13 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     changed_ids = {new_cache[n][1] for n in terms_now}
     removed_urls: set[str] = set()
     if removed_names:  # a new post may have taken a removed post's URL
-        removed_urls = {old_posts[n][4] for n in removed_names} - {
-            r[4] for r in new_cache.values()
-        }
+        removed_urls = {old_posts[n][4] for n in removed_names} - {r[4] for r in new_cache.values()}
     touched = _Touched(gone_or_reread + [new_cache[n] for n in terms_now])
 
-    lists = _SplitLists()
-    recs = [Rec(name, pid, mt, size, url,
-                SitePost(name, title, datetime.fromtimestamp(ts, UTC), author, link, source,
-                         lists[tags], lists[cats], lang, thumb),
-                (pid, mt, size), qurl, None if fresh_site else sig)
-            for (name, pid, mt, size, url, qurl, sig, title, ts, author, link, source, tags,
-                 cats, lang, thumb) in new_cache.values()]  # fmt: skip
+    for name in removed_names:
+        recs_by_name.pop(name, None)
+    recs_by_name.update(_make_recs((new_cache[n] for n in terms_now), fresh_site))
+    recs = list(recs_by_name.values())
     recs.sort(key=lambda r: (r.post.date, r.name), reverse=True)
     by_id = {r.id: r for r in recs}
 
@@ -563,8 +585,11 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     replace_all = fresh_site or len(dirty) == len(recs)
     rows = (new_cache[r.name][:6] + (r.sig,) + new_cache[r.name][7:]
             for r in (recs if replace_all else dirty.values()))  # fmt: skip
-    cache.commit(replace_all=replace_all, changed_posts=rows, removed_posts=removed_names,
-                 pages=planner.new)  # fmt: skip
+    try:
+        cache.commit(replace_all=replace_all, changed_posts=rows, removed_posts=removed_names,
+                     pages=planner.new)  # fmt: skip
+    except sqlite3.Error as e:  # e.g. disk full: the old cache stays, the next build redoes this
+        raise BuildError(f"{cache.path}: cannot save the build cache ({e})") from e
     _phase("cache saved", len(dirty))
     return BuildReport(
         pages_written=writer.written + post_written,
