@@ -70,6 +70,7 @@ def run(
     rules = load_rules(list(settings.rules))
     with ArchiveLock(archive):
         remove_stale_temps(archive / "_posts")
+        remove_stale_temps(archive / ".newsmirror" / "tmp")
         try:
             with Store.open(archive) as store:
                 return asyncio.run(_run(archive, subs, options, settings, rules, store, on_feed))
@@ -93,7 +94,7 @@ async def _run(
     report.imported = import_existing(store, archive)
     run_id = store.start_run()
     now = options.now or datetime.now(UTC)
-    writer = PostWriter(archive / "_posts")
+    writer = PostWriter(archive / "_posts", temp_dir=_temp_dir(archive))
     mirror = _Mirror(archive, settings, options, rules, store, writer, now)
     async with Fetcher(settings.fetch) as fetcher:
         mirror.fetcher = fetcher
@@ -278,6 +279,16 @@ class _Mirror:
             html, warnings = await mirror_images(html, self.fetcher, self.archive, page_url=href)
             outcome.warnings.extend(warnings)
         return replace(entry, content=html, content_is_html=True)
+
+
+def _temp_dir(archive: Path) -> Path | None:
+    """Where posts are written before being linked into _posts/: the state
+    folder, unless _posts/ lives on another filesystem (a link cannot cross)."""
+    state = archive / ".newsmirror" / "tmp"
+    posts = archive / "_posts"
+    posts.mkdir(parents=True, exist_ok=True)
+    state.mkdir(parents=True, exist_ok=True)
+    return state if state.stat().st_dev == posts.stat().st_dev else None
 
 
 def _item_name(entry: Entry) -> str:

@@ -328,8 +328,9 @@ class PostWriter:
     file and recording it, nothing is written. The folder is listed once.
     """
 
-    def __init__(self, posts_dir: Path) -> None:
+    def __init__(self, posts_dir: Path, temp_dir: Path | None = None) -> None:
         self.posts_dir = posts_dir
+        self.temp_dir = temp_dir  # same filesystem; default: posts_dir itself
         self._taken: set[str] | None = None  # casefolded names; small per post
 
     def _names(self) -> set[str]:
@@ -358,7 +359,9 @@ class PostWriter:
                     return path, False
                 continue
             taken.add(name.casefold())
-            if atomic_write(path, post.text, exclusive=True, sync=False, sync_dir=False):
+            if atomic_write(
+                path, post.text, exclusive=True, sync=False, sync_dir=False, temp_dir=self.temp_dir
+            ):
                 return path, True
             if same_item(path, post):
                 return path, False
