@@ -11,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import posts_of, write_subs
 from feeds import rss, rss_item
@@ -31,6 +32,19 @@ def items(n: int, prefix: str = "https://news.example/a/", day_offset: int = 0) 
         )
         for i in range(n)
     ]
+
+
+def children_of(pid: int) -> set[int]:
+    """Live child processes of `pid`, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
 
 
 def run(archive: Path, *extra: str) -> int:
@@ -182,12 +196,14 @@ def test_a_second_run_while_one_runs_refuses(server, archive):
     assert len(posts_of(archive)) == 1
 
 
-def test_kill_mid_run_then_rerun_gives_every_item_once(server, archive):
+@pytest.mark.parametrize("workers", ["0", "1"])
+def test_kill_mid_run_then_rerun_gives_every_item_once(server, archive, workers):
     feeds = []
     for n in range(12):
         server.route(f"/f{n}.xml", rss(items(15, prefix=f"https://n{n}.example/a/")), delay=0.05)
         feeds.append((f"site{n}", server.url(f"/f{n}.xml")))
     write_subs(archive, feeds)
+    orphans: set[int] = set()
     for delay in (0.3, 0.6, 0.9, 1.2):
         proc = subprocess.Popen(
             [
@@ -200,13 +216,18 @@ def test_kill_mid_run_then_rerun_gives_every_item_once(server, archive):
                 "raw",
                 "--concurrency",
                 "2",
+                "--workers",
+                workers,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         time.sleep(delay)
+        orphans.update(children_of(proc.pid))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    time.sleep(2.5)  # workers notice their parent is gone within a second
+    assert [pid for pid in orphans if Path(f"/proc/{pid}").exists()] == []
     assert run(archive) == 0
     texts = posts_of(archive)
     links = [yaml.safe_load(t.split("\n---\n")[0][4:])["from"] for t in texts.values()]
@@ -332,3 +353,36 @@ def test_user_agent_is_configurable(server, archive):
     server.route("/f.xml", rss(items(2)))
     assert run(archive) == 0
     assert server.requests_for("/f.xml")[-1].headers["User-Agent"] == "from-config/1"
+
+
+@pytest.mark.parametrize("content", ["raw", "clean"])
+def test_worker_process_gives_the_same_archive(server, tmp_path, content):
+    from newsmirror.pipeline import RunOptions
+    from newsmirror.pipeline import run as run_pipeline
+
+    bad = rss_item(title="no link at all", link=None, published=T0)
+    for n in range(3):
+        own = [
+            rss_item(title=f"站{n}第{i}条", link=f"https://w{n}.example/{i}",
+                     published=T0 + timedelta(hours=i), content_encoded=f"<p>正文 {i}</p>")
+            for i in range(4)
+        ]  # fmt: skip
+        server.route(f"/w{n}.xml", rss([*own, bad]))
+    archives = {}
+    for workers in (0, 1):
+        folder = tmp_path / f"workers{workers}"
+        folder.mkdir()
+        write_subs(folder, [(f"站{n}", server.url(f"/w{n}.xml")) for n in range(3)])
+        report = run_pipeline(
+            folder,
+            RunOptions(
+                content=content,
+                fulltext="never",
+                workers=workers,
+                now=datetime(2026, 11, 25, tzinfo=UTC),
+            ),
+        )
+        assert sum(len(f.item_errors) for f in report.feeds) == 3
+        archives[workers] = posts_of(folder)
+    assert len(archives[1]) == 12
+    assert archives[1] == archives[0]

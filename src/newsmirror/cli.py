@@ -132,6 +132,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deadline", type=float, help="seconds allowed per feed (default 90)")
     p.add_argument("--max-bytes", type=int, help="largest response body accepted, in bytes")
     p.add_argument("--only-due", action="store_true", help="skip feeds not due for a check")
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="processes that parse feeds and render posts beside the main one "
+        "(default: 1 for runs of 50+ feeds on a multi-core machine, else 0)",
+    )
     p.add_argument("--include-dead", action="store_true", help="also try feeds marked dead")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
 
@@ -187,6 +193,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fulltext=args.fulltext,
         only_due=args.only_due,
         include_dead=args.include_dead,
+        workers=args.workers,
     )
     report = run_with_progress(args.archive, options, settings, as_json=args.json)
     if args.build or settings.build:

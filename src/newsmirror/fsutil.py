@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import errno
 import fcntl
@@ -140,6 +141,43 @@ def _link(tmp: str, path: Path) -> None:
     except FileNotFoundError:
         path.parent.mkdir(parents=True, exist_ok=True)
         os.link(tmp, path)
+
+
+class GroupFlush:
+    """Coalesces many callers' flushes into few `os.sync()` calls.
+
+    A caller's writes are durable once a sync that *started after* them has
+    finished; callers that arrive while one runs share the next. Syncing per
+    feed, 64 feeds at a time, made every file creation wait on the journal
+    (0.34 ms per post against 0.03 ms, measured).
+    """
+
+    def __init__(self, gather_seconds: float = 0.2) -> None:
+        self.gather_seconds = gather_seconds
+        self._next: asyncio.Future[None] | None = None
+        self._running = False
+
+    async def flush(self) -> None:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+            if not self._running:
+                self._running = True
+                asyncio.get_running_loop().create_task(self._drain())
+        await asyncio.shield(self._next)
+
+    async def _drain(self) -> None:
+        try:
+            while self._next is not None:
+                await asyncio.sleep(self.gather_seconds)  # let more callers join
+                batch, self._next = self._next, None
+                try:
+                    await asyncio.to_thread(flush_to_disk)
+                except OSError as e:
+                    batch.set_exception(e)
+                else:
+                    batch.set_result(None)
+        finally:
+            self._running = False
 
 
 def flush_to_disk() -> None:

@@ -9,21 +9,22 @@ so a killed run is completed, without duplicates, by the next one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
+import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import schedule
 from .config import Settings, load_settings
-from .dedupe import item_keys
 from .extract import fulltext_for
 from .fetch import Fetcher
-from .fsutil import ArchiveLock, atomic_write, flush_to_disk, remove_stale_temps
+from .fsutil import ArchiveLock, GroupFlush, atomic_write, remove_stale_temps
 from .models import (
     ContentMode,
     Entry,
@@ -32,8 +33,8 @@ from .models import (
     NewsmirrorError,
     Subscription,
 )
-from .parse import parse_feed
-from .posts import PostError, PostWriter, item_href, render_post
+from .posts import PostError, PostWriter, render_post
+from .prepare import PreparedItem, Workers
 from .report import FeedOutcome, RunReport
 from .rules import RuleSet, load_rules
 from .sanitize import sanitize_html
@@ -50,6 +51,9 @@ class RunOptions:
     only_due: bool = False  # skip feeds whose next check is still ahead (watch)
     include_dead: bool = False
     now: datetime | None = None  # the run's time; tests pin it
+    # Worker processes for parsing and rendering; None: one when the run has
+    # enough feeds to pay for starting it and the machine has a second core.
+    workers: int | None = None
 
 
 FeedCallback = Callable[[FeedOutcome], None]
@@ -96,7 +100,8 @@ async def _run(
     now = options.now or datetime.now(UTC)
     writer = PostWriter(archive / "_posts", temp_dir=_temp_dir(archive))
     mirror = _Mirror(archive, settings, options, rules, store, writer, now)
-    async with Fetcher(settings.fetch) as fetcher:
+    mirror.workers = Workers(_worker_count(options, len(subs)))
+    async with Fetcher(settings.fetch) as fetcher, _closing(mirror.workers):
         mirror.fetcher = fetcher
 
         # As many feeds in flight as requests: more would only hold bodies in memory.
@@ -138,6 +143,8 @@ class _Mirror:
         self.writer = writer
         self.now = now
         self.fetcher: Fetcher | None = None
+        self.workers = Workers(0)
+        self.flusher = GroupFlush()
         self.written: dict[str, list[str]] = {}
         self.new_links: list[str] = []
 
@@ -192,14 +199,21 @@ class _Mirror:
         if not result.body:
             outcome.status, outcome.reason = "failed", "empty response body"
             return
-        content_type = result.headers.get("content-type")
+        mode = self.options.content or sub.options.content
         try:
-            parsed = await asyncio.to_thread(
-                parse_feed, result.body, url=result.final_url, content_type=content_type
+            prepared = await self.workers.prepare(
+                body=result.body,
+                url=result.final_url,
+                content_type=result.headers.get("content-type"),
+                feed_url=sub.url,
+                site=sub.site,
+                now=self.now,
+                render_as="raw" if mode == "raw" else None,
             )
         except FeedError as e:
             outcome.status, outcome.reason = "failed", str(e)
             return
+        parsed = prepared.parsed
         outcome.status = "fetched"
         outcome.item_errors.extend(parsed.item_errors)
         outcome.warnings.extend(parsed.warnings)
@@ -208,9 +222,10 @@ class _Mirror:
         # Oldest first, so that same-day, same-title posts number in order.
         epoch = datetime.min.replace(tzinfo=UTC)
         written: list[WrittenPost] = []
-        for entry in sorted(parsed.entries, key=lambda e: e.published or epoch):
+        for item in sorted(prepared.items, key=lambda i: i.entry.published or epoch):
+            entry = item.entry
             try:
-                post = await self._mirror_item(sub, result.final_url, entry, outcome)
+                post = await self._mirror_item(sub, result.final_url, item, mode, outcome)
                 if post is not None:
                     written.append(post)
             except (NewsmirrorError, ValueError) as e:
@@ -229,7 +244,7 @@ class _Mirror:
             # Flush the feed's posts to disk once, then record them. Killed in
             # between, the next run finds the files and records them then.
             if any(p.created for p in written):
-                await asyncio.to_thread(flush_to_disk)
+                await self.flusher.flush()
             self.store.record_posts(sub.url, written)
             for p in written:
                 if p.created:
@@ -241,22 +256,26 @@ class _Mirror:
         state.etag, state.last_modified = result.etag, result.last_modified
 
     async def _mirror_item(
-        self, sub: Subscription, feed_url: str, entry: Entry, outcome: FeedOutcome
+        self,
+        sub: Subscription,
+        feed_url: str,
+        item: PreparedItem,
+        mode: ContentMode,
+        outcome: FeedOutcome,
     ) -> WrittenPost | None:
         """Write the item's post unless its keys were seen; None when seen."""
-        link = (entry.link or "").strip() or (entry.guid or "").strip()
-        if not link:
-            raise PostError("item has neither a link nor a guid")
-        href = item_href(link, entry.base_url or feed_url)
-        keys = item_keys(href, entry.guid, sub.url)
-        if self.store.seen_any(keys):
+        if item.error or not item.keys:
+            raise PostError(item.error or "item has no usable link")
+        if self.store.seen_any(item.keys):
             return None
-        mode = self.options.content or sub.options.content
-        if mode == "clean":
-            entry = await self._clean(sub, entry, href, outcome)
-        post = render_post(
-            entry, sub.site, now=self.now, content=mode, feed_url=feed_url, key=keys[0]
-        )
+        entry, href, keys = item.entry, item.href, item.keys
+        post = item.post
+        if post is None:
+            if mode == "clean":
+                entry = await self._clean(sub, entry, href, outcome)
+            post = render_post(
+                entry, sub.site, now=self.now, content=mode, feed_url=feed_url, key=keys[0]
+            )
         path, created = self.writer.place(post)
         published = entry.published.timestamp() if entry.published else None
         return WrittenPost(keys, path.name, href, published, created)
@@ -279,6 +298,24 @@ class _Mirror:
             html, warnings = await mirror_images(html, self.fetcher, self.archive, page_url=href)
             outcome.warnings.extend(warnings)
         return replace(entry, content=html, content_is_html=True)
+
+
+def _worker_count(options: RunOptions, feeds: int) -> int:
+    if options.workers is not None:
+        return options.workers
+    # Starting a worker costs about half a second; it pays off on large runs.
+    return 1 if (os.cpu_count() or 1) > 1 and feeds >= WORKERS_FROM_FEEDS else 0
+
+
+WORKERS_FROM_FEEDS = 50
+
+
+@contextlib.asynccontextmanager
+async def _closing(workers: Workers) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        workers.close()
 
 
 def _temp_dir(archive: Path) -> Path | None:
