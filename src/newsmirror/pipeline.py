@@ -274,7 +274,13 @@ class _Mirror:
             if mode == "clean":
                 entry = await self._clean(sub, entry, href, outcome)
             post = render_post(
-                entry, sub.site, now=self.now, content=mode, feed_url=feed_url, key=keys[0]
+                entry,
+                sub.site,
+                now=self.now,
+                content=mode,
+                feed_url=feed_url,
+                href=href,
+                key=keys[0],
             )
         path, created = self.writer.place(post)
         published = entry.published.timestamp() if entry.published else None

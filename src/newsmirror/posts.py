@@ -64,14 +64,16 @@ def render_post(
     now: datetime,
     content: ContentMode = "clean",
     feed_url: str = "",
+    href: str | None = None,
     key: str | None = None,
 ) -> Post:
     """Render `entry` of subscription `site` as a post; `now` is the run's time (UTC).
-    `key`, when the caller has it already, saves canonicalising the link again."""
+    `href` and `key`, when the caller has them already (`item_href`, `item_keys`),
+    save serialising and canonicalising the link again."""
     raw_link = (entry.link or "").strip() or (entry.guid or "").strip()
     if not raw_link:
         raise PostError("item has neither a link nor a guid")
-    href = item_href(raw_link, entry.base_url or feed_url or None)
+    href = href or item_href(raw_link, entry.base_url or feed_url or None)
 
     title = clean_title(entry.title)
     published_ms = to_ms(entry.published) if entry.published else None

@@ -67,7 +67,13 @@ def prepare_feed(
             item.href = href
             if render_as is not None:
                 item.post = render_post(
-                    entry, site, now=now, content=render_as, feed_url=url, key=item.keys[0]
+                    entry,
+                    site,
+                    now=now,
+                    content=render_as,
+                    feed_url=url,
+                    href=href,
+                    key=item.keys[0],
                 )
         except (NewsmirrorError, ValueError) as e:
             item.error = str(e)

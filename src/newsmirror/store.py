@@ -162,9 +162,6 @@ class Store:
             )
         return self.db.total_changes - before
 
-    def seen_count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM seen").fetchone()[0]
-
     def post_counts(self, feed: str, since: float) -> int:
         return self.db.execute(
             "SELECT count(*) FROM items WHERE feed = ? AND coalesce(published, written) >= ?",
@@ -204,9 +201,6 @@ class Store:
             "UPDATE runs SET finished = ?, report = ? WHERE id = ?",
             (time.time(), json.dumps(report, ensure_ascii=False), run_id),
         )
-
-    def integrity_ok(self) -> bool:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     # --- helpers --------------------------------------------------------------
 
