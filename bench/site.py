@@ -3,6 +3,13 @@
     python bench/site.py [--sizes 1000,10000] [--incremental-base 100000] [--repeat 2]
                          [--jekyll-10k] [--work DIR]
 
+Full builds alternate with Hugo's, `--full-repeat` times each, and the
+medians are compared; both are timed as whole processes (newsmirror's time
+includes starting Python). Old outputs are moved aside, not deleted, until the
+end: ext4 skips inodes freed in the last 30 s when it allocates new ones, and
+after deleting a 10,000-page site that made the next build's file creation
+several times slower (perf: `recently_deleted`, `find_inode_bit`).
+
 `--work DIR` keeps the generated archives there and reuses them on the next run
 (generating 100,000 posts takes about a minute). `--sizes ""` skips the sized
 runs. With `--incremental-base N`, after a full build of N posts it times
@@ -22,6 +29,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,16 +105,31 @@ def generate(folder: Path, n: int, seed: int = 1, start: int = 0) -> list[Path]:
     return out
 
 
+def discard(path: Path) -> None:
+    """Move `path` into the work folder's trash, emptied when the benchmark ends."""
+    if path.exists():
+        trash = path.parent / ".trash"
+        trash.mkdir(exist_ok=True)
+        path.rename(tempfile.mkdtemp(dir=trash) + "/x")
+
+
+def empty_trash(work: Path) -> None:
+    for trash in work.glob("*/.trash"):
+        shutil.rmtree(trash, ignore_errors=True)
+
+
 def newsmirror_build(archive: Path, mode: str) -> dict:
     if mode == "full":  # from scratch, also when --work reuses the archive
-        shutil.rmtree(archive / "_site", ignore_errors=True)
-        shutil.rmtree(archive / ".newsmirror", ignore_errors=True)
+        discard(archive / "_site")
+        discard(archive / ".newsmirror")
     load = os.getloadavg()[0]
+    t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(archive), mode], capture_output=True,
                           text=True)  # fmt: skip
+    wall = time.perf_counter() - t
     if proc.returncode:
         sys.exit(f"newsmirror build of {archive} ({mode}) failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load}
+    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load, "wall": wall}
 
 
 def load_now() -> str:
@@ -122,7 +145,7 @@ def timed(cmd: list[str], cwd: Path) -> float:
 
 def hugo_site(archive: Path, target: Path) -> None:
     """The same posts as a minimal hugo site (front matter is YAML Hugo reads)."""
-    shutil.rmtree(target, ignore_errors=True)
+    discard(target)
     (target / "content" / "posts").mkdir(parents=True)
     (target / "layouts" / "_default").mkdir(parents=True)
     (target / "config.toml").write_text('baseURL = "/"\ntitle = "bench"\nrelativeURLs = true\n'
@@ -136,39 +159,49 @@ def hugo_site(archive: Path, target: Path) -> None:
         shutil.copyfile(p, target / "content" / "posts" / f"p{i}.md")
 
 
-def bench_size(n: int, work: Path, run_jekyll: bool) -> None:
+def bench_size(n: int, work: Path, run_jekyll: bool, full_repeat: int) -> None:
     archive = work / f"n{n}"
     generate(archive, n)
-    full = newsmirror_build(archive, "full")
+    hugo_dir = work / f"hugo{n}"
+    hugo_site(archive, hugo_dir)
+    fulls, hugos = [], []
+    for _ in range(full_repeat):  # alternated, so both see the same machine
+        fulls.append(newsmirror_build(archive, "full"))
+        discard(hugo_dir / "public")
+        hugos.append(timed(["/usr/bin/hugo", "--quiet"], hugo_dir))
     again = newsmirror_build(archive, "incremental")
     added = generate(archive, 50, start=n)
     inc = newsmirror_build(archive, "incremental")
     for p in added:  # leave the archive as generated, for --work reuse (and for hugo/jekyll)
         p.unlink()
-    hugo_dir = work / f"hugo{n}"
-    hugo_site(archive, hugo_dir)
-    hugo = timed(["/usr/bin/hugo", "--quiet"], hugo_dir)
+    newsmirror_build(archive, "incremental")
+    walls = [f["wall"] for f in fulls]
+    full = fulls[walls.index(statistics.median_low(walls))]
+    hugo = statistics.median(hugos)
     print(f"\n== {n} posts")
-    print(f"newsmirror full build:        {full['seconds']:.2f} s  ({full['written']} files), "
+    print(f"newsmirror full build:        {statistics.median(walls):.2f} s median of "
+          f"{', '.join(f'{w:.2f}' for w in walls)} (process; in build_site "
+          f"{full['seconds']:.2f} s), {full['written']} files, "
           f"peak RSS {max(full['rss_mb'], full['children_rss_mb']):.0f} MB, "
           f"CPU {full['cpu']:.1f} s, load {full['load']:.1f}")  # fmt: skip
-    print(f"newsmirror no-change rebuild: {again['seconds']:.2f} s  (load {again['load']:.1f})")
-    print(f"newsmirror +50 posts rebuild: {inc['seconds']:.2f} s  ({inc['written']} files written, "
-          f"load {inc['load']:.1f})")  # fmt: skip
-    print(
-        f"hugo:                         {hugo:.2f} s  -> newsmirror/hugo = {full['seconds'] / hugo:.2f}"
-    )
+    print(f"hugo full build:              {hugo:.2f} s median of "
+          f"{', '.join(f'{h:.2f}' for h in hugos)}")  # fmt: skip
+    print(f"  -> newsmirror/hugo = {statistics.median(walls) / hugo:.2f} (medians); per pair "
+          f"{', '.join(f'{w / h:.2f}' for w, h in zip(walls, hugos, strict=True))}")  # fmt: skip
+    print(f"newsmirror no-change rebuild: {again['wall']:.2f} s (in build_site "
+          f"{again['seconds']:.2f} s, load {again['load']:.1f})")  # fmt: skip
+    print(f"newsmirror +50 posts rebuild: {inc['wall']:.2f} s (in build_site {inc['seconds']:.2f} s, "
+          f"{inc['written']} files written, load {inc['load']:.1f})")  # fmt: skip
     if run_jekyll:
         from newsmirror.site import init_jekyll
 
         jdir = work / f"jekyll{n}"
-        shutil.rmtree(jdir, ignore_errors=True)
+        discard(jdir)
         shutil.copytree(archive / "_posts", jdir / "_posts")
         init_jekyll(jdir)
         jek = timed(["/usr/bin/jekyll", "build", "--quiet"], jdir)
-        print(
-            f"jekyll:                       {jek:.2f} s  -> jekyll/newsmirror = {jek / full['seconds']:.1f}x"
-        )
+        med = statistics.median(walls)
+        print(f"jekyll:                       {jek:.2f} s  -> jekyll/newsmirror = {jek / med:.1f}x")
 
 
 def main() -> None:
@@ -178,6 +211,8 @@ def main() -> None:
                     help="also time adding 50 posts to an archive of this many posts")  # fmt: skip
     ap.add_argument("--jekyll-10k", action="store_true", help="run jekyll above 1,000 posts too")
     ap.add_argument("--repeat", type=int, default=2, help="times to repeat incremental builds")
+    ap.add_argument("--full-repeat", type=int, default=3,
+                    help="full builds of newsmirror and of hugo, alternated, per size")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--work", type=Path, help="work folder to keep and reuse archives from")
     args = ap.parse_args()
@@ -185,9 +220,13 @@ def main() -> None:
         args.work.mkdir(parents=True, exist_ok=True)
         args.keep = True
     work = args.work or Path(tempfile.mkdtemp(prefix="nm-bench-site-"))
+    if any(work.glob("*/.trash")):
+        print("emptying the last run's trash, then waiting 30 s (see the docstring)", flush=True)
+        empty_trash(work)
+        time.sleep(30)
     try:
         for n in (int(s) for s in args.sizes.split(",") if s):
-            bench_size(n, work, run_jekyll=n <= 1000 or args.jekyll_10k)
+            bench_size(n, work, n <= 1000 or args.jekyll_10k, args.full_repeat)
         if args.incremental_base:
             n = args.incremental_base
             archive = work / f"base{n}"
@@ -205,12 +244,14 @@ def main() -> None:
                   f"peak RSS {max(first['rss_mb'], first['children_rss_mb']):.0f} MB, "
                   f"load {first['load']:.1f}")  # fmt: skip
             for r in again:
-                print(f"no-change rebuild: {r['seconds']:.2f} s  (peak RSS {r['rss_mb']:.0f} MB, "
-                      f"load {r['load']:.1f})")  # fmt: skip
+                print(f"no-change rebuild: {r['wall']:.2f} s process, {r['seconds']:.2f} s in "
+                      f"build_site (peak RSS {r['rss_mb']:.0f} MB, load {r['load']:.1f})")  # fmt: skip
             for r in incs:
-                print(f"+50 posts rebuild: {r['seconds']:.2f} s  ({r['written']} files written, "
-                      f"peak RSS {r['rss_mb']:.0f} MB, load {r['load']:.1f})")  # fmt: skip
+                print(f"+50 posts rebuild: {r['wall']:.2f} s process, {r['seconds']:.2f} s in "
+                      f"build_site ({r['written']} files written, peak RSS {r['rss_mb']:.0f} MB, "
+                      f"load {r['load']:.1f})")  # fmt: skip
     finally:
+        empty_trash(work)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
         else:

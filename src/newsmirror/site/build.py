@@ -22,14 +22,13 @@ import hashlib
 import html
 import logging
 import math
-import multiprocessing
 import operator
 import os
 import sqlite3
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,10 +41,11 @@ from . import search
 from .cache import SiteCache, make_row, split_list
 from .config import UI_STRINGS, SiteConfig, load_site_config
 from .output import OutputWriter, href, root_of
-from .reader import PostReadError, SitePost, read_post, title_from_filename
-from .render import TEMPLATES, PostRenderer, init_worker, make_env, render_chunk
+from .reader import SitePost, title_from_filename
+from .render import TEMPLATES, PostRenderer, make_env
 from .scan import PostChanges, compare, scan_in_background
 from .textutil import slugify
+from .workers import Workers, parse_one
 
 BUILD_FORMAT = "1"
 STATIC = Path(__file__).parent / "static"
@@ -111,11 +111,6 @@ class _Touched:
         self.doc_chunks = {r[1] // search.DOC_CHUNK for r in rows}
 
 
-def _to_tuple(p: SitePost) -> tuple:
-    return (p.name, p.title, p.date.timestamp(), p.author, p.link, p.source, p.tags,
-            p.categories, p.lang, p.thumbnail)  # fmt: skip
-
-
 def _stamp(config: SiteConfig) -> str:
     h = hashlib.sha256(BUILD_FORMAT.encode() + repr(config.as_dict()).encode())
     for folder, pattern in ((TEMPLATES, "*"), (STATIC, "*"), (Path(__file__).parent, "*.py")):
@@ -124,14 +119,10 @@ def _stamp(config: SiteConfig) -> str:
     return h.hexdigest()[:20]
 
 
-def _parse_one(args: tuple[Path, str]) -> tuple[str, tuple | None, str]:
-    """Worker: parse one post; returns (name, post tuple or None, index terms or error)."""
-    posts_dir, name = args
-    try:
-        post, content = read_post(posts_dir / name)
-    except PostReadError as e:
-        return name, None, str(e)
-    return name, _to_tuple(post), search.post_terms(post.title, post.author, post.source, content)
+def _parse_here(posts_dir: Path, names: list[str]) -> Iterator[tuple[str, tuple | None, str]]:
+    """Parse posts in this process (few of them: workers cost more)."""
+    for name in names:
+        yield parse_one(posts_dir, name)[0]
 
 
 def _unique_slugs(names: list[str]) -> dict[str, str]:
@@ -312,17 +303,15 @@ def _build_with_cache(archive: Path, out: Path, full: bool, started: float, post
     warnings: list[str] = []
 
     to_parse = list(changes.changed)
-    pool = None
+    workers = None
     if len(to_parse) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-        ctx = multiprocessing.get_context("fork")
-        pool = ctx.Pool(min(2, os.cpu_count() or 1), init_worker, (posts_dir, out, config))
+        workers = Workers(min(2, os.cpu_count() or 1), posts_dir, out, config)
     try:
         report = _build(archive, out, posts_dir, config, stamp, cache, changes, to_parse,
-                        old_pages, writer, warnings, pool, fresh_site, recs_by_name)  # fmt: skip
+                        old_pages, writer, warnings, workers, fresh_site, recs_by_name)  # fmt: skip
     finally:
-        if pool is not None:
-            pool.close()
-            pool.join()
+        if workers is not None:
+            workers.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -330,11 +319,10 @@ def _build_with_cache(archive: Path, out: Path, full: bool, started: float, post
 def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp: str,
            cache: SiteCache, changes: PostChanges, to_parse: list[str],
            old_pages: dict[str, int | None], writer: OutputWriter, warnings: list[str],
-           pool: multiprocessing.pool.Pool | None, fresh_site: bool,
+           workers: Workers | None, fresh_site: bool,
            recs_by_name: dict[str, Rec]) -> BuildReport:  # fmt: skip
-    # 1. Parse new and changed posts (in the pool when there are many).
-    args = [(posts_dir, n) for n in to_parse]
-    parsed = pool.imap(_parse_one, args, chunksize=64) if pool else map(_parse_one, args)
+    # 1. Parse new and changed posts (in the workers when there are many).
+    parsed = workers.parse(to_parse) if workers else _parse_here(posts_dir, to_parse)
     terms_now: dict[str, str] = {}
     old_posts = cache.posts
     new_cache = dict(old_posts)  # name -> row (cache.make_row)
@@ -440,15 +428,14 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             def brief(n: Rec | None) -> dict | None:
                 return None if n is None else {"url": n.url, "title": n.post.title}
 
-            near = [{"url": n.url, "title": n.post.title, "lang": n.post.lang, "day": _day(n)}
+            near = [{"qurl": n.qurl, "title": n.post.title, "lang": n.post.lang, "day": _day(n)}
                     for n in nearby]  # fmt: skip
             jobs.append((r.name, r.url, r.post, source_dir[r.post.source] + "index.html",
                          brief(older), brief(newer), near))  # fmt: skip
-    pending = None
+    pending = []
     post_written = post_skipped = 0
-    if pool is not None and len(jobs) >= POOL_THRESHOLD:
-        chunks = [jobs[i : i + 50] for i in range(0, len(jobs), 50)]
-        pending = pool.map_async(render_chunk, chunks)
+    if workers is not None and len(jobs) >= POOL_THRESHOLD:
+        pending = workers.render(jobs)
     elif jobs:
         renderer = PostRenderer(posts_dir, out, config)
         for job in jobs:
@@ -552,8 +539,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
 
     terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
     _phase("listings and feeds", len(planner.new))
-    _search(planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, pool, fresh_site,
-            stamp, None if check_all else touched.doc_chunks)  # fmt: skip
+    _search(planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, workers,
+            fresh_site, stamp, None if check_all else touched.doc_chunks)  # fmt: skip
 
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
@@ -561,8 +548,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     _copy_assets(archive / "assets", out, planner)
 
     _phase("search and static", len(planner.new))
-    if pending is not None:
-        for w, s in pending.get():
+    for result in pending:
+        for w, s in result.get():
             post_written += w
             post_skipped += s
 
@@ -655,7 +642,7 @@ def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
 
 def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: dict[int, Rec],
             terms_by_id: dict[int, str], removed_ids: set[int], posts_dir: Path,
-            pool: multiprocessing.pool.Pool | None, fresh_site: bool, stamp: str,
+            workers: Workers | None, fresh_site: bool, stamp: str,
             changed_chunks: set[int] | None) -> None:  # fmt: skip
     state = {} if fresh_site else cache.search
     main_shards = int(state.get("main_shards", 0))  # type: ignore[call-overload]
@@ -664,11 +651,10 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
     delta = {int(k): v for k, v in state.get("delta", {}).items()}  # type: ignore[attr-defined]
     tomb: set[int] = set(state.get("tomb", []))  # type: ignore[call-overload]
     if not main_shards or len(delta) + len(terms_by_id) > search.DELTA_MAX:
-        missing = [(posts_dir, by_id[i].name) for i in by_id if i not in terms_by_id]
+        missing = [by_id[i].name for i in by_id if i not in terms_by_id]
         if missing:
-            parsed = (
-                pool.imap(_parse_one, missing, chunksize=64) if pool else map(_parse_one, missing)
-            )
+            parsed = (workers.parse(missing, keep=False) if workers
+                      else _parse_here(posts_dir, missing))  # fmt: skip
             ids = {by_id[i].name: i for i in by_id}
             for name, ptuple, terms in parsed:
                 if ptuple is not None:

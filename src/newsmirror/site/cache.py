@@ -142,7 +142,7 @@ class SiteCache:
 
 def make_row(name: str, pid: int, mtime_ns: int, size: int, url: str, qurl: str,
              sig: int | None, fields: tuple) -> PostRow:  # fmt: skip
-    """A post row from build._parse_one's fields (the SitePost fields, tags as tuples)."""
+    """A post row from workers.to_tuple (the SitePost fields, tags as tuples)."""
     _, title, ts, author, link, source, tags, cats, lang, thumb = fields
     return (name, pid, mtime_ns, size, url, qurl, sig, title, ts, author, link, source,
             _join(tags), _join(cats), lang, thumb)  # fmt: skip

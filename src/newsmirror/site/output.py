@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
+from ..fsutil import atomic_write
+
 TEMP_PREFIX = ".nm-tmp-"
 _counter = itertools.count()
 
@@ -31,11 +33,17 @@ class OutputWriter:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         path = self.out / rel
         try:
-            if path.stat().st_size == len(raw) and path.read_bytes() == raw:
+            size = os.stat(path).st_size
+        except FileNotFoundError:
+            # A new file: written unnamed and linked in, one directory change
+            # instead of a temp file's create and rename.
+            if atomic_write(path, raw, exclusive=True, sync=False, sync_dir=False):
+                self.written += 1
+                return True
+        else:
+            if size == len(raw) and path.read_bytes() == raw:
                 self.skipped += 1
                 return False
-        except FileNotFoundError:
-            pass
         folder = path.parent
         if folder not in self._dirs:
             folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,127 @@
+"""The build's worker processes: each parses a share of the posts and renders their pages.
+
+A post is read once per build: the worker that parses it keeps its content
+and later renders its page, so render jobs go to the worker that owns the
+post. Each worker is a one-process pool, which makes "the same worker" easy to
+address. Content kept per worker is capped (KEEP_CHARS); beyond that, or for a
+post no worker parsed, the page renderer reads the file again.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import multiprocessing
+import multiprocessing.pool
+from collections.abc import Iterator
+from pathlib import Path
+
+from . import search
+from .config import SiteConfig
+from .reader import PostReadError, SitePost, read_post
+from .render import PostRenderer, RenderJob
+
+KEEP_CHARS = 40_000_000  # per worker: ~10,000 posts of 4,000 characters each
+CHUNK = 64  # posts per task: fewer, larger pickles
+
+ParseResult = tuple[str, tuple | None, str]  # (name, post tuple or None, index terms or error)
+
+
+def to_tuple(p: SitePost) -> tuple:
+    """The fields cache.make_row takes, in its order."""
+    return (p.name, p.title, p.date.timestamp(), p.author, p.link, p.source, p.tags,
+            p.categories, p.lang, p.thumbnail)  # fmt: skip
+
+
+def parse_one(posts_dir: Path, name: str) -> tuple[ParseResult, str | None]:
+    """Parse one post: ((name, post tuple or None, index terms or error), its content)."""
+    try:
+        post, content = read_post(posts_dir / name)
+    except PostReadError as e:
+        return (name, None, str(e)), None
+    terms = search.post_terms(post.title, post.author, post.source, content)
+    return (name, to_tuple(post), terms), content
+
+
+class _WorkerState:
+    def __init__(self, posts_dir: Path, out: Path, config: SiteConfig) -> None:
+        self.posts_dir = posts_dir
+        self.renderer = PostRenderer(posts_dir, out, config)
+        self.kept: dict[str, str] = {}
+        self.kept_chars = 0
+
+
+_state: _WorkerState | None = None
+
+
+def _init(posts_dir: Path, out: Path, config: SiteConfig) -> None:
+    global _state
+    gc.enable()  # forked from a build that turned it off
+    _state = _WorkerState(posts_dir, out, config)
+
+
+def _parse_chunk(task: tuple[list[str], bool]) -> list[ParseResult]:
+    names, keep = task
+    assert _state is not None
+    results = []
+    for name in names:
+        result, content = parse_one(_state.posts_dir, name)
+        if keep and content is not None and _state.kept_chars + len(content) <= KEEP_CHARS:
+            _state.kept[name] = content
+            _state.kept_chars += len(content)
+        results.append(result)
+    return results
+
+
+def _render_chunk(jobs: list[RenderJob]) -> tuple[int, int]:
+    """Render a batch of post pages; returns (written, skipped)."""
+    assert _state is not None
+    writer = _state.renderer.writer
+    w0, s0 = writer.written, writer.skipped
+    for job in jobs:
+        content = _state.kept.pop(job[0], None)
+        if content is not None:
+            _state.kept_chars -= len(content)
+        _state.renderer.render(job, content)
+    return writer.written - w0, writer.skipped - s0
+
+
+class Workers:
+    """`count` worker processes forked from the build (so they share its loaded state)."""
+
+    def __init__(self, count: int, posts_dir: Path, out: Path, config: SiteConfig) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self.pools = [ctx.Pool(1, _init, (posts_dir, out, config)) for _ in range(count)]
+        self.owner: dict[str, int] = {}  # post name -> the worker keeping its content
+
+    def parse(self, names: list[str], *, keep: bool = True) -> Iterator[ParseResult]:
+        """Parse posts across the workers; results come in no particular order."""
+        n = len(self.pools)
+        chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
+        streams = []
+        for w, pool in enumerate(self.pools):
+            mine = chunks[w::n]
+            if keep:
+                self.owner.update((name, w) for chunk in mine for name in chunk)
+            streams.append(pool.imap(_parse_chunk, [(c, keep) for c in mine]))
+        for batch in itertools.chain.from_iterable(itertools.zip_longest(*streams)):
+            if batch is not None:
+                yield from batch
+
+    def render(self, jobs: list[RenderJob]) -> list[multiprocessing.pool.AsyncResult]:
+        """Start rendering post pages, each on the worker that keeps its content."""
+        shares: list[list[RenderJob]] = [[] for _ in self.pools]
+        unowned = []
+        for job in jobs:
+            w = self.owner.get(job[0])
+            (unowned if w is None else shares[w]).append(job)
+        for job in unowned:  # to the least busy worker
+            min(shares, key=len).append(job)
+        return [pool.map_async(_render_chunk, [share[i : i + 50] for i in range(0, len(share), 50)])
+                for pool, share in zip(self.pools, shares, strict=True) if share]  # fmt: skip
+
+    def close(self) -> None:
+        for pool in self.pools:
+            pool.close()
+        for pool in self.pools:
+            pool.join()

@@ -1,0 +1,73 @@
+"""Builds large enough for worker processes give the same site as a build in one process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_site import GOLDEN, HOSTILE, SEED
+
+from newsmirror.site import build, build_site, workers
+
+COPIES = 18  # x 21 posts: above build.POOL_THRESHOLD
+
+
+def make_big_archive(root: Path) -> Path:
+    posts = root / "_posts"
+    posts.mkdir(parents=True)
+    for k in range(COPIES):
+        for p in GOLDEN + SEED:
+            # Another day in the name (and so another page) for each copy.
+            shutil.copy(p, posts / f"{2000 + k}{p.name[4:]}")
+        for name, text in HOSTILE.items():
+            (posts / f"{2000 + k}{name[4:]}").write_text(text, encoding="utf-8")
+    return root
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_big_archive(tmp_path_factory.mktemp("big") / "archive")
+
+
+@pytest.fixture(scope="module")
+def in_one_process(archive: Path) -> dict[str, bytes]:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(build, "POOL_THRESHOLD", 10**9)
+        mp.setattr(build, "Workers", None)  # would fail if used
+        report = build_site(archive, archive / "one", full=True)
+    assert report.posts == COPIES * (len(GOLDEN) + len(SEED) + len(HOSTILE))
+    return tree(archive / "one")
+
+
+@pytest.mark.parametrize("keep_chars", [workers.KEEP_CHARS, 0, 20_000])
+def test_worker_build_matches_one_process_build(
+    archive: Path,
+    in_one_process: dict[str, bytes],
+    keep_chars: int,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """With all, none or some of the content kept by the workers (the rest read again)."""
+    started: list[int] = []
+
+    class Spy(workers.Workers):
+        def __init__(self, count: int, *args: object) -> None:
+            started.append(count)
+            super().__init__(count, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "Workers", Spy)
+    monkeypatch.setattr(workers, "KEEP_CHARS", keep_chars)  # forked workers inherit it
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    out = tmp_path / "site"
+    build_site(archive, out, full=True)
+    assert started == [2]
+    got = tree(out)
+    assert got.keys() == in_one_process.keys()
+    differ = [rel for rel in got if got[rel] != in_one_process[rel]]
+    assert differ == []
