@@ -50,6 +50,8 @@ def test_every_scenario_writes_the_posts_it_must(smoke: tuple[dict, str, Path]) 
     # 10% of 5 feeds is one feed, gaining min(5, ITEMS) items per round.
     assert new == {
         "cold": 15,
+        "cold-r2": 15,  # the same cold work, into new archives, each after its own cold floor
+        "cold-r3": 15,
         "cold-clean": 15,
         "warm": 0,
         "changed-1": 3,
@@ -83,7 +85,8 @@ def test_kept_archive_holds_real_posts(smoke: tuple[dict, str, Path]) -> None:
     posts = sorted((work / "archive" / "_posts").glob("*.md"))
     assert len(posts) == 15 + 9 + 15
     assert posts[0].read_text(encoding="utf-8").startswith("---\n")
-    assert not list(work.glob("floor-*/"))  # the floor's output is removed after each run
+    assert not list(work.glob("floor-*/"))  # outputs are moved aside after each run ...
+    assert not (work / ".trash").exists()  # ... and deleted at the end
 
 
 def test_generated_feed_is_realistic_rss() -> None:

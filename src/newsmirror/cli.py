@@ -136,7 +136,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         help="processes that parse feeds and render posts beside the main one "
-        "(default: 1 for runs of 50+ feeds on a multi-core machine, else 0)",
+        "(default: one per core, up to 4, for runs of 50+ feeds on a multi-core machine; else 0)",
     )
     p.add_argument("--include-dead", action="store_true", help="also try feeds marked dead")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")

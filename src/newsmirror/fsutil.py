@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import errno
 import fcntl
@@ -11,8 +10,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .models import NewsmirrorError
+
+if TYPE_CHECKING:
+    import asyncio
 
 TEMP_PREFIX = ".nm-tmp-"
 
@@ -98,11 +101,9 @@ def _write_unnamed(path: Path, data: bytes, sync: bool) -> bool:
         _unnamed_ok = False  # e.g. EOPNOTSUPP: this filesystem has no O_TMPFILE
         return False
     try:
-        with os.fdopen(fd, "wb", closefd=False) as f:
-            f.write(data)
-            if sync:
-                f.flush()
-                os.fsync(fd)
+        _write_all(fd, data)  # os.write: a file object would add fstat, ioctl and lseek calls
+        if sync:
+            os.fsync(fd)
         source = f"/proc/self/fd/{fd}".encode()
         if _libc.linkat(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(path), _AT_SYMLINK_FOLLOW):
             error = ctypes.get_errno()
@@ -115,6 +116,12 @@ def _write_unnamed(path: Path, data: bytes, sync: bool) -> bool:
         return True
     finally:
         os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 _counter = itertools.count()
@@ -158,6 +165,8 @@ class GroupFlush:
         self._running = False
 
     async def flush(self) -> None:
+        import asyncio  # here: the site builder uses this module without an event loop
+
         if self._next is None:
             self._next = asyncio.get_running_loop().create_future()
             if not self._running:
@@ -166,6 +175,8 @@ class GroupFlush:
         await asyncio.shield(self._next)
 
     async def _drain(self) -> None:
+        import asyncio
+
         try:
             while self._next is not None:
                 await asyncio.sleep(self.gather_seconds)  # let more callers join

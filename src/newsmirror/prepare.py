@@ -75,6 +75,9 @@ def prepare_feed(
                     href=href,
                     key=item.keys[0],
                 )
+                # The post holds the content now; the event loop needs only the
+                # metadata, so do not send the body back a second time.
+                entry.content = entry.summary = None
         except (NewsmirrorError, ValueError) as e:
             item.error = str(e)
         prepared.items.append(item)

@@ -130,13 +130,16 @@ class Store:
 
     # --- seen items -----------------------------------------------------------
 
-    def seen_any(self, keys: Iterable[str]) -> bool:
-        keys = list(keys)
-        marks = ",".join("?" * len(keys))
-        return (
-            self.db.execute(f"SELECT 1 FROM seen WHERE key IN ({marks}) LIMIT 1", keys).fetchone()
-            is not None
-        )
+    def seen_of(self, keys: Iterable[str]) -> set[str]:
+        """Those of `keys` already seen: one query per 500 keys (a feed's items at once)."""
+        keys = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            found.update(k for (k,) in self.db.execute(
+                f"SELECT key FROM seen WHERE key IN ({marks})", chunk))  # fmt: skip
+        return found
 
     def record_posts(self, feed: str, posts: Iterable[WrittenPost]) -> None:
         """Mark items' keys seen and log their posts; one transaction."""

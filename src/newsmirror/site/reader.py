@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-import yaml
-
 from ..models import NewsmirrorError
 from .textutil import INDEX_CHARS, detect_lang, leading_text
 
@@ -103,6 +101,8 @@ def parse_front_matter(fm: str) -> dict[str, object]:
         fixed[m.group(1)] = m.group(2) or ""
     if fixed and "title" in fixed:
         return _normalise(fixed, from_yaml=False)
+    import yaml  # here: most posts never need it, and importing it costs a build 15 ms
+
     try:
         data = yaml.load(fm, Loader=yaml.CSafeLoader)
         if isinstance(data, dict):
