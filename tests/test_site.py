@@ -228,6 +228,20 @@ def test_incremental_rebuild_touches_only_what_changed(tmp_path: Path) -> None:
     assert full.pages_written > 100 and "Other" in (site / "index.html").read_text()
 
 
+def test_sitemap_and_feeds_use_the_configured_site_url(tmp_path: Path) -> None:
+    from xml.etree import ElementTree
+
+    archive = make_archive(tmp_path / "archive")
+    (archive / "newsmirror.toml").write_text('[site]\nurl = "https://example.org/m&m/"\n')
+    build_site(archive)
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    sitemap = ElementTree.parse(archive / "_site" / "sitemap.xml")  # well-formed despite the &
+    locs = [e.text or "" for e in sitemap.getroot().findall("s:url/s:loc", ns)]
+    assert len(locs) == 1 + len(GOLDEN) + len(SEED) + len(HOSTILE)
+    assert all(loc.startswith("https://example.org/m&m/") for loc in locs)
+    assert locs[0] == "https://example.org/m&m/index.html"
+
+
 def test_missing_posts_folder_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="no _posts/"):
         build_site(tmp_path)

@@ -622,13 +622,11 @@ def _feed(
 
 def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
     """sitemap.xml (absolute URLs need `[site] url`; relative ones otherwise)."""
-    from xml.sax.saxutils import escape
-
     listed = recs[:SITEMAP_MAX]
     sig = hash(tuple(map(_PV, listed)))  # a post's URL follows from its id, its date from pv
 
     def render() -> str:
-        base = escape(config.url + "/" if config.url else "")
+        base = html.escape(config.url + "/" if config.url else "", quote=False)  # XML text
         lines = ['<?xml version="1.0" encoding="utf-8"?>',
                  '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">',
                  f"<url><loc>{base}index.html</loc></url>"]  # fmt: skip
