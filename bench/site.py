@@ -6,7 +6,8 @@
 Full builds alternate with Hugo's, `--full-repeat` times each, and the
 medians are compared; both are timed as whole processes (newsmirror's time
 includes starting Python). Old outputs are moved aside, not deleted, until the
-end: ext4 skips inodes freed in the last 30 s when it allocates new ones, and
+end: ext4 without a journal skips inodes freed in the last 30 s (60 s while their
+inode table block is unwritten) when it allocates new ones, and
 after deleting a 10,000-page site that made the next build's file creation
 several times slower (perf: `recently_deleted`, `find_inode_bit`).
 
@@ -221,9 +222,9 @@ def main() -> None:
         args.keep = True
     work = args.work or Path(tempfile.mkdtemp(prefix="nm-bench-site-"))
     if any(work.glob("*/.trash")):
-        print("emptying the last run's trash, then waiting 30 s (see the docstring)", flush=True)
+        print("emptying the last run's trash, then waiting 65 s (see the docstring)", flush=True)
         empty_trash(work)
-        time.sleep(30)
+        time.sleep(65)
     try:
         for n in (int(s) for s in args.sizes.split(",") if s):
             bench_size(n, work, n <= 1000 or args.jekyll_10k, args.full_repeat)

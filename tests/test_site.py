@@ -225,7 +225,9 @@ def test_incremental_rebuild_touches_only_what_changed(tmp_path: Path) -> None:
     assert search_py(site, "新文章") == set()
     (archive / "newsmirror.toml").write_text('[site]\ntitle = "Other"\n')
     full = build_site(archive)
-    assert full.pages_written > 100 and "Other" in (site / "index.html").read_text()
+    pages = list(site.rglob("*.html"))
+    assert full.pages_written >= len(pages) > 40  # every page shows the site title
+    assert all("Other" in p.read_text(encoding="utf-8") for p in pages)
 
 
 def test_sitemap_and_feeds_use_the_configured_site_url(tmp_path: Path) -> None:
@@ -240,6 +242,37 @@ def test_sitemap_and_feeds_use_the_configured_site_url(tmp_path: Path) -> None:
     assert len(locs) == 1 + len(GOLDEN) + len(SEED) + len(HOSTILE)
     assert all(loc.startswith("https://example.org/m&m/") for loc in locs)
     assert locs[0] == "https://example.org/m&m/index.html"
+
+
+def _post(tags: str, cats: str, title: str) -> str:
+    return (f"---\nlayout: post\ntitle: {title}\ndate: 2024-03-0{len(title) % 9 + 1}T00:00:00Z\n"
+            f"author: S\nfrom: https://example.org/{title}\ntags: [ {tags} ]\ncomments: true\n"
+            f"categories: [ {cats} ]\n---\n\n------\n\n<div>\n<p>{title}</p>\n</div>\n")  # fmt: skip
+
+
+def test_a_tag_holding_exactly_a_sources_posts_links_to_the_source(tmp_path: Path) -> None:
+    posts = tmp_path / "_posts"
+    posts.mkdir(parents=True)
+    (posts / "2024-03-01-one.md").write_text(_post("S", "S", "one"))
+    # Tags as a YAML list (not the old one-value `[ ... ]`): S and X.
+    (posts / "2024-03-02-two.md").write_text(
+        _post("S", "S", "two").replace("tags: [ S ]", "tags:\n  - S\n  - X")
+    )
+    build_site(tmp_path)
+    site = tmp_path / "_site"
+    links = Links()
+    links.feed((site / "tags" / "index.html").read_text(encoding="utf-8"))
+    assert "../sources/S/index.html" in links.links  # tag S and category S: both the source
+    assert links.links.count("../sources/S/index.html") >= 2
+    assert not (site / "tags" / "S").exists() and not (site / "categories" / "S").exists()
+    x_page = next(link for link in links.links if "/X/" in link)
+    assert x_page.startswith("../tags/") and (site / "tags" / x_page[len("../tags/") :]).is_file()
+    # A third post of source S without the tag: tag S no longer equals the source.
+    (posts / "2024-03-03-three.md").write_text(_post("", "S", "three"))
+    build_site(tmp_path)
+    assert (site / "tags" / "S" / "index.html").is_file()
+    assert "three" not in (site / "tags" / "S" / "index.html").read_text(encoding="utf-8")
+    assert not (site / "categories" / "S").exists()
 
 
 def test_missing_posts_folder_is_one_clear_error(tmp_path: Path) -> None:

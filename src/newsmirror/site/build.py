@@ -125,6 +125,23 @@ def _parse_here(posts_dir: Path, names: list[str]) -> Iterator[tuple[str, tuple 
         yield parse_one(posts_dir, name)[0]
 
 
+def _alias_to_sources(groups: dict[str, list[Rec]], group_dir: dict[str, str],
+                      by_source: dict[str, list[Rec]], source_dir: dict[str, str]) -> set[str]:  # fmt: skip
+    """Point each group (tag or category) holding exactly a source's posts at that
+    source's pages; returns the names of those groups."""
+    same: set[str] = set()
+    for name, members in groups.items():
+        posts = by_source.get(name)
+        if (
+            posts is not None
+            and len(posts) == len(members)
+            and all(map(operator.is_, posts, members))
+        ):
+            group_dir[name] = source_dir[name]
+            same.add(name)
+    return same
+
+
 def _unique_slugs(names: list[str]) -> dict[str, str]:
     """name -> slug, unique even on case-insensitive file systems; stable by sort order."""
     out: dict[str, str] = {}
@@ -393,6 +410,11 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     source_dir = {s: f"sources/{slug}/" for s, slug in _unique_slugs(list(by_source)).items()}
     tag_dir = {s: f"tags/{slug}/" for s, slug in _unique_slugs(list(by_tag)).items()}
     cat_dir = {s: f"categories/{slug}/" for s, slug in _unique_slugs(list(by_cat)).items()}
+    # Old-format posts tag and categorise themselves with their source's name:
+    # such a tag lists exactly the source's posts, so it links to the source's
+    # pages rather than repeating them (10,000 posts: 661 fewer pages, 9 MB).
+    tags_as_sources = _alias_to_sources(by_tag, tag_dir, by_source, source_dir)
+    cats_as_sources = _alias_to_sources(by_cat, cat_dir, by_source, source_dir)
 
     # 3. Post pages: render the stale ones, in the pool while this process does the rest.
     planner = _Planner(old_pages, writer)
@@ -498,9 +520,13 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             source_dir[s] + "index.html",
         )
     for tag, members in by_tag.items():
+        if tag in tags_as_sources:
+            continue
         listing(tag_dir[tag], f"{t['tags']}: {tag}", members, None,
                 changed=check_all or tag in touched.tags)  # fmt: skip
     for cat, members in by_cat.items():
+        if cat in cats_as_sources:
+            continue
         listing(cat_dir[cat], f"{t['categories']}: {cat}", members, None,
                 changed=check_all or cat in touched.cats)  # fmt: skip
     for (y, mo), members in by_month.items():
