@@ -241,6 +241,7 @@ class _Mirror:
         seen = self.store.seen_of(k for item in prepared.items for k in item.keys or ())
         written: list[WrittenPost] = []
         new: list[tuple[PreparedItem, Entry, Post]] = []
+        batch_started = time.monotonic()
         for item in sorted(prepared.items, key=lambda i: i.entry.published or epoch):
             try:
                 post = await self._post_for(sub, result.final_url, item, mode, outcome, seen)
@@ -248,9 +249,11 @@ class _Mirror:
                     new.append((item, *post))
             except Exception as e:  # noqa: BLE001 - one bad item must not cost the feed
                 _item_failed(item.entry, e, outcome)
-            if mode == "clean" and new:  # it waited on the network: keep it if the run stops
+            # Items that waited on article pages are written as they come, so
+            # that a stopped run keeps them; fast ones go in one batch.
+            if new and time.monotonic() - batch_started > WRITE_BATCH_SECONDS:
                 written += await self._write(new, outcome)
-                new = []
+                new, batch_started = [], time.monotonic()
         written += await self._write(new, outcome)
         return _Written(written, result.etag, result.last_modified)
 
@@ -384,6 +387,7 @@ def _worker_count(options: RunOptions, feeds: int) -> int:
 
 
 WORKERS_FROM_FEEDS = 50
+WRITE_BATCH_SECONDS = 0.5
 MAX_AUTO_WORKERS = 4
 
 
