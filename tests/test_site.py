@@ -204,6 +204,30 @@ def test_search_index_finds_chinese(built: Path) -> None:
     assert search_py(site, "不存在的词语组合") == set()
 
 
+def test_search_delta_rolls_into_a_new_main_segment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past DELTA_MAX changed posts, the main segment is rebuilt from every post:
+    those parsed in this build and the others, read again."""
+    from newsmirror.site import search
+
+    monkeypatch.setattr(search, "DELTA_MAX", 3)
+    archive = make_archive(tmp_path / "a")
+    build_site(archive)
+    site = archive / "_site"
+    words = ["甲乙", "丙丁", "戊己", "庚辛", "壬癸"]
+    for i, word in enumerate(words):
+        text = _post("S", "S", f"post{i}").replace(f"<p>post{i}</p>", f"<p>{word}之文</p>")
+        (archive / "_posts" / f"2024-03-0{i + 1}-post{i}.md").write_text(text)
+        build_site(archive)
+        assert all(len(search_py(site, w)) == 1 for w in words[: i + 1])
+        assert any("混管阳" in u for u in search_py(site, "混管阳"))  # an untouched post
+    queries = words + ["混管阳", "鼓楼分局"]
+    incremental = {q: search_py(site, q) for q in queries}
+    build_site(archive, full=True)
+    assert {q: search_py(site, q) for q in queries} == incremental
+
+
 def test_incremental_rebuild_touches_only_what_changed(tmp_path: Path) -> None:
     archive = make_archive(tmp_path / "a")
     build_site(archive)

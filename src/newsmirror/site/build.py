@@ -340,7 +340,10 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
            recs_by_name: dict[str, Rec]) -> BuildReport:  # fmt: skip
     # 1. Parse new and changed posts (in the workers when there are many).
     parsed = workers.parse(to_parse) if workers else _parse_here(posts_dir, to_parse)
-    terms_now: dict[str, str] = {}
+    # A new main search segment takes each post's terms as it is parsed;
+    # otherwise they go to the delta segment (see _search).
+    postings = search.Postings() if _rebuild_index(cache, fresh_site, len(to_parse)) else None
+    terms_now: dict[str, str] = {}  # name -> index terms ("" when already in `postings`)
     old_posts = cache.posts
     new_cache = dict(old_posts)  # name -> row (cache.make_row)
     removed_names = set(changes.removed)
@@ -370,6 +373,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             used.add(url.casefold())
         new_cache[name] = make_row(name, pid, mtime_ns, size, url, quote(url, safe="/#"), sig,
                                    ptuple)  # fmt: skip
+        if postings is not None:
+            postings.add(pid, terms)
+            terms = ""
         terms_now[name] = terms
     for name in removed_names:
         del new_cache[name]
@@ -565,8 +571,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
 
     terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
     _phase("listings and feeds", len(planner.new))
-    _search(planner, writer, cache, by_id, terms_by_id, removed_ids, posts_dir, workers,
-            fresh_site, stamp, None if check_all else touched.doc_chunks)  # fmt: skip
+    _search(planner, writer, cache, by_id, terms_by_id, postings, removed_ids, posts_dir,
+            workers, fresh_site, stamp, None if check_all else touched.doc_chunks)  # fmt: skip
 
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
@@ -664,17 +670,26 @@ def _sitemap(planner: _Planner, config: SiteConfig, recs: list[Rec]) -> None:
     planner.page("sitemap.xml", sig, render)
 
 
+def _rebuild_index(cache: SiteCache, fresh_site: bool, to_parse: int) -> bool:
+    """Write a new main search segment (else add to the delta segment)?"""
+    state = {} if fresh_site else cache.search
+    delta = state.get("delta", {})
+    return not state.get("main_shards") or len(delta) + to_parse > search.DELTA_MAX  # type: ignore[arg-type]
+
+
 def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: dict[int, Rec],
-            terms_by_id: dict[int, str], removed_ids: set[int], posts_dir: Path,
-            workers: Workers | None, fresh_site: bool, stamp: str,
-            changed_chunks: set[int] | None) -> None:  # fmt: skip
+            terms_by_id: dict[int, str], postings: search.Postings | None,
+            removed_ids: set[int], posts_dir: Path, workers: Workers | None, fresh_site: bool,
+            stamp: str, changed_chunks: set[int] | None) -> None:  # fmt: skip
+    """`postings`: a new main segment, holding the posts parsed in this build;
+    None: add `terms_by_id` to the delta segment."""
     state = {} if fresh_site else cache.search
     main_shards = int(state.get("main_shards", 0))  # type: ignore[call-overload]
     # Ids are never reused, so the main segment holds exactly the live ids below this.
     main_next_id = int(state.get("main_next_id", 0))  # type: ignore[call-overload]
     delta = {int(k): v for k, v in state.get("delta", {}).items()}  # type: ignore[attr-defined]
     tomb: set[int] = set(state.get("tomb", []))  # type: ignore[call-overload]
-    if not main_shards or len(delta) + len(terms_by_id) > search.DELTA_MAX:
+    if postings is not None:
         missing = [by_id[i].name for i in by_id if i not in terms_by_id]
         if missing:
             parsed = (workers.parse(missing, keep=False) if workers
@@ -682,8 +697,8 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
             ids = {by_id[i].name: i for i in by_id}
             for name, ptuple, terms in parsed:
                 if ptuple is not None:
-                    terms_by_id[ids[name]] = terms
-        main_shards, _ = search.write_segment("main", terms_by_id.items(), writer.write)
+                    postings.add(ids[name], terms)
+        main_shards, _ = postings.write("main", writer.write)
         main_next_id, delta, tomb = cache.next_id, {}, set()
         delta_dirty = True
     else:

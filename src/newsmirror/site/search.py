@@ -32,36 +32,62 @@ def _js(call: str, *args: object) -> str:
     return f"{call}({','.join(json.dumps(a, ensure_ascii=False, separators=(',', ':')) for a in args)});\n"
 
 
+class Postings:
+    """term -> post ids, added post by post, for one segment's shard files.
+
+    A full index is built as posts are parsed, so that their term strings
+    need not all be kept (100,000 posts: ~500 MB of them). Compact arrays,
+    not lists of int objects: 100,000 posts make ~30M postings.
+    """
+
+    def __init__(self) -> None:
+        self._ids: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
+        self._last = -1
+        self._in_order = True
+
+    def add(self, pid: int, terms: str) -> None:
+        if pid < self._last:
+            self._in_order = False  # sorted once, when written
+        self._last = pid
+        ids = self._ids
+        for term in terms.split():
+            ids[term].append(pid)
+
+    def write(self, seg: str, write: Callable[[str, str], object],
+              shards: int | None = None) -> tuple[int, list[str]]:  # fmt: skip
+        """Write the shard files; returns (shard count, files written)."""
+        postings = self._ids
+        if shards is None:  # about 4,000 postings per shard, a power of two
+            count = sum(len(v) for v in postings.values())
+            shards = 16
+            while shards < count // 4000 and shards < 4096:
+                shards *= 2
+        grouped: list[dict[str, str]] = [{} for _ in range(shards)]
+        while postings:  # popped as encoded, so the arrays and the strings never all coexist
+            term, ids = postings.popitem()
+            if not self._in_order:
+                ids = array("I", sorted(ids))
+            gaps = [ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)]
+            grouped[fnv1a(term) % shards][term] = ",".join(map(str, gaps))
+        files = []
+        for i, group in enumerate(grouped):
+            rel = f"search/{seg}/{i}.js"
+            write(rel, _js("nmSearchShard", seg, i, group))
+            files.append(rel)
+        return shards, files
+
+
 def write_segment(
     seg: str,
     terms_by_id: Iterable[tuple[int, str]],
     write: Callable[[str, str], object],
     shards: int | None = None,
 ) -> tuple[int, list[str]]:
-    """Write one segment's shard files; returns (shard count, files written)."""
-    # Compact arrays, not lists of int objects: 100,000 posts make ~30M postings.
-    postings: defaultdict[str, array[int]] = defaultdict(lambda: array("I"))
-    total = 0
+    """Write one segment's shard files from (post id, terms) pairs."""
+    postings = Postings()
     for pid, terms in sorted(terms_by_id):
-        for term in terms.split():
-            postings[term].append(pid)
-        total += 1
-    if shards is None:  # about 4,000 postings per shard, a power of two
-        count = sum(len(v) for v in postings.values())
-        shards = 16
-        while shards < count // 4000 and shards < 4096:
-            shards *= 2
-    grouped: list[dict[str, str]] = [{} for _ in range(shards)]
-    while postings:  # popped as encoded, so the arrays and the strings never all coexist
-        term, ids = postings.popitem()
-        gaps = [ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)]
-        grouped[fnv1a(term) % shards][term] = ",".join(map(str, gaps))
-    files = []
-    for i, group in enumerate(grouped):
-        rel = f"search/{seg}/{i}.js"
-        write(rel, _js("nmSearchShard", seg, i, group))
-        files.append(rel)
-    return shards, files
+        postings.add(pid, terms)
+    return postings.write(seg, write, shards)
 
 
 def docs_chunk_js(chunk: int, rows: list[list | int]) -> str:
