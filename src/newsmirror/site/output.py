@@ -1,8 +1,8 @@
 """Writing `_site` files: atomic per file, and untouched when the content is unchanged.
 
-Files are written to a temp file in the same folder and renamed, so a reader
-(or a web server) never sees half a page. Unlike fsutil.atomic_write there is
-no fsync per file: the site is rebuilt from `_posts/` at will, and fsync of
+A new file is written unnamed and linked in (fsutil.atomic_write, exclusive);
+a changed one goes to a temp file in the same folder and is renamed. Either
+way a reader (or a web server) never sees half a page. There is no fsync: the site is rebuilt from `_posts/` at will, and fsync of
 10,000 small files costs seconds (measured 0.62 ms vs 0.13 ms per file).
 """
 
