@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import unicodedata
+from html import escape as html_escape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -297,6 +298,39 @@ def test_a_tag_holding_exactly_a_sources_posts_links_to_the_source(tmp_path: Pat
     assert (site / "tags" / "S" / "index.html").is_file()
     assert "three" not in (site / "tags" / "S" / "index.html").read_text(encoding="utf-8")
     assert not (site / "categories" / "S").exists()
+
+
+def test_post_pages_link_their_neighbours_within_the_source(tmp_path: Path) -> None:
+    """Older/newer links to the adjacent posts of the same source; "nearby" lists
+    the next few beyond those (escaped titles, their days)."""
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    titles = {
+        1: "First <one> & co",
+        2: "Second",
+        3: "Third",
+        4: "Fourth",
+        5: "Fifth 第五篇文章内容",
+    }
+    for day, title in titles.items():
+        text = _post("S", "S", f"p{day}").replace(f"title: p{day}", f"title: '{title}'")
+        text = re.sub(r"^date: .*$", f"date: 2024-05-0{day}T08:00:00Z", text, flags=re.M)
+        (posts / f"2024-05-0{day}-p{day}.md").write_text(text)
+    (posts / "2024-05-03-other.md").write_text(_post("T", "T", "other"))  # another source
+    build_site(tmp_path)
+    folder = tmp_path / "_site" / "posts" / "2024" / "05"
+    middle = (folder / "p3.html").read_text()
+    older = re.search(r'<a rel="prev" href="([^"]+)">← ([^<]*)</a>', middle)
+    newer = re.search(r'<a rel="next" href="([^"]+)">([^<]*) →</a>', middle)
+    assert older and newer
+    assert (folder / older[1]).resolve() == (folder / "p2.html") and older[2] == "Second"
+    assert (folder / newer[1]).resolve() == (folder / "p4.html") and newer[2] == "Fourth"
+    nearby = re.findall(r'<li><a href="([^"]+)" lang="([^"]+)">([^<]*)</a> <time>([^<]*)</time>',
+                        middle[middle.index('<section class="nearby">') :])  # fmt: skip
+    assert nearby == [
+        ("../../../posts/2024/05/p5.html", "zh-Hans", "Fifth 第五篇文章内容", "2024-05-05"),
+        ("../../../posts/2024/05/p1.html", "en", html_escape("First <one> & co"), "2024-05-01"),
+    ]
 
 
 def test_missing_posts_folder_is_one_clear_error(tmp_path: Path) -> None:

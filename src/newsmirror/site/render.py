@@ -130,8 +130,13 @@ def clean_for_page(content: str, base_url: str, root: str) -> str:
     return _cleaner.clean(content).strip()
 
 
-# (post name, page path, post, its source page, older, newer, nearby posts)
-RenderJob = tuple[str, str, SitePost, str, dict | None, dict | None, list]
+# (post name, page path, post, its source page, older, newer, nearby posts); a
+# post that is linked to is (percent-encoded page path, title), and a nearby
+# one (percent-encoded page path, title, lang, day).
+Brief = tuple[str, str]
+RenderJob = tuple[
+    str, str, SitePost, str, Brief | None, Brief | None, list[tuple[str, str, str, str]]
+]
 
 
 class PostRenderer:
@@ -155,16 +160,15 @@ class PostRenderer:
         root = root_of(rel)
         content = clean_for_page(content, post.link, root)
 
-        def link(d: dict | None) -> dict | None:
-            return None if d is None else {**d, "url": href(root, d["url"])}
+        def link(brief: Brief | None) -> dict | None:
+            return None if brief is None else {"url": root + brief[0], "title": brief[1]}
 
         # The `<li>` rows in one string: as a template loop they were a fifth of
         # a post page's render time. Only titles need escaping: hrefs are
         # percent-encoded, languages and days are ours.
         nearby_rows = "".join(
-            f'<li><a href="{root}{n["qurl"]}" lang="{n["lang"]}">{escape(n["title"])}</a> '
-            f"<time>{n['day']}</time></li>"
-            for n in nearby
+            f'<li><a href="{root}{qurl}" lang="{lang}">{escape(title)}</a> <time>{day}</time></li>'
+            for qurl, title, lang, day in nearby
         )
         page = self.template.render(
             site=self.config,
