@@ -115,7 +115,17 @@ async def _run(
                 if on_feed:
                     on_feed(outcome)
 
-            await asyncio.gather(*(one(s) for s in subs))
+            tasks = [asyncio.ensure_future(one(s)) for s in subs]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                # A failure that stops the run (full disk, broken state file) or a
+                # stop request: end the other feeds before the writing thread
+                # and the HTTP session close under them.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
     _append_ledger(archive, mirror.new_links)
     report.finished = time.time()
     store.finish_run(run_id, report.to_dict())
