@@ -12,6 +12,7 @@ extensions, repeated single-valued elements.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from feedparser.datetimes import _parse_date as feedparser_parse_date
@@ -279,12 +280,8 @@ def _add_category(
 
 
 def _check_image(image: etree._Element) -> None:
-    if image.attrib or (image.text or "").strip():
-        raise _Unsupported
     seen: set[str] = set()
-    for child in image:
-        if not _is_element(child):
-            continue
+    for child in _plain_children(image):
         if child.tag not in _IMAGE_CHILDREN or child.tag in seen or child.attrib:
             raise _Unsupported
         seen.add(child.tag)
@@ -447,12 +444,8 @@ def _read_media_group(
     after_title: bool,
 ) -> None:
     """YouTube's media:group: the description becomes the summary."""
-    if group.attrib or (group.text or "").strip():
-        raise _Unsupported
     seen: set[str] = set()
-    for child in group:
-        if not _is_element(child):
-            continue
+    for child in _plain_children(group):
         tag = child.tag
         if tag not in _YOUTUBE_GROUP or (tag in seen and tag != f"{_M}thumbnail"):
             raise _Unsupported
@@ -518,12 +511,8 @@ def _id_text(element: etree._Element) -> str:
 
 def _check_atom_author(author: etree._Element) -> str:
     """The author's name, as feedparser keeps it (stripped, nothing else)."""
-    if author.attrib or (author.text or "").strip():
-        raise _Unsupported
     name: str | None = None
-    for child in author:
-        if not _is_element(child):
-            continue
+    for child in _plain_children(author):
         if child.attrib and child.tag != "{http://schemas.google.com/g/2005}image":
             raise _Unsupported
         if child.tag == f"{_A}name" and name is None:
@@ -593,6 +582,15 @@ _PREFIX_NAMED = {
     "http://purl.org/syndication/thread/1.0": "thr",
     "http://schemas.google.com/g/2005": "gd",
 }
+
+
+def _plain_children(container: etree._Element) -> Iterator[etree._Element]:
+    """The element children of a container that has no attributes and no text."""
+    if container.attrib or (container.text or "").strip():
+        raise _Unsupported
+    for child in container:
+        if _is_element(child):
+            yield child
 
 
 def _is_element(node: etree._Element) -> bool:
