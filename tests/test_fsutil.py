@@ -34,6 +34,9 @@ def test_replacing_write(tmp_path, way) -> None:
     atomic_write(path, "1")
     atomic_write(path, "2")
     assert path.read_text() == "2" and os.listdir(tmp_path) == ["state.json"]
+    deep = tmp_path / "new" / "deeper" / "state.json"  # missing folders are made
+    atomic_write(deep, "3", sync=False, sync_dir=False)
+    assert deep.read_text() == "3" and os.listdir(deep.parent) == ["state.json"]
 
 
 def test_temp_dir_keeps_temps_out_of_the_target(tmp_path, monkeypatch) -> None:

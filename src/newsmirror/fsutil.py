@@ -49,15 +49,14 @@ def atomic_write(
         return True
     if exclusive and path.exists():
         return False
-    if temp_dir is None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temp_file(temp_dir or path.parent)
+    fd, tmp = _temp_file(temp_dir or path.parent)  # creates the folder if need be
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        try:
+            _write_all(fd, data)
             if sync:
-                f.flush()
-                os.fsync(f.fileno())
+                os.fsync(fd)
+        finally:
+            os.close(fd)
         if exclusive:
             try:
                 _link(tmp, path)
