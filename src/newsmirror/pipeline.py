@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -102,10 +102,10 @@ async def _run(
     run_id = store.start_run()
     now = options.now or datetime.now(UTC)
     writer = PostWriter(archive / "_posts", temp_dir=_temp_dir(archive))
-    mirror = _Mirror(archive, settings, options, rules, store, writer, now)
-    mirror.workers = Workers(_worker_count(options, len(subs)))
-    with mirror.write_thread:
-        async with Fetcher(settings.fetch) as fetcher, _closing(mirror.workers):
+    workers = Workers(_worker_count(options, len(subs)))
+    mirror = _Mirror(archive, settings, options, rules, store, writer, workers, now)
+    with mirror.write_thread, contextlib.closing(workers):
+        async with Fetcher(settings.fetch) as fetcher:
             mirror.fetcher = fetcher
 
             async def one(sub: Subscription) -> None:
@@ -152,6 +152,7 @@ class _Mirror:
         rules: RuleSet,
         store: Store,
         writer: PostWriter,
+        workers: Workers,
         now: datetime,
     ) -> None:
         self.archive = archive
@@ -165,7 +166,7 @@ class _Mirror:
         # Feeds fetching, parsing or writing at once: more would only hold bodies
         # in memory. A feed waiting for its posts to reach the disk holds no slot.
         self.in_flight = asyncio.Semaphore(settings.fetch.concurrency)
-        self.workers = Workers(0)
+        self.workers = workers
         self.write_thread = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-write")
         self.flusher = GroupFlush()
         self.written: dict[str, list[str]] = {}
@@ -399,14 +400,6 @@ def _worker_count(options: RunOptions, feeds: int) -> int:
 WORKERS_FROM_FEEDS = 50
 WRITE_BATCH_SECONDS = 0.5
 MAX_AUTO_WORKERS = 4
-
-
-@contextlib.asynccontextmanager
-async def _closing(workers: Workers) -> AsyncIterator[None]:
-    try:
-        yield
-    finally:
-        workers.close()
 
 
 def _temp_dir(archive: Path) -> Path | None:
