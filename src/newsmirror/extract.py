@@ -289,7 +289,10 @@ def cjk_share(html: str) -> float:
     if root is None:
         return 0.0
     body = root.find("body")
-    text = text_of(lxml.html.tostring(body if body is not None else root, encoding="unicode"))
+    visible = body if body is not None else root
+    for el in list(visible.iter("script", "style", "template")):  # as text_of, without reparsing
+        el.drop_tree()
+    text = visible.text_content()
     letters = re.findall(r"[^\W\d_]", text)
     return len(_CJK_CHAR.findall(text)) / len(letters) if letters else 0.0
 
