@@ -227,3 +227,11 @@ def test_control_characters_and_lone_surrogates_are_dropped() -> None:
     out = sanitize_html('<p title="a\x00b">x\x01y\ud800z <a href="/\x0b">l</a></p>', BASE)
     assert parse(out).text_content() == "xyz l"
     assert out.encode("utf-8")
+
+
+def test_control_characters_written_as_references_are_dropped() -> None:
+    """`&#x1;` parses to U+0001, which lxml then refuses when a removed
+    script's tail text is moved (found by the hypothesis round trip)."""
+    dirty = "<p><script>alert(1)</script>&#x1;tail &#1; &#X1f;ok &#20013;&#x4e2d; &#99999999;</p>"
+    clean = sanitize_html(dirty, "https://e.example/")
+    assert clean == "<p>tail  ok 中中 </p>"

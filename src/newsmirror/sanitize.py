@@ -113,9 +113,20 @@ def clean_allowlisted(html: str) -> str:
 _INVALID_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
+# Numeric character references, which the parser turns into the characters they name.
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
+
+
 def strip_invalid_chars(text: str) -> str:
-    """Drop control characters and lone surrogates: not valid in HTML, and lxml refuses them."""
-    return _INVALID_CHARS.sub("", text)
+    """Drop control characters and lone surrogates, written out or as references
+    (`&#x1;`): not valid in HTML, and lxml refuses them when the tree is edited."""
+    text = _INVALID_CHARS.sub("", text)
+    return _CHAR_REF.sub(_drop_invalid_ref, text) if "&#" in text else text
+
+
+def _drop_invalid_ref(ref: re.Match[str]) -> str:
+    code = int(ref[1], 16) if ref[1] else int(ref[2])
+    return "" if code > 0x10FFFF or _INVALID_CHARS.match(chr(code)) else ref[0]
 
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement | None:
