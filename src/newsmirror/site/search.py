@@ -13,7 +13,7 @@ from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from .textutil import INDEX_CHARS, fnv1a, leading_text, search_tokens
+from .textutil import INDEX_CHARS, fnv1a, index_terms, leading_text
 
 DELTA_MAX = 2000
 DELTA_SHARDS = 64
@@ -22,10 +22,8 @@ DOC_CHUNK = 256
 
 def post_terms(title: str, author: str, source: str, content_html: str) -> str:
     """A post's index terms, space-separated (compact to keep in the cache)."""
-    terms = search_tokens(title, unigrams=True)
-    # One call for the rest: tokens never span the joining space.
-    terms |= search_tokens(f"{author} {source} {leading_text(content_html, INDEX_CHARS)}")
-    return " ".join(terms)
+    # One text for the rest: tokens never span the joining space.
+    return index_terms(title, f"{author} {source} {leading_text(content_html, INDEX_CHARS)}")
 
 
 def _js(call: str, *args: object) -> str:
