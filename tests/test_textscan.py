@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,11 @@ def test_python_fallback_indexes_without_the_extension(monkeypatch: pytest.Monke
     terms = set(post_terms("北約軍援", "Annie", "法广", "<p>ＯｐｅｎＡＩ 清零</p>").split())
     assert {"北", "北約", "約軍", "軍援", "annie", "法广", "openai", "清零"} <= terms
     assert textutil.detect_lang("北約秘書長訪南韓 促增對烏克蘭軍援") == "zh-Hant"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=text_strategy)
+def test_html_to_text_collapses_whitespace_as_the_regex_did(text: str) -> None:
+    fragment = f"<p>{text}</p>&nbsp;<b>{text}</b>"
+    expected = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", " ", fragment))).strip()
+    assert textutil.html_to_text(fragment) == expected
