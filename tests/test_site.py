@@ -601,3 +601,32 @@ def test_a_renamed_post_keeps_the_url_a_full_build_gives_it(tmp_path: Path) -> N
     old.rename(posts / old.name.replace(old.name[:10], "2023-01-31"))  # same title, new file
     build_site(archive)
     _same_as_full_build(archive, tmp_path)
+
+
+def test_build_stopped_while_pages_render_keeps_the_last_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from newsmirror.site import build as site_build
+    from newsmirror.site.cache import SiteCache
+
+    archive = make_archive(tmp_path / "a" / "site")
+    build_site(archive)
+    n_posts = len(GOLDEN) + len(SEED) + len(HOSTILE)
+    new = archive / "_posts" / "2025-01-01-新文章.md"
+    new.write_text(SEED[0].read_text().replace("北約秘書長訪南韓", "新文章"), encoding="utf-8")
+
+    def stop_at(done: str, count: int) -> None:
+        if done == "post pages":  # the cache's rows are written by now, not committed
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(site_build, "_phase", stop_at)
+    with pytest.raises(KeyboardInterrupt):
+        build_site(archive)
+    monkeypatch.undo()
+    with sqlite3.connect(SiteCache.path_for(archive)) as db:
+        assert db.execute("SELECT count(*) FROM posts").fetchone()[0] == n_posts
+    report = build_site(archive)
+    assert report.posts == n_posts + 1 and report.warnings == []
+    _same_as_full_build(archive, tmp_path)

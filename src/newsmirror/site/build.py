@@ -572,21 +572,6 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     _copy_assets(archive / "assets", out, planner)
 
     _phase("search and static", len(planner.new))
-    for result in pending:
-        for w, s in result.get():
-            post_written += w
-            post_skipped += s
-
-    _phase("post pages", len(jobs))
-    # 5. Remove pages no longer produced (deleted posts, emptied sources).
-    for rel in (set(cache.pages) - set(planner.new)) | removed_urls:
-        try:
-            (out / rel).unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as e:
-            warnings.append(f"{out / rel}: cannot remove stale page ({e.strerror})")
-    writer.write(STAMP_FILE, stamp + "\n")
     cache.source_dirs = source_dir
     cache.stamp = stamp
     # Rows to save: re-read posts and posts whose page signature changed.
@@ -597,8 +582,24 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     rows = (new_cache[r.name][:6] + (r.sig,) + new_cache[r.name][7:]
             for r in (recs if replace_all else dirty.values()))  # fmt: skip
     try:
-        cache.commit(replace_all=replace_all, changed_posts=rows, removed_posts=removed_names,
-                     pages=planner.new)  # fmt: skip
+        # The rows are written while the workers render; they count only once
+        # the post pages are all written and the block below ends.
+        with cache.saving(replace_all=replace_all, changed_posts=rows,
+                          removed_posts=removed_names, pages=planner.new):  # fmt: skip
+            for result in pending:
+                for w, s in result.get():
+                    post_written += w
+                    post_skipped += s
+            _phase("post pages", len(jobs))
+            # 5. Remove pages no longer produced (deleted posts, emptied sources).
+            for rel in (set(cache.pages) - set(planner.new)) | removed_urls:
+                try:
+                    (out / rel).unlink()
+                except FileNotFoundError:
+                    pass
+                except OSError as e:
+                    warnings.append(f"{out / rel}: cannot remove stale page ({e.strerror})")
+            writer.write(STAMP_FILE, stamp + "\n")
     except sqlite3.Error as e:  # e.g. disk full: the old cache stays, the next build redoes this
         raise BuildError(f"{cache.path}: cannot save the build cache ({e})") from e
     _phase("cache saved", len(dirty))

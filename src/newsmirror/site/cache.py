@@ -11,9 +11,10 @@ cache cannot run code, and an unreadable one just means a full build.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 CACHE_FORMAT = 7
@@ -36,7 +37,7 @@ CREATE TABLE IF NOT EXISTS pages (rel TEXT PRIMARY KEY, sig INTEGER);
 
 
 class SiteCache:
-    """The cache of one archive; `commit` writes only what changed since it was opened."""
+    """The cache of one archive; `saving` writes only what changed since it was opened."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -93,11 +94,15 @@ class SiteCache:
         )
         return {url.casefold() for (url,) in rows}
 
-    def commit(self, *, replace_all: bool, changed_posts: Iterable[PostRow],
-               removed_posts: Iterable[str], pages: dict[str, int | None]) -> None:  # fmt: skip
+    @contextlib.contextmanager
+    def saving(self, *, replace_all: bool, changed_posts: Iterable[PostRow],
+               removed_posts: Iterable[str], pages: dict[str, int | None]) -> Iterator[None]:  # fmt: skip
         """Save this build: the changed/new and removed posts, and the non-post pages.
 
-        `replace_all` drops every saved post first (a full build writes all rows).
+        The rows are written on entry and committed when the block ends
+        without an exception (else rolled back), so the block's work, the
+        post pages still being rendered, overlaps the writing. `replace_all`
+        drops every saved post first (a full build writes all rows).
         """
         db = self._db
         assert db is not None
@@ -128,9 +133,11 @@ class SiteCache:
                 "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)",
                 ((k, v) for k, v in meta.items() if self._meta.get(k) != v),
             )
+            yield
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # a failed COMMIT may have rolled back already
+                db.execute("ROLLBACK")
             raise
         self._meta, self.pages = meta, dict(pages)
 
