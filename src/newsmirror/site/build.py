@@ -110,7 +110,8 @@ class _Touched:
 
 def _stamp(config: SiteConfig) -> str:
     h = hashlib.sha256(BUILD_FORMAT.encode() + repr(config.as_dict()).encode())
-    for folder, pattern in ((TEMPLATES, "*"), (STATIC, "*"), (Path(__file__).parent, "*.py")):
+    code = Path(__file__).parent
+    for folder, pattern in ((TEMPLATES, "*"), (STATIC, "*"), (code, "*.py"), (code, "*.c")):
         for p in sorted(folder.glob(pattern)):
             h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:20]

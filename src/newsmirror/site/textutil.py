@@ -34,7 +34,6 @@ _TRADITIONAL_ONLY = set(
     "愛網電視錢銀鐵錯聞陽陰陸陳險隨隱難雜雞飛飯館驅魚鳥龍齊總統選舉議盡戰爭論認識讓記許訪設證評"
 )
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
-_CJK_CHAR = re.compile(f"[{_CJK}]")
 _TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 _SCRIPT_OR_STYLE = re.compile(r"<(?:script|style)\b", re.I)
