@@ -18,17 +18,21 @@ runs. With `--incremental-base N`, after a full build of N posts it times
 (each followed by removing them and rebuilding). The machine's load average is
 printed beside each figure: rerun when it is high.
 
-Posts are synthetic, modelled on the golden posts (Chinese titles, several
-sources, 2-8 KB one-line HTML bodies, dates spread over years). Prints times,
-ratios and newsmirror's peak RSS (the build runs in a child process).
+Posts are synthetic, modelled on the golden posts: several sources, dates spread
+over years, 2-8 KB one-line HTML bodies, and titles and bodies made of real
+sentences from ../shared (85% Chinese, 15% English). Prints times, ratios and
+newsmirror's peak RSS (the build runs in a child process).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import html
 import json
 import os
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -50,8 +54,16 @@ SOURCES = [
     "德国之声",
     "明鏡歷史台",
 ]
-WORDS = ("上海 疫情 封锁 政府 经济 选举 民主 新闻 记者 法院 开庭 维权 乌克兰 军援 北约 "
-         "游客 旅游 航空 酒店 科技 人工智能 程序员 合同工 香港 台灣 選舉 政府 經濟 新聞").split()  # fmt: skip
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+# Real text for the posts' bodies and titles: the golden posts and the Chinese
+# article pages of readability's test suite (for Chinese posts), and some of its
+# English news pages (for English ones). Sampling whole sentences gives each post
+# a realistic number of distinct search terms (~1,000 for a Chinese post); the
+# first version of this bench drew from 30 words and gave ~50.
+ZH_PAGES = ("gmw", "pixnet", "qq", "youth")
+EN_PAGES = ("nytimes-1", "nytimes-2", "guardian-1", "bbc-1", "wapo-1", "wapo-2", "cnn", "lwn-1")
+ENGLISH_SHARE = 0.15
+POSTS_VERSION = "sentences-1"  # archives kept by --work are regenerated when this changes
 CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
@@ -64,14 +76,38 @@ print(json.dumps({"seconds": r.seconds, "written": r.pages_written, "skipped": r
 """
 
 
+@functools.cache
+def sentences() -> dict[str, list[str]]:
+    """Real sentences by language ("zh", "en"), from ../shared."""
+    from newsmirror.site.textutil import detect_lang, html_to_text
+
+    pages = SHARED / "corpus" / "pages" / "readability" / "test" / "test-pages"
+    if not pages.is_dir():
+        sys.exit(f"bench/site.py needs the test corpora in {SHARED}")
+    texts = [html_to_text(p.read_text(encoding="utf-8", errors="replace").split("\n------\n", 1)[-1])
+             for p in sorted((SHARED / "golden").glob("*.md"))]  # fmt: skip
+    texts += [html_to_text((pages / name / "expected.html").read_text(encoding="utf-8"))
+              for name in ZH_PAGES + EN_PAGES]  # fmt: skip
+    pool: dict[str, list[str]] = {"zh": [], "en": []}
+    for text in texts:
+        for sentence in re.split(r"(?<=[。！？!?.])\s*", text):
+            if len(sentence) >= 8:
+                pool["en" if detect_lang(sentence) == "en" else "zh"].append(sentence)
+    return pool
+
+
 def make_post(rng: random.Random, i: int, when: datetime) -> tuple[str, str]:
     source = rng.choice(SOURCES)
-    title = "".join(rng.choice(WORDS) for _ in range(rng.randint(3, 8))) + f" {i}"
-    paras = []
-    size = rng.randint(2000, 8000)
-    while sum(len(p) for p in paras) * 3 < size:
+    pool = sentences()["en" if rng.random() < ENGLISH_SHARE else "zh"]
+    # A title from a sentence, without the characters file names and YAML quoting dislike.
+    title = " ".join(_UNSAFE_IN_TITLE.sub(" ", rng.choice(pool)).split())[: rng.randint(10, 40)]
+    title = f"{title.strip()} {i}"
+    paras, size = [], rng.randint(2000, 8000)  # bytes of UTF-8, as the old generator's posts
+    while sum(len(p.encode()) for p in paras) < size:
         paras.append(
-            "<p>" + "，".join(rng.choice(WORDS) for _ in range(rng.randint(8, 30))) + "。</p>"
+            "<p>"
+            + html.escape(" ".join(rng.choice(pool) for _ in range(rng.randint(1, 4))))
+            + "</p>"
         )
     stamp = when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
     link = f"https://example.org/{source_slug(source)}/{i}.html"
@@ -81,18 +117,24 @@ def make_post(rng: random.Random, i: int, when: datetime) -> tuple[str, str]:
     return f"{when:%Y-%m-%d}-{title[:50]}.md", text
 
 
+_UNSAFE_IN_TITLE = re.compile(r"[\x00-\x1f\\/:*?\"<>|#%&{}$!'@+=`^~\[\];,()]")
+
+
 def source_slug(s: str) -> str:
     return str(SOURCES.index(s))
 
 
 def generate(folder: Path, n: int, seed: int = 1, start: int = 0) -> list[Path]:
     """Write posts start..start+n-1; a full archive already there (--work) is reused."""
-    posts = folder / "_posts"
-    if not start and posts.is_dir() and sum(1 for _ in posts.iterdir()) == n:
-        return sorted(posts.iterdir())
+    posts, version = folder / "_posts", folder / ".bench-posts"
+    if not start and posts.is_dir():
+        current = version.is_file() and version.read_text() == POSTS_VERSION
+        if current and sum(1 for _ in posts.iterdir()) == n:
+            return sorted(posts.iterdir())
+        discard(posts)
     rng = random.Random(seed + start)
-    posts = folder / "_posts"
     posts.mkdir(parents=True, exist_ok=True)
+    version.write_text(POSTS_VERSION)
     base = datetime(2019, 1, 1, tzinfo=UTC)
     span = (datetime(2025, 1, 1, tzinfo=UTC) - base).total_seconds()
     out = []
