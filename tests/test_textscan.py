@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsmirror.site import textutil
+from newsmirror.site import search, textutil
 from newsmirror.site.reader import read_post
 from newsmirror.site.search import post_terms
 
@@ -87,3 +88,42 @@ def test_html_to_text_collapses_whitespace_as_the_regex_did(text: str) -> None:
     fragment = f"<p>{text}</p>&nbsp;<b>{text}</b>"
     expected = re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]*>", " ", fragment))).strip()
     assert textutil.html_to_text(fragment) == expected
+
+
+term_strategy = st.text(alphabet=st.sampled_from('中文ab"\\\n\x01\u2028é𝐀'), min_size=1, max_size=4)
+
+
+@pytest.mark.skipif(scan is None, reason="extension not compiled")
+@settings(max_examples=300, deadline=None)
+@given(
+    posts=st.lists(
+        st.tuples(st.integers(0, 2**32 - 1), st.lists(term_strategy, max_size=8)), max_size=20
+    ),
+    shards=st.sampled_from([1, 2, 16]),
+)
+def test_postings_in_c_write_the_same_shards_as_python(
+    posts: list[tuple[int, list[str]]], shards: int
+) -> None:
+    compiled, python = scan.Postings(), search.PyPostings()
+    for pid, terms in posts:
+        # Terms are whitespace-separated: the ones holding whitespace split, in both.
+        compiled.add(pid, " ".join(terms))
+        python.add(pid, " ".join(terms))
+    assert compiled.count() == python.count()
+    for i in range(shards):
+        assert compiled.shard_js("main", i, shards) == python.shard_js("main", i, shards)
+
+
+def test_postings_shards_hold_each_terms_ids_in_order() -> None:
+    for impl in [search.PyPostings()] + ([scan.Postings()] if scan else []):
+        for pid, terms in ((7, "清零 共存"), (3, "共存 openai"), (12, "清零"), (12, '"q"')):
+            impl.add(pid, terms)
+        found: dict[str, list[int]] = {}
+        for i in range(4):
+            text = impl.shard_js("delta", i, 4)
+            assert text.startswith(f'nmSearchShard("delta",{i},{{') and text.endswith("});\n")
+            for term, gaps in json.loads(text[text.index("{") : -3]).items():
+                assert search.fnv1a(term) % 4 == i
+                ids = [int(g) for g in gaps.split(",")]
+                found[term] = [sum(ids[: k + 1]) for k in range(len(ids))]
+        assert found == {"清零": [7, 12], "共存": [3, 7], "openai": [3], '"q"': [12]}

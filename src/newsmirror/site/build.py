@@ -335,7 +335,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     parsed = workers.parse(to_parse) if workers else _parse_here(posts_dir, to_parse)
     # A new main search segment takes each post's terms as it is parsed;
     # otherwise they go to the delta segment (see _search).
-    postings = search.Postings() if _rebuild_index(cache, fresh_site, len(to_parse)) else None
+    postings = search.new_postings() if _rebuild_index(cache, fresh_site, len(to_parse)) else None
     terms_now: dict[str, str] = {}  # name -> index terms ("" when already in `postings`)
     old_posts = cache.posts
     new_cache = dict(old_posts)  # name -> row (cache.make_row)
@@ -692,7 +692,7 @@ def _search(planner: _Planner, writer: OutputWriter, cache: SiteCache, by_id: di
             for name, ptuple, terms in parsed:
                 if ptuple is not None:
                     postings.add(ids[name], terms)
-        main_shards, _ = postings.write("main", writer.write)
+        main_shards, _ = search.write_postings(postings, "main", writer.write)
         main_next_id, delta, tomb = cache.next_id, {}, set()
         delta_dirty = True
     else:
