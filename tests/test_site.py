@@ -369,6 +369,16 @@ def test_build_time_cleaning_still_rewrites_embeds_and_lazy_images() -> None:
     assert 'src="https://example.org/lazy.jpg"' in out
     pixel = '<p>a</p><img src="http://feeds.feedburner.com/~r/x/~4/abc" width="1" height="1">'
     assert "feedburner" not in clean_for_page(pixel, "https://example.org/post", "../")
+    # Only tags are searched for what needs the rewrites: quotes must not hide any of it.
+    for tricky in (
+        '<img alt="1 > 0" src="https://pixel.wp.com/g.gif" width="1" height="1">',
+        "<p class=it's>x</p><img src=\"https://pixel.wp.com/g.gif\" width=1 height=1>",
+        "<img alt='>' src=\"https://pixel.wp.com/g.gif\" width=1 height=1>",
+    ):
+        assert "pixel.wp.com" not in clean_for_page(tricky, "https://example.org/post", "../")
+    upper = '<IFRAME SRC="https://www.youtube.com/embed/ypCujsox6ws"></IFRAME>'
+    out = clean_for_page(upper, "https://example.org/post", "../")
+    assert "<iframe" not in out.lower() and "ypCujsox6ws" in out
 
 
 def test_leading_text_matches_full_conversion() -> None:
@@ -630,3 +640,17 @@ def test_build_stopped_while_pages_render_keeps_the_last_cache(
     report = build_site(archive)
     assert report.posts == n_posts + 1 and report.warnings == []
     _same_as_full_build(archive, tmp_path)
+
+
+def test_output_writer_into_an_empty_folder_still_skips_and_replaces(tmp_path: Path) -> None:
+    from newsmirror.site.output import OutputWriter
+
+    out = tmp_path / "_site"
+    first, second = OutputWriter(out), OutputWriter(out)  # both see a new folder
+    assert first.write("a/b.html", "一") and first.written == 1
+    # The second writer expected a new folder; a file already there is compared, not lost.
+    assert not second.write("a/b.html", "一") and second.skipped == 1
+    assert second.write("a/b.html", "二") and (out / "a" / "b.html").read_text() == "二"
+    third = OutputWriter(out)  # not empty now: looks first, as before
+    assert not third.write("a/b.html", "二") and third.skipped == 1
+    assert [p.name for p in (out / "a").iterdir()] == ["b.html"]  # no temp files left

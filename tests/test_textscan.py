@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -120,10 +121,22 @@ def test_postings_shards_hold_each_terms_ids_in_order() -> None:
             impl.add(pid, terms)
         found: dict[str, list[int]] = {}
         for i in range(4):
-            text = impl.shard_js("delta", i, 4)
+            text = impl.shard_js("delta", i, 4).decode()
             assert text.startswith(f'nmSearchShard("delta",{i},{{') and text.endswith("});\n")
             for term, gaps in json.loads(text[text.index("{") : -3]).items():
                 assert search.fnv1a(term) % 4 == i
                 ids = [int(g) for g in gaps.split(",")]
                 found[term] = [sum(ids[: k + 1]) for k in range(len(ids))]
         assert found == {"清零": [7, 12], "共存": [3, 7], "openai": [3], '"q"': [12]}
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(TRICKY + " \u0301\u0308\u00a8\u2026\u1100\u1161\u11a8가́ﾞ")
+        | st.characters(),
+        max_size=40,
+    )
+)
+def test_nfkc_equals_unicodedata(text: str) -> None:
+    assert textutil.nfkc(text) == unicodedata.normalize("NFKC", text)

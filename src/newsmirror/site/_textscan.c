@@ -137,6 +137,19 @@ fold_fullwidth(PyObject *self, PyObject *arg)
     return out;
 }
 
+/* FNV-1a multiplies, so the low bits of its hash depend only on the low bits
+ * of the characters; the table index takes low bits, so mix the high ones in
+ * (MurmurHash3's finaliser). Without it, probe chains were long. */
+static uint64_t
+mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdu;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53u;
+    return h ^ (h >> 33);
+}
+
 /* The distinct terms seen so far, in order: open addressing over (start, length)
  * slices of the input buffers, so no term becomes a Python object. */
 typedef struct {
@@ -158,6 +171,7 @@ add_term(TermSet *set, const Py_UCS4 *start, Py_ssize_t len)
     uint64_t h = 0xcbf29ce484222325u;
     for (Py_ssize_t k = 0; k < len; k++)
         h = (h ^ start[k]) * 0x100000001b3u;
+    h = mix(h);
     Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)set->mask);
     for (;;) {
         Term *slot = &set->slots[i];
@@ -336,6 +350,7 @@ add_posting(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssi
     uint64_t h = 0xcbf29ce484222325u;
     for (Py_ssize_t k = 0; k < len; k++)
         h = (h ^ PyUnicode_READ(kind, data, start + k)) * 0x100000001b3u;
+    h = mix(h);
     Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)self->mask);
     PostingList *list = NULL;
     for (;; i = (i + 1) & self->mask) {
@@ -442,30 +457,41 @@ Postings_count(Postings *self, PyObject *unused)
     return PyLong_FromSsize_t(self->postings);
 }
 
-/* Output text, as UCS4 grown on demand. */
+/* Output bytes (UTF-8), grown on demand. */
 typedef struct {
-    Py_UCS4 *buf;
+    char *buf;
     Py_ssize_t len, cap;
 } Text;
 
 static int
-put_ascii(Text *t, const char *s)
+put_ascii(Text *t, const char *s, Py_ssize_t n)
 {
-    Py_ssize_t n = (Py_ssize_t)strlen(s);
-    if (grow((void **)&t->buf, &t->cap, t->len + n, sizeof(Py_UCS4)) < 0)
+    if (grow((void **)&t->buf, &t->cap, t->len + n, 1) < 0)
         return -1;
-    for (Py_ssize_t k = 0; k < n; k++)
-        t->buf[t->len++] = (unsigned char)s[k];
+    memcpy(t->buf + t->len, s, (size_t)n);
+    t->len += n;
     return 0;
 }
 
-/* A JSON string as json.dumps(s, ensure_ascii=False) writes it. */
+static int
+put_uint(Text *t, uint32_t v)
+{
+    char digits[10];
+    int n = 0;
+    do {
+        digits[9 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return put_ascii(t, digits + 10 - n, n);
+}
+
+/* A JSON string as json.dumps(s, ensure_ascii=False) writes it, in UTF-8. */
 static int
 put_json_string(Text *t, const Py_UCS4 *s, Py_ssize_t n)
 {
-    if (grow((void **)&t->buf, &t->cap, t->len + 6 * n + 2, sizeof(Py_UCS4)) < 0)
+    if (grow((void **)&t->buf, &t->cap, t->len + 6 * n + 2, 1) < 0)
         return -1;
-    Py_UCS4 *w = t->buf + t->len;
+    char *w = t->buf + t->len;
     *w++ = '"';
     for (Py_ssize_t k = 0; k < n; k++) {
         Py_UCS4 c = s[k];
@@ -473,17 +499,29 @@ put_json_string(Text *t, const Py_UCS4 *s, Py_ssize_t n)
                                  : c == '\r' ? "\\r" : c == '\t' ? "\\t" : c == '\b' ? "\\b"
                                  : c == '\f' ? "\\f" : NULL;
         if (short_escape) {
-            *w++ = (Py_UCS4)short_escape[0];
-            *w++ = (Py_UCS4)short_escape[1];
+            *w++ = short_escape[0];
+            *w++ = short_escape[1];
         }
         else if (c < 0x20) {
-            char hex[7];
-            snprintf(hex, sizeof hex, "\\u%04x", (unsigned)c);
-            for (int h = 0; h < 6; h++)
-                *w++ = (unsigned char)hex[h];
+            w += snprintf(w, 7, "\\u%04x", (unsigned)c);
+        }
+        else if (c < 0x80) {
+            *w++ = (char)c;
+        }
+        else if (c < 0x800) {
+            *w++ = (char)(0xc0 | (c >> 6));
+            *w++ = (char)(0x80 | (c & 0x3f));
+        }
+        else if (c < 0x10000) {
+            *w++ = (char)(0xe0 | (c >> 12));
+            *w++ = (char)(0x80 | ((c >> 6) & 0x3f));
+            *w++ = (char)(0x80 | (c & 0x3f));
         }
         else {
-            *w++ = c;
+            *w++ = (char)(0xf0 | (c >> 18));
+            *w++ = (char)(0x80 | ((c >> 12) & 0x3f));
+            *w++ = (char)(0x80 | ((c >> 6) & 0x3f));
+            *w++ = (char)(0x80 | (c & 0x3f));
         }
     }
     *w++ = '"';
@@ -537,9 +575,11 @@ group_by_shard(Postings *self, Py_ssize_t shards)
     return 0;
 }
 
-/* shard_js(seg, i, shards) -> 'nmSearchShard("seg",i,{"term":"gaps",...});\n'
- * for the terms of shard i, each with its ids as comma-separated gaps. The
- * ids of those terms are freed as they are written; call each shard once. */
+/* shard_js(seg, i, shards) -> b'nmSearchShard("seg",i,{"term":"gaps",...});\n'
+ * (UTF-8) for the terms of shard i, each with its ids as comma-separated gaps.
+ * The ids of those terms are freed as they are written: call each shard once.
+ * Surrogates cannot be in UTF-8, so lone ones (never in a term from
+ * index_terms) are written as they come and make invalid bytes. */
 static PyObject *
 Postings_shard_js(Postings *self, PyObject *args)
 {
@@ -555,34 +595,33 @@ Postings_shard_js(Postings *self, PyObject *args)
         return NULL;
     Text t = {NULL, 0, 0};
     Py_UCS4 *seg_chars = PyUnicode_AsUCS4Copy(seg);
-    char number[32];
-    snprintf(number, sizeof number, ",%zd,{", i);
-    if (seg_chars == NULL || put_ascii(&t, "nmSearchShard(") < 0 ||
-        put_json_string(&t, seg_chars, PyUnicode_GET_LENGTH(seg)) < 0 || put_ascii(&t, number) < 0)
+    if (seg_chars == NULL || put_ascii(&t, "nmSearchShard(", 14) < 0 ||
+        put_json_string(&t, seg_chars, PyUnicode_GET_LENGTH(seg)) < 0 ||
+        put_ascii(&t, ",", 1) < 0 || put_uint(&t, (uint32_t)i) < 0 || put_ascii(&t, ",{", 2) < 0)
         goto error;
     for (Py_ssize_t o = self->starts[i]; o < self->starts[i + 1]; o++) {
         PostingList *l = &self->lists[self->order[o]];
-        if (o > self->starts[i] && put_ascii(&t, ",") < 0)
+        if (o > self->starts[i] && put_ascii(&t, ",", 1) < 0)
             goto error;
-        if (put_json_string(&t, self->chars + l->text, l->text_len) < 0 || put_ascii(&t, ":\"") < 0)
+        if (put_json_string(&t, self->chars + l->text, l->text_len) < 0 ||
+            put_ascii(&t, ":\"", 2) < 0)
             goto error;
         if (l->unsorted)
             qsort(l->ids, (size_t)l->len, sizeof(uint32_t), compare_ids);
         for (Py_ssize_t k = 0; k < l->len; k++) {
-            snprintf(number, sizeof number, k ? ",%u" : "%u",
-                     (unsigned)(k ? l->ids[k] - l->ids[k - 1] : l->ids[k]));
-            if (put_ascii(&t, number) < 0)
+            if ((k && put_ascii(&t, ",", 1) < 0) ||
+                put_uint(&t, k ? l->ids[k] - l->ids[k - 1] : l->ids[k]) < 0)
                 goto error;
         }
-        if (put_ascii(&t, "\"") < 0)
+        if (put_ascii(&t, "\"", 1) < 0)
             goto error;
         PyMem_Free(l->ids);
         l->ids = NULL;
         l->len = l->cap = 0;
     }
-    if (put_ascii(&t, "});\n") < 0)
+    if (put_ascii(&t, "});\n", 4) < 0)
         goto error;
-    PyObject *out = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, t.buf, t.len);
+    PyObject *out = PyBytes_FromStringAndSize(t.buf, t.len);
     PyMem_Free(t.buf);
     PyMem_Free(seg_chars);
     return out;
@@ -597,7 +636,7 @@ static PyMethodDef postings_methods[] = {
      "add(pid, terms): pid for each whitespace-separated term."},
     {"count", (PyCFunction)Postings_count, METH_NOARGS, "count() -> number of postings added."},
     {"shard_js", (PyCFunction)Postings_shard_js, METH_VARARGS,
-     "shard_js(seg, i, shards) -> the JavaScript of shard i (its ids are then freed)."},
+     "shard_js(seg, i, shards) -> the JavaScript of shard i, UTF-8 (its ids are then freed)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,10 +24,21 @@ class OutputWriter:
         self.out = out
         self.written = 0
         self.skipped = 0
+        # Into an empty or new folder, try the exclusive write before looking
+        # for an old file (a stat per page). Only a hint: an exclusive write
+        # never replaces a file, and one that finds a file takes the usual way.
+        try:
+            with os.scandir(out) as entries:
+                self._expect_new = next(entries, None) is None
+        except OSError:
+            self._expect_new = True
 
     def write(self, rel: str, data: str | bytes) -> bool:
         raw = data.encode("utf-8") if isinstance(data, str) else data
         path = self.out / rel
+        if self._expect_new and atomic_write(path, raw, exclusive=True, sync=False, sync_dir=False):
+            self.written += 1
+            return True
         try:
             size = os.stat(path).st_size
         except FileNotFoundError:

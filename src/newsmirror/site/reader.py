@@ -67,6 +67,8 @@ def _unquote(value: str) -> str:
     v = value.strip()
     if len(v) >= 2 and v[0] == v[-1] == '"':
         inner, out, i = v[1:-1], [], 0
+        if "\\" not in inner:
+            return inner  # nothing escaped: the common case
         while i < len(inner):
             c = inner[i]
             if c == "\\" and i + 1 < len(inner) and inner[i + 1] in _YAML_ESCAPES:

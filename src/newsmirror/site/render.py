@@ -29,8 +29,10 @@ _ROOT_ASSETS = re.compile(r"""(\s(?:src|href|poster)=["'])/assets/""")
 _ASSETS_HOST = "https://assets.newsmirror.invalid/assets/"
 # Content that needs sanitize_html's lxml rewrites (embeds become links, lazy
 # images get their src); everything else, the common case, needs only the nh3 pass.
-# Matched against lowercased content: re.I made this search ~10x slower on CJK text
-# (a quarter of a post page's render time).
+# Every pattern is part of a tag, so it is matched against the content's tags
+# only, lowercased (re.I made the search ~10x slower on CJK text). A quoted
+# attribute value may hold ">"; an unclosed quote takes the rest of the content.
+_TAGS = re.compile(r"""<[^>"']*(?:(?:"[^"]*"?|'[^']*'?)[^>"']*)*>?""")
 _NEEDS_REWRITES = re.compile(
     r"<(?:iframe|embed|object|video)\b|data-(?:src|original|lazy|actualsrc|url)|srcset|"
     + "|".join(re.escape(host.lower()) for host in TRACKER_HOSTS),  # tracking pixels go too
@@ -123,7 +125,7 @@ def clean_for_page(content: str, base_url: str, root: str) -> str:
     allowlist pass; the lxml rewrites of `sanitize_html` (ingest's job) run only
     on content that needs them.
     """
-    if _NEEDS_REWRITES.search(content.lower()):
+    if _NEEDS_REWRITES.search(" ".join(_TAGS.findall(content)).lower()):
         marked = _ROOT_ASSETS.sub(lambda m: m.group(1) + _ASSETS_HOST, content)
         return sanitize_html(marked, base_url).replace(_ASSETS_HOST, root + "assets/")
     _page["base"], _page["root"] = base_url, root

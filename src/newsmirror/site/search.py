@@ -37,7 +37,7 @@ class Postings(Protocol):
 
     def add(self, pid: int, terms: str) -> None: ...
     def count(self) -> int: ...
-    def shard_js(self, seg: str, i: int, shards: int) -> str: ...
+    def shard_js(self, seg: str, i: int, shards: int) -> bytes: ...
 
 
 class PyPostings:
@@ -65,8 +65,8 @@ class PyPostings:
     def count(self) -> int:
         return self._total
 
-    def shard_js(self, seg: str, i: int, shards: int) -> str:
-        """Shard i's JavaScript; its terms' ids are dropped once written."""
+    def shard_js(self, seg: str, i: int, shards: int) -> bytes:
+        """Shard i's JavaScript, UTF-8; its terms' ids are dropped once written."""
         if self._shards is None or len(self._shards) != shards:
             self._shards = [[] for _ in range(shards)]
             for term in self._ids:  # first-seen order
@@ -76,7 +76,7 @@ class PyPostings:
             ids = sorted(self._ids.pop(term, ()))
             gaps = [ids[0]] + [b - a for a, b in zip(ids, ids[1:], strict=False)] if ids else []
             group[term] = ",".join(map(str, gaps))
-        return _js("nmSearchShard", seg, i, group)
+        return _js("nmSearchShard", seg, i, group).encode()
 
 
 def new_postings() -> Postings:
@@ -85,7 +85,7 @@ def new_postings() -> Postings:
     return scan.Postings() if scan else PyPostings()
 
 
-def write_postings(postings: Postings, seg: str, write: Callable[[str, str], object],
+def write_postings(postings: Postings, seg: str, write: Callable[[str, bytes], object],
                    shards: int | None = None) -> tuple[int, list[str]]:  # fmt: skip
     """Write a segment's shard files; returns (shard count, files written)."""
     if shards is None:  # about 4,000 postings per shard, a power of two
@@ -104,7 +104,7 @@ def write_postings(postings: Postings, seg: str, write: Callable[[str, str], obj
 def write_segment(
     seg: str,
     terms_by_id: Iterable[tuple[int, str]],
-    write: Callable[[str, str], object],
+    write: Callable[[str, bytes], object],
     shards: int | None = None,
 ) -> tuple[int, list[str]]:
     """Write one segment's shard files from (post id, terms) pairs."""

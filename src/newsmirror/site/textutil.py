@@ -128,7 +128,13 @@ def nfkc(text: str) -> str:
     text = _textscan.fold_fullwidth(text) if _textscan else fold_fullwidth(text)
     if unicodedata.is_normalized("NFKC", text):
         return text
-    return unicodedata.normalize("NFKC", text)
+    # Normalise only the space-separated pieces that need it: a long CJK text
+    # with one "…" took ~150 µs as a whole. NFKC never joins across U+0020 (a
+    # starter nothing composes with), so the pieces normalise independently.
+    return " ".join(
+        piece if unicodedata.is_normalized("NFKC", piece) else unicodedata.normalize("NFKC", piece)
+        for piece in text.split(" ")
+    )
 
 
 def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
@@ -160,21 +166,25 @@ def index_terms(title: str, rest: str) -> str:
 def leading_text(fragment: str, chars: int = 1500) -> str:
     """About the first `chars` characters of visible text of an HTML fragment.
 
-    Converts only a prefix of the HTML (plus a margin for markup): posts are
-    2-10 KB and only their start is used for language detection and search.
+    Converts only a prefix of the HTML (plus a margin for markup), growing it
+    when the markup leaves too little text: posts are 2-10 KB and only their
+    start is used for language detection and search. A prefix of twice `chars`
+    is enough for nearly every post (CJK text is about as long as its HTML).
     Cached, as the reader and the search index ask for the same post in a row.
     """
-    prefix = fragment[: chars * 6]
-    if len(prefix) < len(fragment):
+    for size in (chars * 2, chars * 6):
+        if size >= len(fragment):
+            break
+        prefix = fragment[:size]
         lt = prefix.rfind("<")
         if lt >= 0 and prefix.find(">", lt) < 0:
             prefix = prefix[:lt]  # a cut tag would read as text
         if _SCRIPT_OR_STYLE.search(prefix):
-            prefix = fragment  # a cut <script> would leak code into the text
-    text = html_to_text(prefix)
-    if len(text) < chars and len(prefix) < len(fragment):
-        text = html_to_text(fragment)  # markup-heavy start: take it all
-    return text[:chars]
+            break  # a cut <script> would leak code into the text
+        text = html_to_text(prefix)
+        if len(text) >= chars:
+            return text[:chars]
+    return html_to_text(fragment)[:chars]
 
 
 def fnv1a(token: str) -> int:
