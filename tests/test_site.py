@@ -372,7 +372,7 @@ def test_build_time_cleaning_still_rewrites_embeds_and_lazy_images() -> None:
     # Only tags are searched for what needs the rewrites: quotes must not hide any of it.
     for tricky in (
         '<img alt="1 > 0" src="https://pixel.wp.com/g.gif" width="1" height="1">',
-        "<p class=it's>x</p><img src=\"https://pixel.wp.com/g.gif\" width=1 height=1>",
+        '<p class=it\'s>x</p><img src="https://pixel.wp.com/g.gif" width=1 height=1>',
         "<img alt='>' src=\"https://pixel.wp.com/g.gif\" width=1 height=1>",
     ):
         assert "pixel.wp.com" not in clean_for_page(tricky, "https://example.org/post", "../")
