@@ -5,11 +5,14 @@
 
 Full builds alternate with Hugo's, `--full-repeat` times each, and the
 medians are compared; both are timed as whole processes (newsmirror's time
-includes starting Python). Old outputs are moved aside, not deleted, until the
-end: ext4 without a journal skips inodes freed in the last 30 s (60 s while their
-inode table block is unwritten) when it allocates new ones, and
-after deleting a 10,000-page site that made the next build's file creation
-several times slower (perf: `recently_deleted`, `find_inode_bit`).
+includes starting Python). Old outputs are moved aside, not deleted, during a
+run: ext4 without a journal skips inodes freed in the last 30 s (60 s while their
+inode table block is unwritten) when it allocates new ones, and after deleting
+a 10,000-page site that made the next build's file creation several times
+slower (perf: `recently_deleted`, `find_inode_bit`); Hugo, which makes a folder
+per post, suffered most. With `--work`, the next run empties the trash and
+waits 65 s before it times anything. Every timed build starts after an
+`os.sync()`, so none pays for the last one's writeback.
 
 `--work DIR` keeps the generated archives there and reuses them on the next run
 (generating 100,000 posts takes about a minute). `--sizes ""` skips the sized
@@ -149,7 +152,7 @@ def generate(folder: Path, n: int, seed: int = 1, start: int = 0) -> list[Path]:
 
 
 def discard(path: Path) -> None:
-    """Move `path` into the work folder's trash, emptied when the benchmark ends."""
+    """Move `path` into the work folder's trash (emptied by the next run with --work, at its start)."""
     if path.exists():
         trash = path.parent / ".trash"
         trash.mkdir(exist_ok=True)
@@ -165,6 +168,7 @@ def newsmirror_build(archive: Path, mode: str) -> dict:
     if mode == "full":  # from scratch, also when --work reuses the archive
         discard(archive / "_site")
         discard(archive / ".newsmirror")
+    os.sync()  # no writeback of the last build's pages during this one (see `timed`)
     load = os.getloadavg()[0]
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", CHILD, str(archive), mode], capture_output=True,
@@ -181,6 +185,9 @@ def load_now() -> str:
 
 def timed(cmd: list[str], cwd: Path) -> float:
     print(f"  ({' '.join(cmd)} in {cwd.name}, {load_now()})", flush=True)
+    # Each build leaves ~150 MB of dirty pages; without a sync their writeback
+    # ran during the next build, whichever tool it was (Hugo: 3.3-8.7 s in one run).
+    os.sync()
     t = time.perf_counter()
     subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
     return time.perf_counter() - t
@@ -266,6 +273,7 @@ def main() -> None:
     if any(work.glob("*/.trash")):
         print("emptying the last run's trash, then waiting 65 s (see the docstring)", flush=True)
         empty_trash(work)
+        os.sync()
         time.sleep(65)
     try:
         for n in (int(s) for s in args.sizes.split(",") if s):
@@ -294,10 +302,9 @@ def main() -> None:
                       f"build_site ({r['written']} files written, peak RSS {r['rss_mb']:.0f} MB, "
                       f"load {r['load']:.1f})")  # fmt: skip
     finally:
-        empty_trash(work)
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-        else:
+        else:  # the trash is emptied by the next run, before it waits (not right before it times)
             print(f"work folder: {work}")
 
 
