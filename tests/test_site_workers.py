@@ -10,7 +10,7 @@ from test_site import GOLDEN, HOSTILE, SEED
 
 from newsmirror.site import build, build_site, workers
 
-COPIES = 18  # x 21 posts: above build.POOL_THRESHOLD
+COPIES = 18  # x 22 posts: above build.POOL_THRESHOLD
 
 
 def make_big_archive(root: Path) -> Path:
@@ -22,6 +22,11 @@ def make_big_archive(root: Path) -> Path:
             shutil.copy(p, posts / f"{2000 + k}{p.name[4:]}")
         for name, text in HOSTILE.items():
             (posts / f"{2000 + k}{name[4:]}").write_text(text, encoding="utf-8")
+        # Words only this copy has: the workers meet search terms in another
+        # order than one process does, and the index must not show it.
+        unique = f"{chr(0x5000 + k)}{chr(0x5100 + k)}{chr(0x5200 + k)}"
+        text = SEED[0].read_text(encoding="utf-8").replace("北約秘書長訪南韓", f"獨有{unique}")
+        (posts / f"{2000 + k}-06-01-unique-{k}.md").write_text(text, encoding="utf-8")
     return root
 
 
@@ -41,7 +46,7 @@ def in_one_process(archive: Path) -> dict[str, bytes]:
         mp.setattr(build, "POOL_THRESHOLD", 10**9)
         mp.setattr(build, "Workers", None)  # would fail if used
         report = build_site(archive, archive / "one", full=True)
-    assert report.posts == COPIES * (len(GOLDEN) + len(SEED) + len(HOSTILE))
+    assert report.posts == COPIES * (len(GOLDEN) + len(SEED) + len(HOSTILE) + 1)
     return tree(archive / "one")
 
 

@@ -140,3 +140,38 @@ def test_postings_shards_hold_each_terms_ids_in_order() -> None:
 )
 def test_nfkc_equals_unicodedata(text: str) -> None:
     assert textutil.nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    posts=st.lists(
+        st.tuples(st.integers(0, 5000), st.lists(term_strategy, max_size=6)), max_size=16
+    ),
+    split=st.integers(0, 16),
+)
+def test_postings_merged_from_workers_write_what_one_collector_writes(
+    posts: list[tuple[int, list[str]]], split: int
+) -> None:
+    """Two workers' dumps merged give the files one collector of all posts gives."""
+    kinds = [search.PyPostings] + ([scan.Postings] if scan else [])
+    outputs = []
+    for kind in kinds:
+        whole, merged, parts = kind(), kind(), (kind(), kind())
+        for k, (pid, terms) in enumerate(sorted(posts)):
+            whole.add(pid, " ".join(terms))
+            parts[k % 2 if split % 2 else int(k >= split)].add(pid, " ".join(terms))
+        for part in parts:
+            merged.merge(part.dump())
+        assert merged.count() == whole.count()
+        files = [merged.shard_js("main", i, 4) for i in range(4)]
+        assert files == [whole.shard_js("main", i, 4) for i in range(4)]
+        outputs.append(files)
+    assert all(files == outputs[0] for files in outputs)
+
+
+@pytest.mark.skipif(scan is None, reason="extension not compiled")
+def test_postings_merge_refuses_what_dump_did_not_write() -> None:
+    with pytest.raises(ValueError, match="not a Postings.dump"):
+        scan.Postings().merge(b"\x01\x00\x00")
+    with pytest.raises(ValueError, match="not a Postings.dump"):
+        scan.Postings().merge(b"\x05\x00\x00\x00" + b"\x00" * 8)

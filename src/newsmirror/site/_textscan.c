@@ -342,17 +342,15 @@ rehash(Postings *self, Py_ssize_t capacity)
     return 0;
 }
 
-/* Append `pid` to the list of the term data[start : start + len]. */
-static int
-add_posting(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssize_t len,
-            uint32_t pid)
+/* The list of the term data[start : start + len], made if new; NULL on error. */
+static PostingList *
+list_for(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssize_t len)
 {
     uint64_t h = 0xcbf29ce484222325u;
     for (Py_ssize_t k = 0; k < len; k++)
         h = (h ^ PyUnicode_READ(kind, data, start + k)) * 0x100000001b3u;
     h = mix(h);
     Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)self->mask);
-    PostingList *list = NULL;
     for (;; i = (i + 1) & self->mask) {
         Py_ssize_t slot = self->slots[i];
         if (slot == 0)
@@ -363,26 +361,29 @@ add_posting(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssi
         Py_ssize_t k = 0;
         while (k < len && self->chars[l->text + k] == PyUnicode_READ(kind, data, start + k))
             k++;
-        if (k == len) {
-            list = l;
-            break;
-        }
+        if (k == len)
+            return l;
     }
-    if (list == NULL) {
-        if (grow((void **)&self->chars, &self->chars_cap, self->nchars + len, sizeof(Py_UCS4)) < 0 ||
-            grow((void **)&self->lists, &self->lists_cap, self->nlists + 1, sizeof(PostingList)) < 0)
-            return -1;
-        for (Py_ssize_t k = 0; k < len; k++)
-            self->chars[self->nchars + k] = PyUnicode_READ(kind, data, start + k);
-        list = &self->lists[self->nlists];
-        *list = (PostingList){NULL, 0, 0, self->nchars, len, h, 0, 0};
-        self->nchars += len;
-        self->slots[i] = ++self->nlists;
-        if (self->nlists * 2 > self->mask + 1 && rehash(self, (self->mask + 1) * 2) < 0)
-            return -1;
-        list = &self->lists[self->nlists - 1];
-    }
-    if (grow((void **)&list->ids, &list->cap, list->len + 1, sizeof(uint32_t)) < 0)
+    if (grow((void **)&self->chars, &self->chars_cap, self->nchars + len, sizeof(Py_UCS4)) < 0 ||
+        grow((void **)&self->lists, &self->lists_cap, self->nlists + 1, sizeof(PostingList)) < 0)
+        return NULL;
+    for (Py_ssize_t k = 0; k < len; k++)
+        self->chars[self->nchars + k] = PyUnicode_READ(kind, data, start + k);
+    self->lists[self->nlists] = (PostingList){NULL, 0, 0, self->nchars, len, h, 0, 0};
+    self->nchars += len;
+    self->slots[i] = ++self->nlists;
+    if (self->nlists * 2 > self->mask + 1 && rehash(self, (self->mask + 1) * 2) < 0)
+        return NULL;
+    return &self->lists[self->nlists - 1];
+}
+
+/* Append `pid` to the list of the term data[start : start + len]. */
+static int
+add_posting(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssize_t len,
+            uint32_t pid)
+{
+    PostingList *list = list_for(self, kind, data, start, len);
+    if (list == NULL || grow((void **)&list->ids, &list->cap, list->len + 1, sizeof(uint32_t)) < 0)
         return -1;
     if (list->len && pid < list->last)
         list->unsorted = 1;
@@ -536,7 +537,25 @@ compare_ids(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Group the lists by shard (fnv1a of the term modulo `shards`), keeping first-seen order. */
+/* The Postings whose terms compare_terms orders (qsort passes no context). */
+static const Postings *sorting;
+
+/* Terms by code point, as Python orders str. */
+static int
+compare_terms(const void *a, const void *b)
+{
+    const PostingList *x = &sorting->lists[*(const Py_ssize_t *)a];
+    const PostingList *y = &sorting->lists[*(const Py_ssize_t *)b];
+    const Py_UCS4 *p = sorting->chars + x->text, *q = sorting->chars + y->text;
+    Py_ssize_t n = x->text_len < y->text_len ? x->text_len : y->text_len;
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (p[k] != q[k])
+            return p[k] < q[k] ? -1 : 1;
+    return (x->text_len > y->text_len) - (x->text_len < y->text_len);
+}
+
+/* Group the lists by shard (fnv1a of the term modulo `shards`), each shard's
+ * terms sorted: the same files whichever process collected which posts. */
 static int
 group_by_shard(Postings *self, Py_ssize_t shards)
 {
@@ -571,6 +590,11 @@ group_by_shard(Postings *self, Py_ssize_t shards)
         self->order[next[shard_of[k]]++] = k;
     PyMem_Free(next);
     PyMem_Free(shard_of);
+    sorting = self;
+    for (Py_ssize_t s = 0; s < shards; s++)
+        qsort(self->order + self->starts[s], (size_t)(self->starts[s + 1] - self->starts[s]),
+              sizeof(Py_ssize_t), compare_terms);
+    sorting = NULL;
     self->grouped_for = shards;
     return 0;
 }
@@ -631,10 +655,113 @@ error:
     return NULL;
 }
 
+/* dump() -> bytes: every list, for merge() in another process (same machine:
+ * native byte order). Per list, uint32s: term length, id count, unsorted flag,
+ * the term's code points, the ids. */
+static PyObject *
+Postings_dump(Postings *self, PyObject *unused)
+{
+    Py_ssize_t words = 0;
+    for (Py_ssize_t k = 0; k < self->nlists; k++)
+        words += 3 + self->lists[k].text_len + self->lists[k].len;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, words * (Py_ssize_t)sizeof(uint32_t));
+    if (out == NULL)
+        return NULL;
+    uint32_t *w = (uint32_t *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t k = 0; k < self->nlists; k++) {
+        const PostingList *l = &self->lists[k];
+        *w++ = (uint32_t)l->text_len;
+        *w++ = (uint32_t)l->len;
+        *w++ = (uint32_t)l->unsorted;
+        memcpy(w, self->chars + l->text, (size_t)l->text_len * sizeof(uint32_t));
+        w += l->text_len;
+        if (l->len)
+            memcpy(w, l->ids, (size_t)l->len * sizeof(uint32_t));
+        w += l->len;
+    }
+    return out;
+}
+
+/* Add ids[0:n] to `l`; two sorted runs are merged, so the list stays sorted. */
+static int
+append_ids(PostingList *l, const uint32_t *ids, Py_ssize_t n, int sorted)
+{
+    if (n == 0)
+        return 0;
+    if (l->len && !l->unsorted && sorted && ids[0] < l->last) {
+        uint32_t *merged = PyMem_Malloc((size_t)(l->len + n) * sizeof(uint32_t));
+        if (merged == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        Py_ssize_t a = 0, b = 0, m = 0;
+        while (a < l->len && b < n)
+            merged[m++] = l->ids[a] <= ids[b] ? l->ids[a++] : ids[b++];
+        while (a < l->len)
+            merged[m++] = l->ids[a++];
+        while (b < n)
+            merged[m++] = ids[b++];
+        PyMem_Free(l->ids);
+        l->ids = merged;
+        l->len = l->cap = m;
+        l->last = merged[m - 1];
+        return 0;
+    }
+    if (grow((void **)&l->ids, &l->cap, l->len + n, sizeof(uint32_t)) < 0)
+        return -1;
+    if (!sorted || (l->len && ids[0] < l->last))
+        l->unsorted = 1;
+    memcpy(l->ids + l->len, ids, (size_t)n * sizeof(uint32_t));
+    l->len += n;
+    l->last = ids[n - 1];
+    return 0;
+}
+
+/* merge(data): add the lists of another Postings' dump(). */
+static PyObject *
+Postings_merge(Postings *self, PyObject *arg)
+{
+    Py_buffer view;
+    if (self->grouped_for) {
+        PyErr_SetString(PyExc_RuntimeError, "Postings.merge after shard_js");
+        return NULL;
+    }
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const uint32_t *r = view.buf;
+    Py_ssize_t left = view.len / (Py_ssize_t)sizeof(uint32_t);
+    int ok = view.len % (Py_ssize_t)sizeof(uint32_t) == 0;
+    while (ok && left > 0) {
+        if (left < 3 || r[0] == 0 || (Py_ssize_t)r[0] + r[1] > left - 3) {
+            ok = 0;
+            break;
+        }
+        Py_ssize_t len = r[0], n = r[1];
+        int sorted = !r[2];
+        PostingList *l = list_for(self, PyUnicode_4BYTE_KIND, r + 3, 0, len);
+        if (l == NULL || append_ids(l, r + 3 + len, n, sorted) < 0) {
+            PyBuffer_Release(&view);
+            return NULL;
+        }
+        self->postings += n;
+        r += 3 + len + n;
+        left -= 3 + len + n;
+    }
+    PyBuffer_Release(&view);
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "not a Postings.dump()");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef postings_methods[] = {
     {"add", (PyCFunction)Postings_add, METH_VARARGS,
      "add(pid, terms): pid for each whitespace-separated term."},
     {"count", (PyCFunction)Postings_count, METH_NOARGS, "count() -> number of postings added."},
+    {"dump", (PyCFunction)Postings_dump, METH_NOARGS,
+     "dump() -> bytes of all lists, for merge() in another process on this machine."},
+    {"merge", (PyCFunction)Postings_merge, METH_O, "merge(data): add the lists of a dump()."},
     {"shard_js", (PyCFunction)Postings_shard_js, METH_VARARGS,
      "shard_js(seg, i, shards) -> the JavaScript of shard i, UTF-8 (its ids are then freed)."},
     {NULL, NULL, 0, NULL},

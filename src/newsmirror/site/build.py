@@ -331,13 +331,25 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
            old_pages: dict[str, int | None], writer: OutputWriter, warnings: list[str],
            workers: Workers | None, fresh_site: bool,
            recs_by_name: dict[str, Rec]) -> BuildReport:  # fmt: skip
-    # 1. Parse new and changed posts (in the workers when there are many).
-    parsed = workers.parse(to_parse) if workers else _parse_here(posts_dir, to_parse)
-    # A new main search segment takes each post's terms as it is parsed;
-    # otherwise they go to the delta segment (see _search).
-    postings = search.new_postings() if _rebuild_index(cache, fresh_site, len(to_parse)) else None
-    terms_now: dict[str, str] = {}  # name -> index terms ("" when already in `postings`)
     old_posts = cache.posts
+    # Ids are given before parsing, so that workers can index posts as they parse them.
+    pids: dict[str, int] = {}
+    for name in to_parse:
+        old = old_posts.get(name)
+        if old is not None:
+            pids[name] = old[1]
+        else:
+            pids[name], cache.next_id = cache.next_id, cache.next_id + 1
+    # 1. Parse new and changed posts (in the workers when there are many).
+    # A new main search segment takes each post's terms as it is parsed (in
+    # the workers, if any: see Workers.parse); otherwise they go to the delta
+    # segment (see _search).
+    postings = search.new_postings() if _rebuild_index(cache, fresh_site, len(to_parse)) else None
+    if workers:
+        parsed = workers.parse(to_parse, pids=pids if postings is not None else None)
+    else:
+        parsed = _parse_here(posts_dir, to_parse)
+    terms_now: dict[str, str] = {}  # name -> index terms ("" when already in `postings`)
     new_cache = dict(old_posts)  # name -> row (cache.make_row)
     removed_names = set(changes.removed)
     used_urls: dict[str, set[str]] = {}  # month folder -> casefolded URLs in it
@@ -349,10 +361,11 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             continue
         mtime_ns, size = changes.changed[name]
         old = old_posts.get(name)
+        pid = pids[name]
         if old is not None:
-            pid, url, sig = old[1], old[4], old[6]
+            url, sig = old[4], old[6]
         else:
-            pid, cache.next_id, sig = cache.next_id, cache.next_id + 1, None
+            sig = None
             d = datetime.fromtimestamp(ptuple[2], UTC)
             slug = slugify(html.unescape(title_from_filename(name.rsplit("/", 1)[-1])))
             folder = f"posts/{d:%Y/%m}/"
@@ -367,9 +380,11 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         new_cache[name] = make_row(name, pid, mtime_ns, size, url, quote(url, safe="/#"), sig,
                                    ptuple)  # fmt: skip
         if postings is not None:
-            postings.add(pid, terms)
+            postings.add(pid, terms)  # "" when a worker has indexed it
             terms = ""
         terms_now[name] = terms
+    # The workers' postings, asked for before any page job so that they come while pages render.
+    worker_postings = workers.take_postings() if workers and postings is not None else []
     for name in removed_names:
         del new_cache[name]
     removed_ids = {old_posts[n][1] for n in removed_names}
@@ -564,6 +579,9 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
 
     terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
     _phase("listings and feeds", len(planner.new))
+    if postings is not None:
+        for dumped in worker_postings:
+            postings.merge(dumped.get())
     _search(planner, writer, cache, by_id, terms_by_id, postings, removed_ids, posts_dir,
             workers, fresh_site, stamp, None if check_all else touched.doc_chunks)  # fmt: skip
 

@@ -9,6 +9,7 @@ maps term -> ascending post ids, gap-encoded. `static/search.js` reads them.
 from __future__ import annotations
 
 import json
+import pickle
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -37,6 +38,8 @@ class Postings(Protocol):
 
     def add(self, pid: int, terms: str) -> None: ...
     def count(self) -> int: ...
+    def dump(self) -> bytes: ...
+    def merge(self, data: bytes) -> None: ...
     def shard_js(self, seg: str, i: int, shards: int) -> bytes: ...
 
 
@@ -65,11 +68,22 @@ class PyPostings:
     def count(self) -> int:
         return self._total
 
+    def dump(self) -> bytes:
+        """All lists, for `merge` in another process (a build's worker)."""
+        return pickle.dumps(dict(self._ids), protocol=pickle.HIGHEST_PROTOCOL)
+
+    def merge(self, data: bytes) -> None:
+        if self._shards is not None:
+            raise RuntimeError("Postings.merge after shard_js")
+        for term, ids in pickle.loads(data).items():
+            self._ids[term].extend(ids)
+            self._total += len(ids)
+
     def shard_js(self, seg: str, i: int, shards: int) -> bytes:
         """Shard i's JavaScript, UTF-8; its terms' ids are dropped once written."""
         if self._shards is None or len(self._shards) != shards:
             self._shards = [[] for _ in range(shards)]
-            for term in self._ids:  # first-seen order
+            for term in sorted(self._ids):  # the same files whoever collected which posts
                 self._shards[fnv1a(term) % shards].append(term)
         group = {}
         for term in self._shards[i]:

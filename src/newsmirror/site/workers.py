@@ -49,6 +49,7 @@ class _WorkerState:
         self.renderer = PostRenderer(posts_dir, out, config)
         self.kept: dict[str, str] = {}
         self.kept_chars = 0
+        self.postings: search.Postings | None = None  # when this worker indexes its posts
 
 
 _state: _WorkerState | None = None
@@ -60,17 +61,29 @@ def _init(posts_dir: Path, out: Path, config: SiteConfig) -> None:
     _state = _WorkerState(posts_dir, out, config)
 
 
-def _parse_chunk(task: tuple[list[str], bool]) -> list[ParseResult]:
-    names, keep = task
+def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[ParseResult]:
+    names, keep, pids = task
     assert _state is not None
+    if pids is not None and _state.postings is None:
+        _state.postings = search.new_postings()
     results = []
-    for name in names:
+    for k, name in enumerate(names):
         result, content = parse_one(_state.posts_dir, name)
         if keep and content is not None and _state.kept_chars + len(content) <= KEEP_CHARS:
             _state.kept[name] = content
             _state.kept_chars += len(content)
+        if pids is not None and result[1] is not None:
+            _state.postings.add(pids[k], result[2])  # type: ignore[union-attr]
+            result = (result[0], result[1], "")
         results.append(result)
     return results
+
+
+def _take_postings(_: object) -> bytes:
+    """This worker's postings (from parse(..., pids=...)), dumped; it keeps none."""
+    assert _state is not None
+    postings, _state.postings = _state.postings, None
+    return postings.dump() if postings is not None else b""
 
 
 def _render_chunk(jobs: list[RenderJob]) -> tuple[int, int]:
@@ -94,8 +107,15 @@ class Workers:
         self.pools = [ctx.Pool(1, _init, (posts_dir, out, config)) for _ in range(count)]
         self.owner: dict[str, int] = {}  # post name -> the worker keeping its content
 
-    def parse(self, names: list[str], *, keep: bool = True) -> Iterator[ParseResult]:
-        """Parse posts across the workers; results come in no particular order."""
+    def parse(self, names: list[str], *, keep: bool = True,
+              pids: dict[str, int] | None = None) -> Iterator[ParseResult]:  # fmt: skip
+        """Parse posts across the workers; results come in no particular order.
+
+        With `pids`, each worker adds its posts' terms to postings of its own
+        (collected by `take_postings`) and the results carry no terms: 10,000
+        posts have ~8 million postings, too many for the main process to take
+        one by one.
+        """
         n = len(self.pools)
         chunks = [names[i : i + CHUNK] for i in range(0, len(names), CHUNK)]
         streams = []
@@ -103,10 +123,16 @@ class Workers:
             mine = chunks[w::n]
             if keep:
                 self.owner.update((name, w) for chunk in mine for name in chunk)
-            streams.append(pool.imap(_parse_chunk, [(c, keep) for c in mine]))
+            tasks = [(c, keep, None if pids is None else [pids[name] for name in c]) for c in mine]
+            streams.append(pool.imap(_parse_chunk, tasks))
         for batch in itertools.chain.from_iterable(itertools.zip_longest(*streams)):
             if batch is not None:
                 yield from batch
+
+    def take_postings(self) -> list[multiprocessing.pool.AsyncResult]:
+        """Each worker's postings, dumped (`search.Postings.merge` takes them); queued
+        now, before any render job, so they come while the pages render."""
+        return [pool.apply_async(_take_postings, (None,)) for pool in self.pools]
 
     def render(self, jobs: list[RenderJob]) -> list[multiprocessing.pool.AsyncResult]:
         """Start rendering post pages, each on the worker that keeps its content."""
