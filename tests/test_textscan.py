@@ -175,3 +175,24 @@ def test_postings_merge_refuses_what_dump_did_not_write() -> None:
         scan.Postings().merge(b"\x01\x00\x00")
     with pytest.raises(ValueError, match="not a Postings.dump"):
         scan.Postings().merge(b"\x05\x00\x00\x00" + b"\x00" * 8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    posts=st.lists(st.tuples(st.integers(0, 99), text_strategy, text_strategy), max_size=8),
+    shards=st.sampled_from([1, 4]),
+)
+def test_add_text_equals_add_of_index_terms(posts: list[tuple[int, str, str]], shards: int) -> None:
+    kinds = [search.PyPostings] + ([scan.Postings] if scan else [])
+    files = []
+    for kind in kinds:
+        by_text, by_terms = kind(), kind()
+        for pid, title, rest in posts:
+            t, r = textutil.index_text(title), textutil.index_text(rest)
+            by_text.add_text(pid, t, r)
+            by_terms.add(pid, textutil.index_terms(title, rest))
+        assert by_text.count() == by_terms.count()
+        these = [by_text.shard_js("s", i, shards) for i in range(shards)]
+        assert these == [by_terms.shard_js("s", i, shards) for i in range(shards)]
+        files.append(these)
+    assert all(f == files[0] for f in files)

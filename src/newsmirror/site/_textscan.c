@@ -165,9 +165,13 @@ typedef struct {
     Py_ssize_t chars; /* total length of the distinct terms */
 } TermSet;
 
-static void
-add_term(TermSet *set, const Py_UCS4 *start, Py_ssize_t len)
+/* Where the tokenizer sends each term: -1 on error (an exception set). */
+typedef int (*TermSink)(void *sink, const Py_UCS4 *start, Py_ssize_t len);
+
+static int
+add_term(void *sink, const Py_UCS4 *start, Py_ssize_t len)
 {
+    TermSet *set = sink;
     uint64_t h = 0xcbf29ce484222325u;
     for (Py_ssize_t k = 0; k < len; k++)
         h = (h ^ start[k]) * 0x100000001b3u;
@@ -180,17 +184,17 @@ add_term(TermSet *set, const Py_UCS4 *start, Py_ssize_t len)
             slot->len = len;
             set->order[set->count++] = *slot;
             set->chars += len;
-            return;
+            return 0;
         }
         if (slot->len == len && memcmp(slot->start, start, (size_t)len * sizeof(Py_UCS4)) == 0)
-            return;
+            return 0;
         i = (i + 1) & set->mask;
     }
 }
 
-/* The terms of textutil.search_tokens over text[0:n]. */
-static void
-add_text_terms(TermSet *set, const Py_UCS4 *text, Py_ssize_t n, int unigrams)
+/* The terms of textutil.search_tokens over text[0:n], each sent to `add` (repeats too). */
+static int
+tokenize(TermSink add, void *sink, const Py_UCS4 *text, Py_ssize_t n, int unigrams)
 {
     Py_ssize_t i = 0;
     while (i < n) {
@@ -212,15 +216,18 @@ add_text_terms(TermSet *set, const Py_UCS4 *text, Py_ssize_t n, int unigrams)
         if (starts_cjk_run(c)) {
             if (len == 1 || unigrams)
                 for (Py_ssize_t k = i; k < j; k++)
-                    add_term(set, text + k, 1);
+                    if (add(sink, text + k, 1) < 0)
+                        return -1;
             for (Py_ssize_t k = i; k + 1 < j; k++)
-                add_term(set, text + k, 2);
+                if (add(sink, text + k, 2) < 0)
+                    return -1;
         }
-        else if (len > 1 || Py_UNICODE_ISDIGIT(c)) {
-            add_term(set, text + i, len);
+        else if ((len > 1 || Py_UNICODE_ISDIGIT(c)) && add(sink, text + i, len) < 0) {
+            return -1;
         }
         i = j;
     }
+    return 0;
 }
 
 /* index_terms(title, rest) -> the distinct terms of both, space-separated:
@@ -248,8 +255,8 @@ index_terms(PyObject *self, PyObject *args)
             PyErr_NoMemory();
         goto done;
     }
-    add_text_terms(&set, t, nt, 1);
-    add_text_terms(&set, r, nr, 0);
+    tokenize(add_term, &set, t, nt, 1);
+    tokenize(add_term, &set, r, nr, 0);
     Py_ssize_t size = set.count ? set.chars + set.count - 1 : 0;
     joined = PyMem_Malloc((size_t)(size + 1) * sizeof(Py_UCS4));
     if (joined == NULL) {
@@ -287,6 +294,7 @@ typedef struct {
     uint64_t hash;
     uint32_t last;
     int unsorted;
+    uint64_t seen; /* the add_text call that last added to it (each term once per post) */
 } PostingList;
 
 typedef struct {
@@ -298,6 +306,8 @@ typedef struct {
     Py_UCS4 *chars;
     Py_ssize_t nchars, chars_cap;
     Py_ssize_t postings;
+    uint64_t calls; /* add_text calls so far */
+    uint32_t pid;   /* of the add_text call under way */
     /* For shard_js: list indexes grouped by shard, for `grouped_for` shards. */
     Py_ssize_t grouped_for;
     Py_ssize_t *order, *starts;
@@ -369,7 +379,7 @@ list_for(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssize_
         return NULL;
     for (Py_ssize_t k = 0; k < len; k++)
         self->chars[self->nchars + k] = PyUnicode_READ(kind, data, start + k);
-    self->lists[self->nlists] = (PostingList){NULL, 0, 0, self->nchars, len, h, 0, 0};
+    self->lists[self->nlists] = (PostingList){NULL, 0, 0, self->nchars, len, h, 0, 0, 0};
     self->nchars += len;
     self->slots[i] = ++self->nlists;
     if (self->nlists * 2 > self->mask + 1 && rehash(self, (self->mask + 1) * 2) < 0)
@@ -449,6 +459,55 @@ Postings_add(Postings *self, PyObject *args)
             return NULL;
         i = j;
     }
+    Py_RETURN_NONE;
+}
+
+static int
+add_once(void *sink, const Py_UCS4 *start, Py_ssize_t len)
+{
+    Postings *self = sink;
+    PostingList *list = list_for(self, PyUnicode_4BYTE_KIND, start, 0, len);
+    if (list == NULL)
+        return -1;
+    if (list->seen == self->calls)
+        return 0; /* this post's term again */
+    list->seen = self->calls;
+    if (grow((void **)&list->ids, &list->cap, list->len + 1, sizeof(uint32_t)) < 0)
+        return -1;
+    if (list->len && self->pid < list->last)
+        list->unsorted = 1;
+    list->ids[list->len++] = list->last = self->pid;
+    self->postings++;
+    return 0;
+}
+
+/* add_text(pid, title, rest): add(pid, index_terms(title, rest)) without
+ * making the terms' string: the terms go straight from the text to their lists. */
+static PyObject *
+Postings_add_text(Postings *self, PyObject *args)
+{
+    unsigned long long pid;
+    PyObject *title, *rest;
+    if (!PyArg_ParseTuple(args, "KUU", &pid, &title, &rest))
+        return NULL;
+    if (pid > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "post id does not fit 32 bits");
+        return NULL;
+    }
+    if (self->grouped_for) {
+        PyErr_SetString(PyExc_RuntimeError, "Postings.add_text after shard_js");
+        return NULL;
+    }
+    Py_UCS4 *t = PyUnicode_AsUCS4Copy(title), *r = NULL;
+    int failed = t == NULL || (r = PyUnicode_AsUCS4Copy(rest)) == NULL;
+    self->calls++;
+    self->pid = (uint32_t)pid;
+    failed = failed || tokenize(add_once, self, t, PyUnicode_GET_LENGTH(title), 1) < 0 ||
+             tokenize(add_once, self, r, PyUnicode_GET_LENGTH(rest), 0) < 0;
+    PyMem_Free(t);
+    PyMem_Free(r);
+    if (failed)
+        return NULL;
     Py_RETURN_NONE;
 }
 
@@ -758,6 +817,8 @@ Postings_merge(Postings *self, PyObject *arg)
 static PyMethodDef postings_methods[] = {
     {"add", (PyCFunction)Postings_add, METH_VARARGS,
      "add(pid, terms): pid for each whitespace-separated term."},
+    {"add_text", (PyCFunction)Postings_add_text, METH_VARARGS,
+     "add_text(pid, title, rest): add(pid, index_terms(title, rest)), title and rest prepared."},
     {"count", (PyCFunction)Postings_count, METH_NOARGS, "count() -> number of postings added."},
     {"dump", (PyCFunction)Postings_dump, METH_NOARGS,
      "dump() -> bytes of all lists, for merge() in another process on this machine."},

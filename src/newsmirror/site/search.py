@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from . import textutil
-from .textutil import INDEX_CHARS, fnv1a, index_terms, leading_text
+from .textutil import INDEX_CHARS, fnv1a, index_terms, index_text, leading_text
 
 DELTA_MAX = 2000
 DELTA_SHARDS = 64
@@ -25,8 +25,18 @@ DOC_CHUNK = 256
 
 def post_terms(title: str, author: str, source: str, content_html: str) -> str:
     """A post's index terms, space-separated (compact to keep in the cache)."""
-    # One text for the rest: tokens never span the joining space.
-    return index_terms(title, f"{author} {source} {leading_text(content_html, INDEX_CHARS)}")
+    return index_terms(title, _rest(author, source, content_html))
+
+
+def index_post(postings: Postings, pid: int, title: str, author: str, source: str,
+               content_html: str) -> None:  # fmt: skip
+    """`postings.add(pid, post_terms(...))`, without making the terms' string."""
+    postings.add_text(pid, index_text(title), index_text(_rest(author, source, content_html)))
+
+
+def _rest(author: str, source: str, content_html: str) -> str:
+    # One text for all but the title: tokens never span the joining space.
+    return f"{author} {source} {leading_text(content_html, INDEX_CHARS)}"
 
 
 def _js(call: str, *args: object) -> str:
@@ -37,6 +47,7 @@ class Postings(Protocol):
     """term -> post ids for one segment: `_textscan.Postings` or `PyPostings`."""
 
     def add(self, pid: int, terms: str) -> None: ...
+    def add_text(self, pid: int, title: str, rest: str) -> None: ...
     def count(self) -> int: ...
     def dump(self) -> bytes: ...
     def merge(self, data: bytes) -> None: ...
@@ -64,6 +75,11 @@ class PyPostings:
         for term in terms.split():
             ids[term].append(pid)
             self._total += 1
+
+    def add_text(self, pid: int, title: str, rest: str) -> None:
+        """`add(pid, index_terms(title, rest))`, of texts already through `index_text`."""
+        tokens = textutil.text_tokens(title, unigrams=True) | textutil.text_tokens(rest)
+        self.add(pid, " ".join(tokens))
 
     def count(self) -> int:
         return self._total

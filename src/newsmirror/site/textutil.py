@@ -137,14 +137,24 @@ def nfkc(text: str) -> str:
     )
 
 
+def index_text(text: str) -> str:
+    """`text` as search terms are taken from: NFKC-normalised, lower-cased."""
+    return nfkc(text).lower()
+
+
 def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
     """Index terms: CJK bigrams (and, with `unigrams`, single CJK characters) plus words.
 
     site/static/search.js tokenises queries the same way; keep the two in step.
     """
+    return text_tokens(index_text(text), unigrams=unigrams)
+
+
+def text_tokens(text: str, *, unigrams: bool = False) -> set[str]:
+    """`search_tokens` of a text already through `index_text`."""
     out: set[str] = set()
     # Each distinct run once: news text repeats its words a lot.
-    for run in set(_TOKEN.findall(nfkc(text).lower())):
+    for run in set(_TOKEN.findall(text)):
         if _is_cjk(run[0]):
             if len(run) == 1 or unigrams:
                 out.update(run)
@@ -157,9 +167,10 @@ def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
 
 def index_terms(title: str, rest: str) -> str:
     """`search_tokens(title, unigrams=True) | search_tokens(rest)`, space-separated."""
+    title, rest = index_text(title), index_text(rest)
     if _textscan:
-        return _textscan.index_terms(nfkc(title).lower(), nfkc(rest).lower())
-    return " ".join(search_tokens(title, unigrams=True) | search_tokens(rest))
+        return _textscan.index_terms(title, rest)
+    return " ".join(text_tokens(title, unigrams=True) | text_tokens(rest))
 
 
 @lru_cache(maxsize=4)

@@ -33,12 +33,19 @@ def to_tuple(p: SitePost) -> tuple:
             p.categories, p.lang, p.thumbnail)  # fmt: skip
 
 
-def parse_one(posts_dir: Path, name: str) -> tuple[ParseResult, str | None]:
-    """Parse one post: ((name, post tuple or None, index terms or error), its content)."""
+def parse_one(posts_dir: Path, name: str, postings: search.Postings | None = None,
+              pid: int = 0) -> tuple[ParseResult, str | None]:  # fmt: skip
+    """Parse one post: ((name, post tuple or None, index terms or error), its content).
+
+    With `postings`, the post's terms go there (as `pid`) and the result has "".
+    """
     try:
         post, content = read_post(posts_dir / name)
     except PostReadError as e:
         return (name, None, str(e)), None
+    if postings is not None:
+        search.index_post(postings, pid, post.title, post.author, post.source, content)
+        return (name, to_tuple(post), ""), content
     terms = search.post_terms(post.title, post.author, post.source, content)
     return (name, to_tuple(post), terms), content
 
@@ -64,17 +71,18 @@ def _init(posts_dir: Path, out: Path, config: SiteConfig) -> None:
 def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[ParseResult]:
     names, keep, pids = task
     assert _state is not None
-    if pids is not None and _state.postings is None:
-        _state.postings = search.new_postings()
+    postings = None  # without pids, the terms go back with the results
+    if pids is not None:
+        if _state.postings is None:
+            _state.postings = search.new_postings()
+        postings = _state.postings
     results = []
     for k, name in enumerate(names):
-        result, content = parse_one(_state.posts_dir, name)
+        result, content = parse_one(_state.posts_dir, name, postings,
+                                    pids[k] if pids is not None else 0)  # fmt: skip
         if keep and content is not None and _state.kept_chars + len(content) <= KEEP_CHARS:
             _state.kept[name] = content
             _state.kept_chars += len(content)
-        if pids is not None and result[1] is not None:
-            _state.postings.add(pids[k], result[2])  # type: ignore[union-attr]
-            result = (result[0], result[1], "")
         results.append(result)
     return results
 
