@@ -224,8 +224,14 @@ def hugo_site(archive: Path, target: Path) -> None:
     discard(target)
     (target / "content" / "posts").mkdir(parents=True)
     (target / "layouts" / "_default").mkdir(parents=True)
+    # The same job as newsmirror's: 30 posts per listing page and per feed (Hugo's
+    # defaults: 10, and every post in every feed), and the posts' bodies, which
+    # are HTML that Hugo's Markdown renderer drops unless `unsafe` (until it was
+    # set here, Hugo's post pages had no body).
     (target / "config.toml").write_text('baseURL = "/"\ntitle = "bench"\nrelativeURLs = true\n'
-                                        '[taxonomies]\n  tag = "tags"\n  category = "categories"\n')  # fmt: skip
+                                        "paginate = 30\nrssLimit = 30\n"
+                                        '[taxonomies]\n  tag = "tags"\n  category = "categories"\n'
+                                        "[markup.goldmark.renderer]\n  unsafe = true\n")  # fmt: skip
     (target / "layouts" / "_default" / "single.html").write_text(
         "<!doctype html><title>{{ .Title }}</title><h1>{{ .Title }}</h1>{{ .Content }}"
     )
