@@ -152,7 +152,8 @@ def test_nfkc_equals_unicodedata(text: str) -> None:
 def test_postings_merged_from_workers_write_what_one_collector_writes(
     posts: list[tuple[int, list[str]]], split: int
 ) -> None:
-    """Two workers' dumps merged give the files one collector of all posts gives."""
+    """Two workers' postings, taken in parts and merged, give the files one collector of
+    all posts gives."""
     kinds = [search.PyPostings] + ([scan.Postings] if scan else [])
     outputs = []
     for kind in kinds:
@@ -160,8 +161,10 @@ def test_postings_merged_from_workers_write_what_one_collector_writes(
         for k, (pid, terms) in enumerate(sorted(posts)):
             whole.add(pid, " ".join(terms))
             parts[k % 2 if split % 2 else int(k >= split)].add(pid, " ".join(terms))
-        for part in parts:
-            merged.merge(part.dump())
+        for k in range(3):  # in parts, as workers hand them over
+            for part in parts:
+                merged.merge(part.take(k, 3))
+        assert all(part.count() == 0 for part in parts)
         assert merged.count() == whole.count()
         files = [merged.shard_js("main", i, 4) for i in range(4)]
         assert files == [whole.shard_js("main", i, 4) for i in range(4)]
@@ -170,10 +173,10 @@ def test_postings_merged_from_workers_write_what_one_collector_writes(
 
 
 @pytest.mark.skipif(scan is None, reason="extension not compiled")
-def test_postings_merge_refuses_what_dump_did_not_write() -> None:
-    with pytest.raises(ValueError, match="not a Postings.dump"):
+def test_postings_merge_refuses_what_take_did_not_write() -> None:
+    with pytest.raises(ValueError, match="not a Postings.take"):
         scan.Postings().merge(b"\x01\x00\x00")
-    with pytest.raises(ValueError, match="not a Postings.dump"):
+    with pytest.raises(ValueError, match="not a Postings.take"):
         scan.Postings().merge(b"\x05\x00\x00\x00" + b"\x00" * 8)
 
 

@@ -579,9 +579,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
 
     terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
     _phase("listings and feeds", len(planner.new))
-    if postings is not None:
-        for dumped in worker_postings:
-            postings.merge(dumped.get())
+    while worker_postings:  # each part dropped once merged
+        postings.merge(worker_postings.pop(0).get())  # type: ignore[union-attr]
     _search(planner, writer, cache, by_id, terms_by_id, postings, removed_ids, posts_dir,
             workers, fresh_site, stamp, None if check_all else touched.doc_chunks)  # fmt: skip
 

@@ -49,7 +49,7 @@ class Postings(Protocol):
     def add(self, pid: int, terms: str) -> None: ...
     def add_text(self, pid: int, title: str, rest: str) -> None: ...
     def count(self) -> int: ...
-    def dump(self) -> bytes: ...
+    def take(self, part: int = 0, parts: int = 1) -> bytes: ...
     def merge(self, data: bytes) -> None: ...
     def shard_js(self, seg: str, i: int, shards: int) -> bytes: ...
 
@@ -84,9 +84,20 @@ class PyPostings:
     def count(self) -> int:
         return self._total
 
-    def dump(self) -> bytes:
-        """All lists, for `merge` in another process (a build's worker)."""
-        return pickle.dumps(dict(self._ids), protocol=pickle.HIGHEST_PROTOCOL)
+    def take(self, part: int = 0, parts: int = 1) -> bytes:
+        """Every `parts`-th term's ids, from the `part`-th, for `merge` in another
+        process; they leave this one (handed over in parts, they are never all
+        held twice)."""
+        if not 0 <= part < parts:
+            raise ValueError("part out of range")
+        taken = {}
+        for term in list(self._ids)[part::parts]:
+            ids = self._ids[term]
+            if ids:
+                taken[term] = ids
+                self._ids[term] = array("I")
+                self._total -= len(ids)
+        return pickle.dumps(taken, protocol=pickle.HIGHEST_PROTOCOL)
 
     def merge(self, data: bytes) -> None:
         if self._shards is not None:

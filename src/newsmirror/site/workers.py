@@ -87,11 +87,16 @@ def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[ParseRe
     return results
 
 
-def _take_postings(_: object) -> bytes:
-    """This worker's postings (from parse(..., pids=...)), dumped; it keeps none."""
+def _take_postings(task: tuple[int, int]) -> bytes:
+    """Part `part` of `parts` of this worker's postings (from parse(..., pids=...))."""
+    part, parts = task
     assert _state is not None
-    postings, _state.postings = _state.postings, None
-    return postings.dump() if postings is not None else b""
+    if _state.postings is None:
+        return b""
+    taken = _state.postings.take(part, parts)
+    if part == parts - 1:
+        _state.postings = None
+    return taken
 
 
 def _render_chunk(jobs: list[RenderJob]) -> tuple[int, int]:
@@ -137,10 +142,11 @@ class Workers:
             if batch is not None:
                 yield from batch
 
-    def take_postings(self) -> list[multiprocessing.pool.AsyncResult]:
-        """Each worker's postings, dumped (`search.Postings.merge` takes them); queued
-        now, before any render job, so they come while the pages render."""
-        return [pool.apply_async(_take_postings, (None,)) for pool in self.pools]
+    def take_postings(self, parts: int = 8) -> list[multiprocessing.pool.AsyncResult]:
+        """Each worker's postings, in `parts` parts (`search.Postings.merge` takes
+        them); queued now, before any render job, so they come while pages render."""
+        return [pool.apply_async(_take_postings, ((part, parts),))
+                for part in range(parts) for pool in self.pools]  # fmt: skip
 
     def render(self, jobs: list[RenderJob]) -> list[multiprocessing.pool.AsyncResult]:
         """Start rendering post pages, each on the worker that keeps its content."""
