@@ -60,7 +60,7 @@ class PyPostings:
     The reference for `_textscan.Postings` (the same methods and output; see
     `new_postings`). A full index is built as posts are parsed, so that their
     term strings need not all be kept (100,000 posts: ~500 MB of them).
-    Compact arrays, not lists of int objects: 100,000 posts make ~30M postings.
+    Compact arrays, not lists of int objects: 100,000 real posts make ~80M postings.
     """
 
     def __init__(self) -> None:
@@ -121,7 +121,7 @@ class PyPostings:
 
 
 def new_postings() -> Postings:
-    """Postings in C when `_textscan` is compiled (~10x faster), else in Python."""
+    """Postings in C when `_textscan` is compiled (~8x faster), else in Python."""
     scan = textutil._textscan
     return scan.Postings() if scan else PyPostings()
 
