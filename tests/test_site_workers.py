@@ -76,3 +76,42 @@ def test_worker_build_matches_one_process_build(
     assert got.keys() == in_one_process.keys()
     differ = [rel for rel in got if got[rel] != in_one_process[rel]]
     assert differ == []
+
+
+def test_worker_indexed_search_rolls_over_like_a_full_build(
+    archive: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Enough new posts for workers, past DELTA_MAX: the new posts are indexed in the
+    workers, the others are read again for their terms; search finds what a full build finds."""
+    from test_site import search_py
+
+    from newsmirror.site import search
+
+    site_archive = tmp_path / "archive"
+    shutil.copytree(archive / "_posts", site_archive / "_posts")
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    build_site(site_archive)
+    monkeypatch.setattr(search, "DELTA_MAX", 100)
+    started: list[int] = []
+
+    class Spy(workers.Workers):
+        def __init__(self, count: int, *args: object) -> None:
+            started.append(count)
+            super().__init__(count, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "Workers", Spy)
+    seed = SEED[0].read_text(encoding="utf-8")
+    for i in range(build.POOL_THRESHOLD + 10):
+        word = f"{chr(0x6000 + i)}{chr(0x6400 + i)}"
+        (
+            site_archive / "_posts" / f"2030-{1 + i // 28:02d}-{1 + i % 28:02d}-new-{i}.md"
+        ).write_text(seed.replace("北約秘書長訪南韓", f"新篇{word}"), encoding="utf-8")
+    build_site(site_archive)
+    assert started == [2]
+    site = site_archive / "_site"
+    queries = ["新篇", f"{chr(0x6000)}{chr(0x6400)}", f"{chr(0x6005)}{chr(0x6405)}", "混管阳"]
+    incremental = {q: search_py(site, q) for q in queries}
+    assert len(incremental["新篇"]) == build.POOL_THRESHOLD + 10
+    assert len(incremental[queries[1]]) == 1 and len(incremental["混管阳"]) == COPIES
+    build_site(site_archive, full=True)
+    assert {q: search_py(site, q) for q in queries} == incremental
