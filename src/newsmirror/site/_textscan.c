@@ -783,8 +783,15 @@ append_ids(PostingList *l, const uint32_t *ids, Py_ssize_t n, int sorted)
         l->last = merged[m - 1];
         return 0;
     }
-    if (grow((void **)&l->ids, &l->cap, l->len + n, sizeof(uint32_t)) < 0)
-        return -1;
+    if (l->len + n > l->cap) { /* exactly: a term's list is merged once per worker */
+        uint32_t *grown = PyMem_Realloc(l->ids, (size_t)(l->len + n) * sizeof(uint32_t));
+        if (grown == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        l->ids = grown;
+        l->cap = l->len + n;
+    }
     if (!sorted || (l->len && ids[0] < l->last))
         l->unsorted = 1;
     memcpy(l->ids + l->len, ids, (size_t)n * sizeof(uint32_t));
