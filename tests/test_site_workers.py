@@ -35,6 +35,19 @@ def tree(folder: Path) -> dict[str, bytes]:
             for p in sorted(folder.rglob("*")) if p.is_file()}  # fmt: skip
 
 
+def count_worker_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The worker counts of the builds from now on, one entry per build that used workers."""
+    started: list[int] = []
+
+    class Spy(workers.Workers):
+        def __init__(self, count: int, *args: object) -> None:
+            started.append(count)
+            super().__init__(count, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build, "Workers", Spy)
+    return started
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_big_archive(tmp_path_factory.mktemp("big") / "archive")
@@ -59,14 +72,7 @@ def test_worker_build_matches_one_process_build(
     tmp_path: Path,
 ) -> None:
     """With all, none or some of the content kept by the workers (the rest read again)."""
-    started: list[int] = []
-
-    class Spy(workers.Workers):
-        def __init__(self, count: int, *args: object) -> None:
-            started.append(count)
-            super().__init__(count, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(build, "Workers", Spy)
+    started = count_worker_starts(monkeypatch)
     monkeypatch.setattr(workers, "KEEP_CHARS", keep_chars)  # forked workers inherit it
     monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
     out = tmp_path / "site"
@@ -92,14 +98,7 @@ def test_worker_indexed_search_rolls_over_like_a_full_build(
     monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
     build_site(site_archive)
     monkeypatch.setattr(search, "DELTA_MAX", 100)
-    started: list[int] = []
-
-    class Spy(workers.Workers):
-        def __init__(self, count: int, *args: object) -> None:
-            started.append(count)
-            super().__init__(count, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(build, "Workers", Spy)
+    started = count_worker_starts(monkeypatch)
     seed = SEED[0].read_text(encoding="utf-8")
     for i in range(build.POOL_THRESHOLD + 10):
         word = f"{chr(0x6000 + i)}{chr(0x6400 + i)}"
