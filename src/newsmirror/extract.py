@@ -66,9 +66,14 @@ def text_of(html: str | None) -> str:
     root = parse_fragment(html)
     if root is None:
         return re.sub(r"\s+", " ", html).strip()
+    return re.sub(r"\s+", " ", _visible_text(root)).strip()
+
+
+def _visible_text(root: lxml.html.HtmlElement) -> str:
+    """The text of a tree without its scripts, styles and templates (removed from it)."""
     for el in list(root.iter("script", "style", "template")):
         el.drop_tree()
-    return re.sub(r"\s+", " ", root.text_content()).strip()
+    return root.text_content()
 
 
 def text_length(html: str | None) -> int:
@@ -289,10 +294,7 @@ def cjk_share(html: str) -> float:
     if root is None:
         return 0.0
     body = root.find("body")
-    visible = body if body is not None else root
-    for el in list(visible.iter("script", "style", "template")):  # as text_of, without reparsing
-        el.drop_tree()
-    text = visible.text_content()
+    text = _visible_text(body if body is not None else root)
     letters = re.findall(r"[^\W\d_]", text)
     return len(_CJK_CHAR.findall(text)) / len(letters) if letters else 0.0
 
