@@ -150,6 +150,16 @@ mix(uint64_t h)
     return h ^ (h >> 33);
 }
 
+/* The table hash of a term: FNV-1a over its code points, mixed. */
+static uint64_t
+term_hash(const Py_UCS4 *text, Py_ssize_t len)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (Py_ssize_t k = 0; k < len; k++)
+        h = (h ^ text[k]) * 0x100000001b3u;
+    return mix(h);
+}
+
 /* The distinct terms seen so far, in order: open addressing over (start, length)
  * slices of the input buffers, so no term becomes a Python object. */
 typedef struct {
@@ -172,11 +182,7 @@ static int
 add_term(void *sink, const Py_UCS4 *start, Py_ssize_t len)
 {
     TermSet *set = sink;
-    uint64_t h = 0xcbf29ce484222325u;
-    for (Py_ssize_t k = 0; k < len; k++)
-        h = (h ^ start[k]) * 0x100000001b3u;
-    h = mix(h);
-    Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)set->mask);
+    Py_ssize_t i = (Py_ssize_t)(term_hash(start, len) & (uint64_t)set->mask);
     for (;;) {
         Term *slot = &set->slots[i];
         if (slot->start == NULL) {
@@ -352,33 +358,25 @@ rehash(Postings *self, Py_ssize_t capacity)
     return 0;
 }
 
-/* The list of the term data[start : start + len], made if new; NULL on error. */
+/* The list of the term text[0:len], made if new; NULL on error. */
 static PostingList *
-list_for(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssize_t len)
+list_for(Postings *self, const Py_UCS4 *text, Py_ssize_t len)
 {
-    uint64_t h = 0xcbf29ce484222325u;
-    for (Py_ssize_t k = 0; k < len; k++)
-        h = (h ^ PyUnicode_READ(kind, data, start + k)) * 0x100000001b3u;
-    h = mix(h);
+    uint64_t h = term_hash(text, len);
     Py_ssize_t i = (Py_ssize_t)(h & (uint64_t)self->mask);
     for (;; i = (i + 1) & self->mask) {
         Py_ssize_t slot = self->slots[i];
         if (slot == 0)
             break;
         PostingList *l = &self->lists[slot - 1];
-        if (l->hash != h || l->text_len != len)
-            continue;
-        Py_ssize_t k = 0;
-        while (k < len && self->chars[l->text + k] == PyUnicode_READ(kind, data, start + k))
-            k++;
-        if (k == len)
+        if (l->hash == h && l->text_len == len &&
+            memcmp(self->chars + l->text, text, (size_t)len * sizeof(Py_UCS4)) == 0)
             return l;
     }
     if (grow((void **)&self->chars, &self->chars_cap, self->nchars + len, sizeof(Py_UCS4)) < 0 ||
         grow((void **)&self->lists, &self->lists_cap, self->nlists + 1, sizeof(PostingList)) < 0)
         return NULL;
-    for (Py_ssize_t k = 0; k < len; k++)
-        self->chars[self->nchars + k] = PyUnicode_READ(kind, data, start + k);
+    memcpy(self->chars + self->nchars, text, (size_t)len * sizeof(Py_UCS4));
     self->lists[self->nlists] = (PostingList){NULL, 0, 0, self->nchars, len, h, 0, 0, 0};
     self->nchars += len;
     self->slots[i] = ++self->nlists;
@@ -387,19 +385,32 @@ list_for(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssize_
     return &self->lists[self->nlists - 1];
 }
 
-/* Append `pid` to the list of the term data[start : start + len]. */
+/* Append `pid` to `list`. */
 static int
-add_posting(Postings *self, int kind, const void *data, Py_ssize_t start, Py_ssize_t len,
-            uint32_t pid)
+append_id(Postings *self, PostingList *list, uint32_t pid)
 {
-    PostingList *list = list_for(self, kind, data, start, len);
-    if (list == NULL || grow((void **)&list->ids, &list->cap, list->len + 1, sizeof(uint32_t)) < 0)
+    if (grow((void **)&list->ids, &list->cap, list->len + 1, sizeof(uint32_t)) < 0)
         return -1;
     if (list->len && pid < list->last)
         list->unsorted = 1;
     list->ids[list->len++] = list->last = pid;
     self->postings++;
     return 0;
+}
+
+/* add() and add_text() take 32-bit ids, and only before the shards are written. */
+static int
+can_add(Postings *self, unsigned long long pid, const char *method)
+{
+    if (pid > UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "post id does not fit 32 bits");
+        return 0;
+    }
+    if (self->grouped_for) {
+        PyErr_Format(PyExc_RuntimeError, "Postings.%s after shard_js", method);
+        return 0;
+    }
+    return 1;
 }
 
 static PyObject *
@@ -436,29 +447,27 @@ Postings_add(Postings *self, PyObject *args)
 {
     unsigned long long pid;
     PyObject *terms;
-    if (!PyArg_ParseTuple(args, "KU", &pid, &terms))
+    if (!PyArg_ParseTuple(args, "KU", &pid, &terms) || !can_add(self, pid, "add"))
         return NULL;
-    if (pid > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "post id does not fit 32 bits");
+    Py_UCS4 *text = PyUnicode_AsUCS4Copy(terms);
+    if (text == NULL)
         return NULL;
-    }
-    if (self->grouped_for) {
-        PyErr_SetString(PyExc_RuntimeError, "Postings.add after shard_js");
-        return NULL;
-    }
-    int kind = PyUnicode_KIND(terms);
-    const void *data = PyUnicode_DATA(terms);
     Py_ssize_t n = PyUnicode_GET_LENGTH(terms), i = 0;
     while (i < n) {
-        while (i < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
+        while (i < n && Py_UNICODE_ISSPACE(text[i]))
             i++;
         Py_ssize_t j = i;
-        while (j < n && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)))
+        while (j < n && !Py_UNICODE_ISSPACE(text[j]))
             j++;
-        if (j > i && add_posting(self, kind, data, i, j - i, (uint32_t)pid) < 0)
+        PostingList *list;
+        if (j > i && ((list = list_for(self, text + i, j - i)) == NULL ||
+                      append_id(self, list, (uint32_t)pid) < 0)) {
+            PyMem_Free(text);
             return NULL;
+        }
         i = j;
     }
+    PyMem_Free(text);
     Py_RETURN_NONE;
 }
 
@@ -466,19 +475,13 @@ static int
 add_once(void *sink, const Py_UCS4 *start, Py_ssize_t len)
 {
     Postings *self = sink;
-    PostingList *list = list_for(self, PyUnicode_4BYTE_KIND, start, 0, len);
+    PostingList *list = list_for(self, start, len);
     if (list == NULL)
         return -1;
     if (list->seen == self->calls)
         return 0; /* this post's term again */
     list->seen = self->calls;
-    if (grow((void **)&list->ids, &list->cap, list->len + 1, sizeof(uint32_t)) < 0)
-        return -1;
-    if (list->len && self->pid < list->last)
-        list->unsorted = 1;
-    list->ids[list->len++] = list->last = self->pid;
-    self->postings++;
-    return 0;
+    return append_id(self, list, self->pid);
 }
 
 /* add_text(pid, title, rest): add(pid, index_terms(title, rest)) without
@@ -488,16 +491,8 @@ Postings_add_text(Postings *self, PyObject *args)
 {
     unsigned long long pid;
     PyObject *title, *rest;
-    if (!PyArg_ParseTuple(args, "KUU", &pid, &title, &rest))
+    if (!PyArg_ParseTuple(args, "KUU", &pid, &title, &rest) || !can_add(self, pid, "add_text"))
         return NULL;
-    if (pid > UINT32_MAX) {
-        PyErr_SetString(PyExc_OverflowError, "post id does not fit 32 bits");
-        return NULL;
-    }
-    if (self->grouped_for) {
-        PyErr_SetString(PyExc_RuntimeError, "Postings.add_text after shard_js");
-        return NULL;
-    }
     Py_UCS4 *t = PyUnicode_AsUCS4Copy(title), *r = NULL;
     int failed = t == NULL || (r = PyUnicode_AsUCS4Copy(rest)) == NULL;
     self->calls++;
@@ -821,7 +816,7 @@ Postings_merge(Postings *self, PyObject *arg)
         }
         Py_ssize_t len = r[0], n = r[1];
         int sorted = !r[2];
-        PostingList *l = list_for(self, PyUnicode_4BYTE_KIND, r + 3, 0, len);
+        PostingList *l = list_for(self, r + 3, len);
         if (l == NULL || append_ids(l, r + 3 + len, n, sorted) < 0) {
             PyBuffer_Release(&view);
             return NULL;
