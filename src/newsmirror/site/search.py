@@ -78,8 +78,7 @@ class PyPostings:
 
     def add_text(self, pid: int, title: str, rest: str) -> None:
         """`add(pid, index_terms(title, rest))`, of texts already through `index_text`."""
-        tokens = textutil.text_tokens(title, unigrams=True) | textutil.text_tokens(rest)
-        self.add(pid, " ".join(tokens))
+        self.add(pid, textutil.text_terms(title, rest))
 
     def count(self) -> int:
         return self._total

@@ -170,6 +170,11 @@ def index_terms(title: str, rest: str) -> str:
     title, rest = index_text(title), index_text(rest)
     if _textscan:
         return _textscan.index_terms(title, rest)
+    return text_terms(title, rest)
+
+
+def text_terms(title: str, rest: str) -> str:
+    """`index_terms` of texts already through `index_text`, in Python (the reference)."""
     return " ".join(text_tokens(title, unigrams=True) | text_tokens(rest))
 
 
