@@ -14,7 +14,8 @@ writes every item of a changed feed, not only the new ones). newsmirror and
 the floor run as child processes; their wall time and peak RSS are measured alone.
 
 Nothing is deleted until the end (outputs are moved to a trash folder): this
-machine's ext4 has no journal, and then allocating inodes within 30-60 s of
+machine's ext4 has no journal, and then allocating inodes within 60 s (up to 6
+minutes while the inode table is not written back) of
 deleting 50,000 files walks the freed ones (perf: `recently_deleted`); when the
 floor's files were deleted right before newsmirror's cold run, that run paid it.
 

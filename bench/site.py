@@ -6,8 +6,8 @@
 Full builds alternate with Hugo's, `--full-repeat` times each, and the
 medians are compared; both are timed as whole processes (newsmirror's time
 includes starting Python). Old outputs are moved aside, not deleted, during a
-run: ext4 without a journal skips inodes freed in the last 30 s (60 s while their
-inode table block is unwritten) when it allocates new ones, and after deleting
+run: ext4 without a journal skips inodes freed in the last 60 s (6 minutes while
+their inode table block is not yet written back) when it allocates new ones, and after deleting
 a 10,000-page site that made the next build's file creation several times
 slower (perf: `recently_deleted`, `find_inode_bit`); Hugo, which makes a folder
 per post, suffered most. With `--work`, the next run empties the trash, then
@@ -62,7 +62,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 # Real text for the posts' bodies and titles: the golden posts and the Chinese
 # article pages of readability's test suite (for Chinese posts), and some of its
 # English news pages (for English ones). Sampling whole sentences gives each post
-# a realistic number of distinct search terms (~1,000 for a Chinese post); the
+# a realistic number of distinct search terms (~800 on average); the
 # first version of this bench drew from 30 words and gave ~50.
 ZH_PAGES = ("gmw", "pixnet", "qq", "youth")
 EN_PAGES = ("nytimes-1", "nytimes-2", "guardian-1", "bbc-1", "wapo-1", "wapo-2", "cnn", "lwn-1")
@@ -170,7 +170,7 @@ def settle_after_deleting() -> None:
 
     ext4 without a journal checks, for each free inode it considers, whether it
     was freed lately (`recently_deleted`: a lookup of its inode table block,
-    skipped when that block is no longer cached). After ~170,000 deletions,
+    skipped when that block is no longer cached). After a run's trash was deleted,
     Hugo's builds (a folder per post) took 4.0-6.5 s instead of 3.1-3.3 s, even
     65 s later. Dropping the kernel's caches (root only) ends it; otherwise wait.
     """
