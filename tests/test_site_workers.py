@@ -114,3 +114,36 @@ def test_worker_indexed_search_rolls_over_like_a_full_build(
     assert len(incremental[queries[1]]) == 1 and len(incremental["混管阳"]) == COPIES
     build_site(site_archive, full=True)
     assert {q: search_py(site, q) for q in queries} == incremental
+
+
+def test_postings_parts_come_back_whole_and_leave_no_files(archive: Path, tmp_path: Path) -> None:
+    """take_postings hands each part over in a temp file: the parts merge into what
+    one process indexes, each file goes when read, and closing removes the folder,
+    with parts never read too."""
+    from newsmirror.site import search
+    from newsmirror.site.config import load_site_config
+
+    posts = archive / "_posts"
+    names = sorted(p.name for p in posts.iterdir())
+    first, second = names[:60], names[60:120]
+    expected = search.new_postings()
+    for pid, name in enumerate(first):
+        workers.parse_one(posts, name, expected, pid)
+    pool = workers.Workers(2, posts, tmp_path / "out", load_site_config(archive))
+    try:
+        list(pool.parse(first, pids={name: pid for pid, name in enumerate(first)}))
+        got = search.new_postings()
+        for read in pool.take_postings(parts=3):
+            got.merge(read())
+        assert pool._handover is not None
+        folder = Path(pool._handover)
+        assert list(folder.iterdir()) == []
+        assert got.count() == expected.count() > 0
+        shards = [got.shard_js("main", i, 16) for i in range(16)]
+        assert shards == [expected.shard_js("main", i, 16) for i in range(16)]
+        list(pool.parse(second, pids={name: pid for pid, name in enumerate(second)}))
+        unread = pool.take_postings(parts=2)
+        assert len(unread) == 4
+    finally:
+        pool.close()
+    assert not folder.exists()

@@ -580,7 +580,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
     _phase("listings and feeds", len(planner.new))
     while worker_postings:  # each part dropped once merged
-        postings.merge(worker_postings.pop(0).get())  # type: ignore[union-attr]
+        postings.merge(worker_postings.pop(0)())  # type: ignore[union-attr]
     _search(planner, writer, cache, by_id, terms_by_id, postings, removed_ids, posts_dir,
             workers, fresh_site, stamp, None if check_all else touched.doc_chunks)  # fmt: skip
 
