@@ -31,6 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from urllib.parse import quote
 
@@ -52,7 +53,7 @@ STATIC = Path(__file__).parent / "static"
 STAMP_FILE = ".newsmirror-stamp"
 FEED_ENTRIES = 30
 SITEMAP_MAX = 50_000  # the sitemap protocol's limit per file
-POOL_THRESHOLD = 300  # fewer jobs than this render in-process: a pool costs more
+POOL_THRESHOLD = 300  # fewer posts to parse than this: no workers (forking them costs more)
 
 
 log = logging.getLogger(__name__)
@@ -431,8 +432,11 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     cats_as_sources = _alias_to_sources(by_cat, cat_dir, by_source, source_dir)
 
     # 3. Post pages: render the stale ones, in the pool while this process does the rest.
+    # With workers, each source's pages are queued as soon as its jobs are made.
     planner = _Planner(old_pages, writer)
     jobs: list[tuple] = []
+    pending: list[AsyncResult] = []
+    queued = 0
     check_all = fresh_site or cache.source_dirs != source_dir
     resigned: list[Rec] = []  # posts whose page signature changed
     for source, members in by_source.items():
@@ -468,17 +472,17 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             near = [(n.qurl, n.post.title, n.post.lang, _day(n)) for n in nearby]
             jobs.append((r.name, r.url, r.post, source_dir[r.post.source] + "index.html",
                          brief(older), brief(newer), near))  # fmt: skip
-    pending = []
+        if workers is not None and jobs:
+            pending += workers.render(jobs)
+            queued, jobs = queued + len(jobs), []
     post_written = post_skipped = 0
-    if workers is not None and len(jobs) >= POOL_THRESHOLD:
-        pending = workers.render(jobs)
-    elif jobs:
+    if jobs:
         renderer = PostRenderer(posts_dir, out, config)
         for job in jobs:
             renderer.render(job)
         post_written, post_skipped = renderer.writer.written, renderer.writer.skipped
 
-    _phase("post jobs queued", len(jobs))
+    _phase("post jobs queued", queued + len(jobs))
     # 4. Listings, indexes, feeds, search, static files.
     env = make_env(config)
     t = UI_STRINGS[config.lang]
@@ -608,7 +612,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
                 for w, s in result.get():
                     post_written += w
                     post_skipped += s
-            _phase("post pages", len(jobs))
+            _phase("post pages", queued + len(jobs))
             # 5. Remove pages no longer produced (deleted posts, emptied sources).
             for rel in (set(cache.pages) - set(planner.new)) | removed_urls:
                 try:
