@@ -6,14 +6,17 @@
 Full builds alternate with Hugo's, `--full-repeat` times each, and the
 medians are compared; both are timed as whole processes (newsmirror's time
 includes starting Python). Old outputs are moved aside, not deleted, during a
-run: ext4 without a journal skips inodes freed in the last 60 s (6 minutes while
-their inode table block is not yet written back) when it allocates new ones, and after deleting
-a 10,000-page site that made the next build's file creation several times
-slower (perf: `recently_deleted`, `find_inode_bit`); Hugo, which makes a folder
-per post, suffered most. With `--work`, the next run empties the trash, then
-drops the kernel's caches (or, not as root, waits 65 s) before it times
-anything (see `settle_after_deleting`). Every timed build starts after an
-`os.sync()`, so none pays for the last one's writeback.
+run: when ext4 without a journal allocates an inode, it skips inodes freed in
+the last 60 s, or the last 6 minutes while their inode table block is dirty
+(`recently_deleted`), and allocating new ones into those blocks dirties them.
+So for 6 minutes after a 10,000-page site is deleted, every build's file
+creation is slower (perf: `recently_deleted`, `find_inode_bit`); Hugo, which
+makes a folder per post, suffers most (at 10,000 posts: 3.4-4.9 s in a run
+that started right after deleting, median 2.97 s in one that waited 6 minutes
+first). With `--work`, a run empties the trash
+when it ends, and the next run waits until 6 minutes have passed since then
+before it times anything (see `settle_after_deleting`). Every timed build
+starts after an `os.sync()`, so none pays for the last one's writeback.
 
 `--work DIR` keeps the generated archives there and reuses them on the next run
 (generating 100,000 posts takes about a minute). `--sizes ""` skips the sized
@@ -160,27 +163,44 @@ def discard(path: Path) -> None:
         path.rename(tempfile.mkdtemp(dir=trash) + "/x")
 
 
+SETTLE_S = 360  # ext4's recently_deleted(): 60 s, plus 5 minutes while the block is dirty
+
+
 def empty_trash(work: Path) -> None:
-    for trash in work.glob("*/.trash"):
-        shutil.rmtree(trash, ignore_errors=True)
+    """Delete what the runs moved aside, and note when (see `settle_after_deleting`)."""
+    trashes = [t for t in (work / ".trash", *work.glob("*/.trash")) if t.exists()]
+    if trashes:
+        for trash in trashes:
+            shutil.rmtree(trash, ignore_errors=True)
+        os.sync()
+        (work / ".emptied").write_text(f"{time.time():.0f}\n")
 
 
-def settle_after_deleting() -> None:
-    """Let file creation get back to normal speed after a mass deletion.
+def settle_after_deleting(work: Path) -> None:
+    """Wait until the last emptied trash can no longer slow file creation, then
+    drop the kernel's caches (as root), the inode cache among them.
 
-    ext4 without a journal checks, for each free inode it considers, whether it
-    was freed lately (`recently_deleted`: a lookup of its inode table block,
-    skipped when that block is no longer cached). After a run's trash was deleted,
-    Hugo's builds (a folder per post) took 4.0-6.5 s instead of 3.1-3.3 s, even
-    65 s later. Dropping the kernel's caches (root only) ends it; otherwise wait.
+    For 6 minutes ext4 without a journal passes over the freed inodes when it
+    allocates (see the module docstring). Dropping the caches right after
+    deleting did not end it (Hugo took 3.4-4.9 s in the run that did so): the
+    first allocation reads the inode table block back and dirties it. The drop
+    comes after the wait, so that every run starts with empty dentry and inode
+    caches.
     """
+    try:
+        since = time.time() - float((work / ".emptied").read_text())
+    except (OSError, ValueError):
+        since = SETTLE_S
+    if since < SETTLE_S:
+        print(f"waiting {SETTLE_S - since:.0f} s: the last run's trash was emptied {since:.0f} s "
+              "ago (see settle_after_deleting)", flush=True)  # fmt: skip
+        time.sleep(SETTLE_S - since)
     os.sync()
     try:
         Path("/proc/sys/vm/drop_caches").write_text("3\n")
-        print("emptied the last run's trash and dropped the kernel's caches", flush=True)
+        print("dropped the kernel's caches", flush=True)
     except OSError:
-        print("emptying the last run's trash, then waiting 65 s (see settle_after_deleting)")
-        time.sleep(65)
+        pass
 
 
 def warm(folder: Path) -> None:
@@ -307,9 +327,8 @@ def main() -> None:
         args.work.mkdir(parents=True, exist_ok=True)
         args.keep = True
     work = args.work or Path(tempfile.mkdtemp(prefix="nm-bench-site-"))
-    if any(work.glob("*/.trash")):
-        empty_trash(work)
-        settle_after_deleting()
+    empty_trash(work)  # a run stopped before its end left its trash
+    settle_after_deleting(work)
     try:
         for n in (int(s) for s in args.sizes.split(",") if s):
             bench_size(n, work, n <= 1000 or args.jekyll_10k, args.full_repeat)
@@ -339,7 +358,8 @@ def main() -> None:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-        else:  # the trash is emptied by the next run, before it waits (not right before it times)
+        else:  # emptied now: the next run waits only for what remains of 6 minutes
+            empty_trash(work)
             print(f"work folder: {work}")
 
 
