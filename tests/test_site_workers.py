@@ -147,3 +147,19 @@ def test_postings_parts_come_back_whole_and_leave_no_files(archive: Path, tmp_pa
     finally:
         pool.close()
     assert not folder.exists()
+
+
+def test_no_temp_folder_for_the_postings_is_a_one_line_error(
+    archive: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Where no temp folder can be made, the build stops with an error naming it, not a traceback."""
+    import tempfile
+
+    from newsmirror.models import NewsmirrorError
+
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with pytest.raises(
+        NewsmirrorError, match=r"missing/newsmirror-postings-\w+: cannot make a temp folder"
+    ):
+        build_site(archive, tmp_path / "site", full=True)

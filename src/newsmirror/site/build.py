@@ -381,7 +381,8 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         new_cache[name] = make_row(name, pid, mtime_ns, size, url, quote(url, safe="/#"), sig,
                                    ptuple)  # fmt: skip
         if postings is not None:
-            postings.add(pid, terms)  # "" when a worker has indexed it
+            if terms:  # "" when a worker has indexed it
+                postings.add(pid, terms)
             terms = ""
         terms_now[name] = terms
     # The workers' postings, asked for before any page job so that they come while pages render.

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from ..models import NewsmirrorError
 from . import search
 from .config import SiteConfig
 from .reader import PostReadError, SitePost, read_post
@@ -29,6 +30,10 @@ KEEP_CHARS = 40_000_000  # per worker: ~10,000 posts of 4,000 characters each
 CHUNK = 64  # posts per task: fewer, larger pickles
 
 ParseResult = tuple[str, tuple | None, str]  # (name, post tuple or None, index terms or error)
+
+
+class HandoverError(NewsmirrorError):
+    """The workers' search postings could not be passed on through a temp folder."""
 
 
 def to_tuple(p: SitePost) -> tuple:
@@ -161,7 +166,11 @@ class Workers:
         sat idle for ~0.3 s of a 10,000-post build before their first page.
         """
         if self._handover is None:
-            self._handover = tempfile.mkdtemp(prefix="newsmirror-postings-")
+            try:
+                self._handover = tempfile.mkdtemp(prefix="newsmirror-postings-")
+            except OSError as e:
+                raise HandoverError(f"{e.filename}: cannot make a temp folder for the search "
+                                    f"index ({e.strerror})") from None  # fmt: skip
         return [functools.partial(_read_part, pool.apply_async(_take_postings,
                                                                ((part, parts, self._handover),)))
                 for part in range(parts) for pool in self.pools]  # fmt: skip
@@ -188,8 +197,12 @@ class Workers:
 
 
 def _read_part(result: multiprocessing.pool.AsyncResult) -> bytes:
-    path = result.get()
-    with open(path, "rb") as f:
-        data = f.read()
-    os.unlink(path)
+    try:
+        path = result.get()  # an OSError of the worker's write comes here too
+        with open(path, "rb") as f:
+            data = f.read()
+        os.unlink(path)
+    except OSError as e:
+        raise HandoverError(f"{e.filename}: cannot pass on a part of the search index "
+                            f"({e.strerror})") from None  # fmt: skip
     return data
