@@ -12,8 +12,8 @@ the last 60 s, or the last 6 minutes while their inode table block is dirty
 So for 6 minutes after a 10,000-page site is deleted, every build's file
 creation is slower (perf: `recently_deleted`, `find_inode_bit`); Hugo, which
 makes a folder per post, suffers most (at 10,000 posts: 3.4-4.9 s in a run
-that started right after deleting, median 2.97 s in one that waited 6 minutes
-first). With `--work`, a run empties the trash
+that started right after deleting; medians of 2.76-3.02 s in three runs that
+waited 6 minutes first). With `--work`, a run empties the trash
 when it ends, and the next run waits until 6 minutes have passed since then
 before it times anything (see `settle_after_deleting`). Every timed build
 starts after an `os.sync()`, so none pays for the last one's writeback.
@@ -156,7 +156,7 @@ def generate(folder: Path, n: int, seed: int = 1, start: int = 0) -> list[Path]:
 
 
 def discard(path: Path) -> None:
-    """Move `path` into the work folder's trash (emptied by the next run with --work, at its start)."""
+    """Move `path` into the work folder's trash (emptied when the run ends: `empty_trash`)."""
     if path.exists():
         trash = path.parent / ".trash"
         trash.mkdir(exist_ok=True)
