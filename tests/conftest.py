@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,54 @@ sys.path.insert(0, str(Path(__file__).parent))
 from loopback import LoopbackServer  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+# What some tests need from the machine. scripts/setup --system installs the
+# tools, and CI runs as root; so in CI a missing one is a broken install step.
+TOOLS: dict[str, Callable[[], bool]] = {
+    "chromium": lambda: bool(shutil.which("chromium") and shutil.which("chromedriver")),
+    "jekyll": lambda: shutil.which("jekyll") is not None,
+    "node": lambda: bool(shutil.which("node") and shutil.which("npm")),
+    "root": lambda: os.geteuid() == 0,
+}
+# Markers that imply a tool (pyproject.toml [tool.pytest.ini_options] markers).
+_MARKER_TOOLS = {"browser": "chromium", "jekyll": "jekyll"}
+
+
+def tool_path(name: str) -> Path:
+    """Where a command is (Debian's /usr/bin when it is not on PATH at all)."""
+    return Path(shutil.which(name) or f"/usr/bin/{name}")
+
+
+def in_ci() -> bool:
+    """CI is set (GitHub Actions and most CI services set CI=true; .ci/run sets CI=1)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require(tool: str, why: str = "") -> None:
+    """Skip the calling test when `tool` is missing here, but fail it in CI,
+    where a skip would hide a missing install step."""
+    if tool not in TOOLS:
+        raise ValueError(f"unknown tool {tool!r}: one of {', '.join(TOOLS)}")
+    if TOOLS[tool]():
+        return
+    text = f"needs {tool}" + (f" ({why})" if why else "")
+    if in_ci():
+        pytest.fail(f"{text}: missing in CI, where scripts/setup --system must provide it",
+                    pytrace=False)  # fmt: skip
+    pytest.skip(text)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "needs(tool, ...): see tests/conftest.py TOOLS")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker in item.iter_markers():
+        if marker.name == "needs":
+            for tool in marker.args:
+                require(tool)
+        elif marker.name in _MARKER_TOOLS:
+            require(_MARKER_TOOLS[marker.name])
 
 
 @pytest.fixture

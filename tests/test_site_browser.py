@@ -10,21 +10,16 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from conftest import tool_path
 from test_site import internal_targets, make_archive
 
 from newsmirror.site import build_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM = tool_path("chromium")
+CHROMEDRIVER = tool_path("chromedriver")
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="Debian's chromium/chromedriver not installed (/usr/bin)",
-    ),  # fmt: skip
-]
+pytestmark = [pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")

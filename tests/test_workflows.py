@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shlex
 import subprocess
 import sys
@@ -120,9 +119,6 @@ def test_cli_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--github-actions", "--archive", str(tmp_path)]) == 2
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("check_jsonschema") is None, reason="check-jsonschema not installed"
-)
 def test_valid_against_the_github_workflow_schema(tmp_path: Path) -> None:
     paths = write_workflows(tmp_path)
     proc = subprocess.run(

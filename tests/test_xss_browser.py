@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import write_subs
+from conftest import tool_path, write_subs
 from feeds import rss, rss_item
 
 from newsmirror.cli import main
 from newsmirror.site import build_site
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
+CHROMIUM = tool_path("chromium")
+CHROMEDRIVER = tool_path("chromedriver")
 PAYLOADS = (Path(__file__).parent / "data" / "xss_payloads.txt").read_text().splitlines()
 MARKER = "SAFEWORD123"
 TRAP = (
@@ -30,14 +30,7 @@ TRAP = (
     "window.alert = window.confirm = window.prompt = function () { window.__xss += 1; };"
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="Debian's chromium/chromedriver not installed (/usr/bin)",
-    ),
-]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_no_payload_runs_and_text_survives(server, archive, tmp_path):
