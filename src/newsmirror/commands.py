@@ -45,6 +45,13 @@ def register_init(sub: argparse._SubParsersAction, common: argparse.ArgumentPars
     p.add_argument(
         "--github-actions", action="store_true", help="scheduled ingest and Pages deployment"
     )
+    p.add_argument(
+        "--install",
+        metavar="SPEC",
+        help="what the workflows pip-install: a version pin, git+https://...@TAG, or a path "
+        "in the archive's repository (default: this newsmirror's own git origin and revision, "
+        "when it can tell)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing files")
     p.set_defaults(func=_cmd_init)
 
@@ -54,17 +61,26 @@ def _cmd_init(args: argparse.Namespace) -> int:
 
     if not (args.jekyll or args.github_actions):
         raise ConfigError("init", "say what to write: --jekyll and/or --github-actions")
+    if args.install and not args.github_actions:
+        raise ConfigError("init", "--install goes with --github-actions")
+    install = None
+    if args.github_actions:  # before anything is written: a bad --install writes nothing
+        from .workflows import install_spec
+
+        install = install_spec(args.archive, args.install)
     written: list[Path] = []
     if args.jekyll:
         from .site import init_jekyll
 
         written += init_jekyll(args.archive, force=args.force)
-    if args.github_actions:
+    if install is not None:
         from .workflows import write_workflows
 
-        written += write_workflows(args.archive, force=args.force)
+        written += write_workflows(args.archive, install.spec, force=args.force)
     for path in written:
         print(f"wrote {path}")
+    if install is not None:
+        print(f"the workflows install newsmirror from {install.spec} ({install.origin})")
     return 0
 
 

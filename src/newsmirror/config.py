@@ -4,10 +4,12 @@ command-line overrides. Every setting has a sane default."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .credentials import PROXY_ENV
 from .fetch import FetchSettings
 from .models import ConfigError, FeedOptions
 from .subscriptions import CONFIG_FILE, feed_options, read_toml
@@ -44,6 +46,9 @@ def load_settings(archive: Path, **overrides: Any) -> Settings:
     if not isinstance(table, dict):
         raise ConfigError(path, "[settings] must be a table")
     table = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+    if "proxy" not in table and os.environ.get(PROXY_ENV):
+        # Proxy credentials stay out of the published newsmirror.toml.
+        table["proxy"] = os.environ[PROXY_ENV]
 
     fetch_values = {}
     schedule_values = {}

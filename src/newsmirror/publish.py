@@ -20,10 +20,13 @@ from pathlib import Path
 
 import yaml
 
+from .credentials import refuse_published_secrets
 from .fsutil import ArchiveLock
 from .models import NewsmirrorError
 
 PUBLISHED_PATHS = ("_posts", "archived", "assets", "subs.json", "allurls.dat", "newsmirror.toml")
+# Files a user writes URLs into: publish refuses to commit one holding a password.
+SECRET_FREE = ("newsmirror.toml", "subs.json")
 MAX_SOURCES_IN_MESSAGE = 20
 _TAGS_LINE = re.compile(r"^tags:\s*\[\s*(.*?)\s*\]\s*$", re.MULTILINE)
 
@@ -50,6 +53,8 @@ def publish(archive: Path, *, push: bool = True) -> PublishResult:
     git = _Git(archive)
     git.run("rev-parse", "--show-toplevel", what="not a git repository")
     with ArchiveLock(archive):
+        for name in SECRET_FREE:  # before anything is staged
+            refuse_published_secrets(archive / name)
         paths = [p for p in PUBLISHED_PATHS if (archive / p).exists() or git.tracked(p)]
         if paths:
             git.run("add", "--all", "--", *paths, what="git add failed")

@@ -12,6 +12,7 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
+from .credentials import expand_env
 from .fsutil import atomic_write
 from .models import ConfigError, FeedOptions, Subscription
 from .urls import is_http_url
@@ -78,14 +79,20 @@ def read_subs_json(path: Path, defaults: FeedOptions | None = None) -> list[Subs
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    """newsmirror.toml, with `${NAME}` in [settings] and [[feeds]] taken from the
+    environment (so that secrets need not be written in a published file)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, f"not valid TOML: {e}") from None
     except UnicodeDecodeError:
         raise ConfigError(path, "not UTF-8 text") from None
     except OSError as e:
         raise ConfigError(path, f"cannot read: {e.strerror}") from None
+    for table in ("settings", "feeds"):
+        if table in data:
+            data[table] = expand_env(data[table], path, table)
+    return data
 
 
 def feed_options(path: Path, where: str, raw: dict[str, Any], base: FeedOptions) -> FeedOptions:
