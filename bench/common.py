@@ -1,5 +1,16 @@
 """Shared bench helpers: realistic CJK feeds, a feed server in its own process,
-and running a child process while measuring its wall time and peak RSS.
+and running a child process while measuring its wall time, CPU time and memory.
+
+Memory is measured two ways, because neither alone says what a run needs:
+- the peak of the SUM of the resident memory of all the run's processes (the
+  child and every descendant, found through /proc/PID/task/*/children and
+  read from /proc/PID/statm every 20 ms). Pages that processes share (shared
+  libraries, pages a forked worker has not written since the fork) count
+  once per process, so this is an upper bound; a peak shorter than 20 ms can
+  be missed.
+- the largest single process: wait4's ru_maxrss. For a child and the
+  descendants it waited for, Linux reports the largest of their peaks, NOT
+  their sum (the figures before 2026-11-30 took it for the run's memory).
 
 The server runs in a separate process so that, on a 2-core machine, it takes
 one core and the code being measured the other; in-process it would distort both.
@@ -15,6 +26,7 @@ import random
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -241,24 +253,98 @@ class FeedServer:
         return asyncio.run(call())
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+POLL_SECONDS = 0.02
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and its live descendants (every thread's children: a process
+    started from a thread is listed under that thread)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                    todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
+    return found
+
+
+def resident_bytes(pid: int) -> int:
+    """The process's resident memory now (0 once it has gone)."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+class TreeMemory:
+    """Samples the sum of the resident memory of a process and its descendants
+    every POLL_SECONDS on a thread, from start() until stop()."""
+
+    def __init__(self, root: int, interval: float = POLL_SECONDS) -> None:
+        self.root, self.interval = root, interval
+        self.peak_sum = 0  # bytes
+        self.most_processes = 0
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def start(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while True:
+            pids = process_tree(self.root)
+            total = sum(resident_bytes(p) for p in pids)
+            self.samples += 1
+            if total > self.peak_sum:
+                self.peak_sum = total
+            self.most_processes = max(self.most_processes, sum(1 for p in pids if p))
+            if self._stop.wait(self.interval):
+                return
+
+
 @dataclass(frozen=True)
 class ChildRun:
     seconds: float
-    cpu_seconds: float  # user + system: steadier than wall time on a busy machine
-    peak_rss_mb: float
+    # user + system of the child and every descendant it waited for (worker
+    # processes are joined): steadier than wall time on a busy machine.
+    cpu_seconds: float
+    rss_sum_mb: float  # peak of the sum over all the run's processes (see the module docstring)
+    rss_max_mb: float  # the largest single process (ru_maxrss)
+    processes: int  # most processes of the run seen at once
     returncode: int
     stdout: str
     stderr: str
 
 
-def run_child(argv: Sequence[str], *, env: dict[str, str] | None = None) -> ChildRun:
-    """Run a command; its own wall time and peak RSS (wait4 gives this child's
-    rusage alone, unlike RUSAGE_CHILDREN, which is the max over all children)."""
+def run_child(
+    argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> ChildRun:
+    """Run a command; its wall time, CPU time and memory (module docstring)."""
     out_path, err_path = _temp_name("out"), _temp_name("err")
     with open(out_path, "w+b") as out, open(err_path, "w+b") as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env, cwd=cwd)
+        memory = TreeMemory(proc.pid).start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            memory.stop()
         seconds = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
@@ -266,9 +352,13 @@ def run_child(argv: Sequence[str], *, env: dict[str, str] | None = None) -> Chil
         stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     os.unlink(out_path)
     os.unlink(err_path)
-    # Linux reports ru_maxrss in KiB.
     cpu = usage.ru_utime + usage.ru_stime
-    return ChildRun(seconds, cpu, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    largest = usage.ru_maxrss / 1024  # Linux reports ru_maxrss in KiB
+    # A run shorter than one poll, or a peak between two polls: the sum is at
+    # least the largest process.
+    total = max(memory.peak_sum / 2**20, largest)
+    return ChildRun(seconds, cpu, total, largest, max(memory.most_processes, 1),
+                    proc.returncode, stdout, stderr)  # fmt: skip
 
 
 def _temp_name(kind: str) -> Path:

@@ -28,7 +28,11 @@ printed beside each figure: rerun when it is high.
 Posts are synthetic, modelled on the golden posts: several sources, dates spread
 over years, 2-8 KB one-line HTML bodies, and titles and bodies made of real
 sentences from ../shared (85% Chinese, 15% English). Prints times, ratios and
-newsmirror's peak RSS (the build runs in a child process).
+memory: newsmirror's build and Hugo run as child processes, measured alike
+(bench/common.py): the peak of the sum of the resident memory of all their
+processes (newsmirror's build forks worker processes; pages they share with
+it count once per process, so the sum is an upper bound), and the largest
+single process.
 """
 
 from __future__ import annotations
@@ -42,12 +46,13 @@ import random
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from common import ChildRun, run_child
 
 SOURCES = [
     "纽约时报",
@@ -72,14 +77,11 @@ EN_PAGES = ("nytimes-1", "nytimes-2", "guardian-1", "bbc-1", "wapo-1", "wapo-2",
 ENGLISH_SHARE = 0.15
 POSTS_VERSION = "sentences-1"  # archives kept by --work are regenerated when this changes
 CHILD = r"""
-import json, resource, sys, time
+import json, sys
 from pathlib import Path
 from newsmirror.site import build_site
 r = build_site(Path(sys.argv[1]), full=sys.argv[2] == "full")
-me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"seconds": r.seconds, "written": r.pages_written, "skipped": r.pages_skipped,
-                  "rss_mb": me.ru_maxrss / 1024, "children_rss_mb": kids.ru_maxrss / 1024,
-                  "cpu": me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime}))
+print(json.dumps({"seconds": r.seconds, "written": r.pages_written, "skipped": r.pages_skipped}))
 """
 
 
@@ -216,27 +218,32 @@ def newsmirror_build(archive: Path, mode: str) -> dict:
         discard(archive / ".newsmirror")
     os.sync()  # no writeback of the last build's pages during this one (see `timed`)
     load = os.getloadavg()[0]
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(archive), mode], capture_output=True,
-                          text=True)  # fmt: skip
-    wall = time.perf_counter() - t
-    if proc.returncode:
-        sys.exit(f"newsmirror build of {archive} ({mode}) failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load, "wall": wall}
+    run = run_child([sys.executable, "-c", CHILD, str(archive), mode])
+    if run.returncode:
+        sys.exit(f"newsmirror build of {archive} ({mode}) failed:\n{run.stderr[-3000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1]) | {
+        "load": load, "wall": run.seconds, "cpu": run.cpu_seconds, "sum_mb": run.rss_sum_mb,
+        "max_mb": run.rss_max_mb, "processes": run.processes}  # fmt: skip
+
+
+def memory(r: dict) -> str:
+    return (f"peak memory {r['sum_mb']:.0f} MB summed over its {r['processes']} processes, "
+            f"largest process {r['max_mb']:.0f} MB")  # fmt: skip
 
 
 def load_now() -> str:
     return f"load {os.getloadavg()[0]:.1f}"
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
+def timed(cmd: list[str], cwd: Path) -> ChildRun:
     print(f"  ({' '.join(cmd)} in {cwd.name}, {load_now()})", flush=True)
     # Each build leaves ~150 MB of dirty pages; without a sync their writeback
     # ran during the next build, whichever tool it was (Hugo: 3.3-8.7 s in one run).
     os.sync()
-    t = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - t
+    run = run_child(cmd, cwd=cwd)  # measured as newsmirror's build is
+    if run.returncode:
+        sys.exit(f"{' '.join(cmd)} in {cwd} failed:\n{run.stderr[-3000:]}")
+    return run
 
 
 def hugo_site(archive: Path, target: Path) -> None:
@@ -271,11 +278,12 @@ def bench_size(n: int, work: Path, run_jekyll: bool, full_repeat: int) -> None:
     newsmirror_build(archive, "full")  # untimed: both programs' own files in memory too
     discard(hugo_dir / "public")
     timed(["/usr/bin/hugo", "--quiet"], hugo_dir)
-    fulls, hugos = [], []
+    fulls, hugo_runs = [], []
     for _ in range(full_repeat):  # alternated, so both see the same machine
         fulls.append(newsmirror_build(archive, "full"))
         discard(hugo_dir / "public")
-        hugos.append(timed(["/usr/bin/hugo", "--quiet"], hugo_dir))
+        hugo_runs.append(timed(["/usr/bin/hugo", "--quiet"], hugo_dir))
+    hugos = [h.seconds for h in hugo_runs]
     again = newsmirror_build(archive, "incremental")
     added = generate(archive, 50, start=n)
     inc = newsmirror_build(archive, "incremental")
@@ -289,10 +297,15 @@ def bench_size(n: int, work: Path, run_jekyll: bool, full_repeat: int) -> None:
     print(f"newsmirror full build:        {statistics.median(walls):.2f} s median of "
           f"{', '.join(f'{w:.2f}' for w in walls)} (process; in build_site "
           f"{full['seconds']:.2f} s), {full['written']} files, "
-          f"peak RSS {max(full['rss_mb'], full['children_rss_mb']):.0f} MB, "
           f"CPU {full['cpu']:.1f} s, load {full['load']:.1f}")  # fmt: skip
+    print(f"  newsmirror memory: {memory(full)}; over all {len(fulls)} builds "
+          f"{min(f['sum_mb'] for f in fulls):.0f}-{max(f['sum_mb'] for f in fulls):.0f} MB summed, "
+          f"{min(f['max_mb'] for f in fulls):.0f}-{max(f['max_mb'] for f in fulls):.0f} MB largest")  # fmt: skip
     print(f"hugo full build:              {hugo:.2f} s median of "
-          f"{', '.join(f'{h:.2f}' for h in hugos)}")  # fmt: skip
+          f"{', '.join(f'{h:.2f}' for h in hugos)}; CPU "
+          f"{statistics.median(h.cpu_seconds for h in hugo_runs):.1f} s median, peak memory "
+          f"{max(h.rss_sum_mb for h in hugo_runs):.0f} MB summed over its processes, largest "
+          f"process {max(h.rss_max_mb for h in hugo_runs):.0f} MB")  # fmt: skip
     print(f"  -> newsmirror/hugo = {statistics.median(walls) / hugo:.2f} (medians); per pair "
           f"{', '.join(f'{w / h:.2f}' for w, h in zip(walls, hugos, strict=True))}")  # fmt: skip
     print(f"newsmirror no-change rebuild: {again['wall']:.2f} s (in build_site "
@@ -308,7 +321,8 @@ def bench_size(n: int, work: Path, run_jekyll: bool, full_repeat: int) -> None:
         init_jekyll(jdir)
         jek = timed(["/usr/bin/jekyll", "build", "--quiet"], jdir)
         med = statistics.median(walls)
-        print(f"jekyll:                       {jek:.2f} s  -> jekyll/newsmirror = {jek / med:.1f}x")
+        print(f"jekyll:                       {jek.seconds:.2f} s  -> jekyll/newsmirror = "
+              f"{jek.seconds / med:.1f}x; peak memory {jek.rss_sum_mb:.0f} MB summed")  # fmt: skip
 
 
 def main() -> None:
@@ -345,15 +359,14 @@ def main() -> None:
                 for p in added:
                     p.unlink()
                 newsmirror_build(archive, "incremental")
-            print(f"\n== {n} posts: full {first['seconds']:.1f} s, "
-                  f"peak RSS {max(first['rss_mb'], first['children_rss_mb']):.0f} MB, "
+            print(f"\n== {n} posts: full {first['seconds']:.1f} s, {memory(first)}, "
                   f"load {first['load']:.1f}")  # fmt: skip
             for r in again:
                 print(f"no-change rebuild: {r['wall']:.2f} s process, {r['seconds']:.2f} s in "
-                      f"build_site (peak RSS {r['rss_mb']:.0f} MB, load {r['load']:.1f})")  # fmt: skip
+                      f"build_site ({memory(r)}, load {r['load']:.1f})")  # fmt: skip
             for r in incs:
                 print(f"+50 posts rebuild: {r['wall']:.2f} s process, {r['seconds']:.2f} s in "
-                      f"build_site ({r['written']} files written, peak RSS {r['rss_mb']:.0f} MB, "
+                      f"build_site ({r['written']} files written, {memory(r)}, "
                       f"load {r['load']:.1f})")  # fmt: skip
     finally:
         if not args.keep:
