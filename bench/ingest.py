@@ -33,7 +33,14 @@ floor's files were deleted right before newsmirror's cold run, that run paid it.
 All feeds are on one host here, so newsmirror runs with --per-host 64 (and the
 floor with the same limits): the default of 6 per host would throttle it.
 
+With --flush-ab N it measures only the cold run's disk flush instead: N
+rounds, each a cold raw run per way of flushing, in rotating order, into new
+archives: syncfs of the archive's file system (what newsmirror does), os.sync()
+(what it did until 2026-11-30) and an fsync per post plus one per folder (its
+fallback where there is no syncfs).
+
 Run: python bench/ingest.py [--feeds 1000] [--items 50] [--keep DIR] [--json FILE]
+                            [--flush-ab N]
 """
 
 from __future__ import annotations
@@ -59,6 +66,12 @@ TARGET_PEAK_MB = 300.0
 FLAT_TOLERANCE_MB = 30.0  # RSS may vary this much between runs and still be "flat"
 _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _NEWSMIRROR = "import sys; from newsmirror.cli import main; sys.exit(main())"
+# --flush-ab: the same run with GroupFlush's flush replaced (bench only).
+FLUSHES = {
+    "syncfs": "",
+    "os.sync": "import os, newsmirror.fsutil as f; f.GroupFlush._flush_now = lambda s, p: os.sync(); ",
+    "fsync-each": "import newsmirror.fsutil as f; f._syncfs = None; ",
+}
 
 
 @dataclass
@@ -150,8 +163,8 @@ class Bench:
         (archive / "subs.json").write_text(json.dumps(subs, ensure_ascii=False), encoding="utf-8")
         return archive
 
-    def newsmirror(self, archive: Path, content: str) -> ChildRun:
-        argv = [sys.executable, "-c", _NEWSMIRROR, "run", "--archive", str(archive),
+    def newsmirror(self, archive: Path, content: str, flush: str = "syncfs") -> ChildRun:
+        argv = [sys.executable, "-c", FLUSHES[flush] + _NEWSMIRROR, "run", "--archive", str(archive),
                 "--content", content, "--fulltext", "never", "-q", "--json",
                 "--concurrency", str(CONCURRENCY), "--per-host", str(CONCURRENCY)]  # fmt: skip
         if self.deadline:
@@ -210,6 +223,20 @@ class Bench:
               f" {row.rss_sum_mb:.0f} MB in {row.processes} processes, largest {row.rss_max_mb:.0f} MB"
               f" ({load_average()})", file=sys.stderr)  # fmt: skip
         return row
+
+    def flush_ab(self, rounds: int) -> dict[str, list[ChildRun]]:
+        """Cold raw runs, one per way of flushing per round, in rotating order."""
+        runs: dict[str, list[ChildRun]] = {name: [] for name in FLUSHES}
+        names = list(FLUSHES)
+        for k in range(rounds):
+            for name in names[k % len(names):] + names[: k % len(names)]:
+                archive = self.make_archive(f"archive-{name}-{k}")
+                run = self.newsmirror(archive, "raw", name)
+                runs[name].append(run)
+                print(f"  round {k + 1} {name}: {run.seconds:.2f} s ({run.cpu_seconds:.2f} s CPU;"
+                      f" {load_average()})", file=sys.stderr)  # fmt: skip
+                self.discard(archive)
+        return runs
 
     def run_all(self, cold_repeat: int) -> None:
         main = self.make_archive("archive")
@@ -292,6 +319,16 @@ def print_table(
     return targets
 
 
+def print_flush_ab(runs: dict[str, list[ChildRun]], feeds: int, items: int) -> None:
+    print(f"cold raw run, {feeds} feeds x {items} items, by way of flushing to disk; {load_average()}")
+    base = statistics.median(r.seconds for r in runs["syncfs"])
+    for name, rs in runs.items():
+        wall = statistics.median(r.seconds for r in rs)
+        cpu = statistics.median(r.cpu_seconds for r in rs)
+        print(f"{name:<11} wall median {wall:6.2f} s ({', '.join(f'{r.seconds:.2f}' for r in rs)}),"
+              f" CPU median {cpu:.2f} s; {wall / base:.2f}x syncfs")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "_floor":
@@ -309,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--deadline", type=float, help="newsmirror's per-feed deadline in s (default: its own)"
     )
+    parser.add_argument("--flush-ab", type=int, metavar="N",
+                        help="only compare ways of flushing the cold run to disk, N rounds")  # fmt: skip
     opts = parser.parse_args(args)
     if opts.keep and opts.keep.exists() and any(opts.keep.iterdir()):
         parser.error(f"--keep {opts.keep}: the folder must be new or empty")
@@ -321,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {stats['bytes'] / 2**20:.0f} MiB of feeds served on port {server.port}",
                   file=sys.stderr)  # fmt: skip
             bench = Bench(server, work, opts.feeds, opts.deadline)
+            if opts.flush_ab:
+                print_flush_ab(bench.flush_ab(opts.flush_ab), opts.feeds, opts.items)
+                return 0
             bench.run_all(opts.cold_repeat)
         targets = print_table(bench.rows, opts.feeds, opts.items, opts.deadline)
         if opts.json:

@@ -168,7 +168,7 @@ class _Mirror:
         self.in_flight = asyncio.Semaphore(settings.fetch.concurrency)
         self.workers = workers
         self.write_thread = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-write")
-        self.flusher = GroupFlush()
+        self.flusher = GroupFlush(writer.posts_dir)  # before any post is written
         self.written: dict[str, list[str]] = {}
         self.new_links: list[str] = []
 
@@ -296,8 +296,9 @@ class _Mirror:
         between, the next run finds the files and records them then."""
         posts = written.posts
         if posts:
-            if any(p.created for p in posts):
-                await self.flusher.flush()
+            created = [self.writer.posts_dir / p.post for p in posts if p.created]
+            if created:
+                await self.flusher.flush(created)
             self.store.record_posts(sub.url, posts)
             for p in posts:
                 if p.created:

@@ -350,7 +350,7 @@ class PostWriter:
     def place(self, post: Post) -> tuple[Path, bool]:
         """(the post's file, whether this call created it): an existing file that
         already holds this item is found rather than written again. The file is
-        not flushed to disk: the caller batches that (`fsutil.flush_to_disk`)."""
+        not flushed to disk: the caller batches that (`fsutil.GroupFlush`)."""
         taken = self._names()
         base = post.filename[: -len(".md")]
         for n in range(1, 1000):
