@@ -68,7 +68,9 @@
       await Promise.all(files.map(function (f) { return load("search/" + f + ".js"); }));
       var hit = null;
       terms.forEach(function (t, i) {
-        var gaps = (shards[files[i]] || {})[t];
+        // Own keys only: a search for "constructor" must not find Object's.
+        var shard = shards[files[i]] || {};
+        var gaps = Object.prototype.hasOwnProperty.call(shard, t) ? shard[t] : undefined;
         var ids = new Set(gaps ? decode(gaps) : []);
         hit = hit === null ? ids : new Set([...hit].filter(function (x) { return ids.has(x); }));
       });
