@@ -1,11 +1,15 @@
 """Crashes: kill -9 at random points, two runs at once, a full disk.
 
 Every run is a real `newsmirror run` subprocess against a real loopback
-server and a real archive; afterwards the archive must be whole.
+server and a real archive; afterwards the archive must be whole. The runs
+have 60 feeds, above the 50 from which a run parses and renders in worker
+processes (pipeline.WORKERS_FROM_FEEDS), and the kills hit the workers as
+well as the main process.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import sqlite3
@@ -24,19 +28,52 @@ from feeds import rss, rss_item
 from loopback import LoopbackServer
 
 from newsmirror.dedupe import primary_key
+from newsmirror.pipeline import WORKERS_FROM_FEEDS
 
 RUN = "import sys; from newsmirror.cli import main; sys.exit(main())"
-FEEDS = 40
+FEEDS = 60
 FIRST_ITEMS = 10
 NEW_ITEMS_PER_RUN = 2
-KILLS = 50
+KILLS = 50  # mid-run kills at least; runs that end before their kill do not count
+# Whom a kill hits: the main process; one worker (the run goes on without it);
+# one worker, then the main process; the whole process group at once (as an
+# OOM kill of a container or `kill -9 -PGID` does).
+KILL_MODES = ("main", "worker", "worker-then-main", "all")
 SERVER_DELAY = 0.02  # per request, so that kills land mid-run
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
 def newsmirror(archive: Path, *args: str) -> subprocess.Popen:
     argv = [sys.executable, "-c", RUN, "run", "--archive", str(archive), *args]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, for "all"  # fmt: skip
+
+
+def workers_of(pid: int) -> list[int]:
+    """The run's worker processes (multiprocessing spawn children, not its
+    resource tracker), from /proc."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"spawn_main" in cmdline:
+                found.append(int(child))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 class GrowingFeeds:
@@ -114,6 +151,7 @@ def run_to_end(archive: Path, *args: str, timeout: float = 120) -> subprocess.Co
 
 @pytest.mark.slow
 def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    assert FEEDS >= WORKERS_FROM_FEEDS + 10  # the default run uses worker processes
     rng = random.Random(20261125)
     with LoopbackServer() as server:
         feeds = GrowingFeeds(server)
@@ -127,26 +165,73 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
         archive = tmp_path / "mirror"
         archive.mkdir()
         write_subs(archive, feeds.subs())
-        killed = 0
+        kills: Counter[str] = Counter()
+        workers_seen: set[int] = set()
+        runs = 0
         window = full_run  # a later run has less to write: shrink to what runs take
-        for _ in range(KILLS):
+        while sum(kills.values()) < KILLS and runs < 3 * KILLS:
+            mode = KILL_MODES[runs % len(KILL_MODES)]
+            runs += 1
             proc = newsmirror(archive, "--content", "raw", "--fulltext", "never")
             launched = time.monotonic()
-            time.sleep(rng.uniform(0, window))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-            else:
-                window = time.monotonic() - launched
-            proc.communicate(timeout=60)
+            killed = kill(proc, mode, rng.uniform(0, window), workers_seen, rng)
+            if killed:
+                kills[killed] += 1
+            elif proc.poll() is not None:
+                window = max(0.2, time.monotonic() - launched)
+            out, err = proc.communicate(timeout=120)
+            if killed in ("worker",):  # the run goes on in-process and ends normally
+                assert proc.returncode == 0, err[-2000:]
+                assert "Traceback" not in err, err[-2000:]
             feeds.grow()
         done = run_to_end(archive)
         assert done.returncode == 0, done.stderr[-2000:]
         assert "Traceback" not in done.stderr
-        print(f"\nfull run {full_run:.2f}s; {killed} of {KILLS} runs killed mid-run;"
+        print(f"\nfull run {full_run:.2f}s; {runs} runs, {sum(kills.values())} killed mid-run"
+              f" ({dict(kills)}); {len(workers_seen)} worker processes seen;"
               f" {len(feeds.all_links())} items")  # fmt: skip
-        assert killed >= KILLS * 0.6  # most kills must land mid-run to mean anything
+        assert sum(kills.values()) >= KILLS
+        worker_kills = kills["worker"] + kills["worker-then-main"] + kills["all-with-workers"]
+        assert worker_kills >= KILLS // 3, kills  # the workers were really hit
         assert_archive_whole(archive, feeds.all_links())
+        # No worker outlives its killed run (each watches its parent).
+        deadline = time.monotonic() + 10
+        while any(alive(w) for w in workers_seen) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [w for w in workers_seen if alive(w)] == []
+
+
+def kill(
+    proc: subprocess.Popen, mode: str, delay: float, seen: set[int], rng: random.Random
+) -> str | None:
+    """SIGKILL whom `mode` names after `delay` s, if the run is still going.
+    Returns what was killed ("all-with-workers" when the group held workers),
+    or None when the run ended first (or had no worker to kill yet)."""
+    time.sleep(delay)
+    if mode in ("worker", "worker-then-main"):
+        deadline = time.monotonic() + 5  # workers start with the first feed to parse
+        while proc.poll() is None and not workers_of(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    if proc.poll() is not None:
+        return None
+    workers = workers_of(proc.pid)
+    seen.update(workers)
+    if mode == "main":
+        proc.send_signal(signal.SIGKILL)
+        return "main"
+    if mode == "all":
+        os.killpg(proc.pid, signal.SIGKILL)
+        return "all-with-workers" if workers else "all"
+    if not workers:
+        return None
+    os.kill(workers[0], signal.SIGKILL)
+    if mode == "worker":
+        return "worker"
+    time.sleep(rng.uniform(0, 0.3))  # the main process notices, or not yet
+    if proc.poll() is not None:
+        return "worker"
+    proc.send_signal(signal.SIGKILL)
+    return "worker-then-main"
 
 
 def test_post_written_before_a_crash_is_recorded_with_its_file(server, tmp_path: Path) -> None:
