@@ -69,8 +69,8 @@ _NEWSMIRROR = "import sys; from newsmirror.cli import main; sys.exit(main())"
 # --flush-ab: the same run with GroupFlush's flush replaced (bench only).
 FLUSHES = {
     "syncfs": "",
-    "os.sync": "import os, newsmirror.fsutil as f; f.GroupFlush._flush_now = lambda s, p: os.sync(); ",
-    "fsync-each": "import newsmirror.fsutil as f; f._syncfs = None; ",
+    "os.sync": "import os, newsmirror.archive.fsutil as f; f.GroupFlush._flush_now = lambda s, p: os.sync(); ",
+    "fsync-each": "import newsmirror.archive.fsutil as f; f._syncfs = None; ",
 }
 
 
