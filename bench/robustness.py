@@ -38,8 +38,8 @@ import feedparser
 from feedparser.util import FeedParserDict
 
 from newsmirror.ingest.parse import feedparser_result, parse_feed
-from newsmirror.models import Entry, FeedError, ParsedFeed
 from newsmirror.ingest.parse_fast import read_fast
+from newsmirror.models import Entry, FeedError, ParsedFeed
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "feeds"
 FEEDPARSER_TESTS = CORPUS / "feedparser" / "tests"

@@ -26,6 +26,7 @@ from aiohttp import web
 from conftest import in_ci, require, write_subs
 from feeds import rss, rss_item
 from loopback import LoopbackServer
+from test_ingest import running
 
 from newsmirror.archive.dedupe import primary_key
 from newsmirror.ingest.pipeline import WORKERS_FROM_FEEDS
@@ -66,14 +67,6 @@ def workers_of(pid: int) -> list[int]:
             if b"spawn_main" in cmdline:
                 found.append(int(child))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 class GrowingFeeds:
@@ -196,9 +189,9 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
         assert_archive_whole(archive, feeds.all_links())
         # No worker outlives its killed run (each watches its parent).
         deadline = time.monotonic() + 10
-        while any(alive(w) for w in workers_seen) and time.monotonic() < deadline:
+        while any(running(w) for w in workers_seen) and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert [w for w in workers_seen if alive(w)] == []
+        assert [w for w in workers_seen if running(w)] == []
 
 
 def kill(

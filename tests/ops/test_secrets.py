@@ -13,32 +13,15 @@ import pytest
 from conftest import write_subs
 from feeds import rss, rss_item
 from loopback import ForwardProxy, LoopbackServer, forward_proxy
+from test_publish import git, repo  # noqa: F401 - repo: test_publish's repository fixture
 
-from newsmirror.cli import main
 from newsmirror.archive.config import load_settings
 from newsmirror.archive.credentials import expand_env, url_passwords
+from newsmirror.cli import main
 from newsmirror.models import ConfigError
 from newsmirror.ops.publish import publish
 
 PASSWORD = "hunter2-s3cret"
-
-
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                          text=True).stdout.strip()  # fmt: skip
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    git(mirror, "init", "-q", "-b", "main")
-    git(mirror, "config", "user.name", "Test")
-    git(mirror, "config", "user.email", "test@example.invalid")
-    write_subs(mirror, [("site", "http://127.0.0.1:9/feed.xml")])
-    (mirror / "_posts").mkdir()
-    (mirror / "_posts" / "2025-01-01-a.md").write_text("---\ntitle: a\ntags: [ site ]\n---\n")
-    return mirror
 
 
 @pytest.fixture
@@ -48,7 +31,8 @@ def proxy() -> Iterator[ForwardProxy]:
 
 
 def test_publish_refuses_a_toml_with_a_proxy_password(
-    repo: Path, capsys: pytest.CaptureFixture[str]
+    repo: Path,  # noqa: F811 - the fixture
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     (repo / "newsmirror.toml").write_text(
         f'[settings]\nuser_agent = "m/1"\nproxy = "socks5://mirror:{PASSWORD}@127.0.0.1:1080"\n'
@@ -64,7 +48,7 @@ def test_publish_refuses_a_toml_with_a_proxy_password(
     assert git(repo, "diff", "--cached", "--name-only") == ""
 
 
-def test_publish_refuses_a_commented_password_and_one_in_subs_json(repo: Path) -> None:
+def test_publish_refuses_a_commented_password_and_one_in_subs_json(repo: Path) -> None:  # noqa: F811
     (repo / "newsmirror.toml").write_text(f'# proxy = "http://me:{PASSWORD}@10.0.0.1:3128"\n')
     with pytest.raises(ConfigError, match="line 1"):
         publish(repo, push=False)
@@ -74,7 +58,7 @@ def test_publish_refuses_a_commented_password_and_one_in_subs_json(repo: Path) -
         publish(repo, push=False)
 
 
-def test_publish_commits_a_toml_that_names_the_secret_only(repo: Path) -> None:
+def test_publish_commits_a_toml_that_names_the_secret_only(repo: Path) -> None:  # noqa: F811
     text = '[settings]\nproxy = "socks5://mirror:${PROXY_PASSWORD}@127.0.0.1:1080"\n'
     (repo / "newsmirror.toml").write_text(text)
     result = publish(repo, push=False)
