@@ -42,6 +42,8 @@ _EXPORTS = {
     "sanitize_html": "newsmirror.archive.sanitize:sanitize_html",
     "apply_retention": "newsmirror.archive.retention:apply_retention",
     "ArchiveLock": "newsmirror.archive.fsutil:ArchiveLock",
+    "load_remotes": "newsmirror.archive.remotes:load_remotes",
+    "PublishRemote": "newsmirror.archive.remotes:PublishRemote",
     # the site
     "build_site": "newsmirror.site.build:build_site",
     "BuildReport": "newsmirror.site.build:BuildReport",
@@ -51,6 +53,8 @@ _EXPORTS = {
     "enable_feed": "newsmirror.ops.status:enable_feed",
     "watch": "newsmirror.ops.watch:watch",
     "publish": "newsmirror.ops.publish:publish",
+    "PublishResult": "newsmirror.ops.publish:PublishResult",
+    "RemotePush": "newsmirror.ops.publish:RemotePush",
     "write_workflows": "newsmirror.ops.workflows:write_workflows",
     # records and errors
     "Subscription": "newsmirror.models:Subscription",
@@ -85,6 +89,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .archive.config import Settings, load_settings
     from .archive.fsutil import ArchiveLock
     from .archive.posts import render_post
+    from .archive.remotes import PublishRemote, load_remotes
     from .archive.retention import apply_retention
     from .archive.sanitize import sanitize_html
     from .archive.subscriptions import import_opml, load_subscriptions, to_opml
@@ -104,7 +109,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         Post,
         Subscription,
     )
-    from .ops.publish import publish
+    from .ops.publish import PublishResult, RemotePush, publish
     from .ops.status import enable_feed, feed_health
     from .ops.watch import watch
     from .ops.workflows import write_workflows

@@ -3,7 +3,9 @@
 One module per command group; each has `register(subparsers, common)`.
 
 Exit codes: 0 done (feeds may have failed; see the report), 1 `--strict` and
-something failed, 2 bad config or usage, 3 the archive is locked by another run.
+something failed (and any command that could not do its job), 2 bad config or
+usage, 3 the archive is locked by another run, 4 `publish` reached some of its
+remotes but not all (each one's line says which).
 """
 
 from __future__ import annotations

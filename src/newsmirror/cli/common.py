@@ -13,6 +13,7 @@ from pathlib import Path
 import newsmirror
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 1, 2, 3
+EXIT_PARTIAL = 4  # publish: some of the remotes failed, the others have the commit
 
 Register = Callable[[argparse._SubParsersAction, argparse.ArgumentParser], None]
 

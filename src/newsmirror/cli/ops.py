@@ -10,7 +10,7 @@ import newsmirror
 
 from ..ops.status import health_json, print_plain, print_rich
 from ..util.durations import parse_duration
-from .common import add_archive
+from .common import EXIT_FAILED, EXIT_PARTIAL, add_archive
 from .subs import cmd_subs_enable
 
 
@@ -63,7 +63,9 @@ def register_publish(sub: argparse._SubParsersAction, common: argparse.ArgumentP
         parents=[common],
         help="git commit the new posts and push, if a remote is configured",
         description="Commit _posts/, archived/, assets/ and the subscription files with a "
-        "message counting the new posts per source, then push. Nothing new: no commit.",
+        "message counting the new posts per source, then push: to every [[publish.remotes]] "
+        "of newsmirror.toml (one line per remote; exit 4 when some failed, 1 when all did), "
+        "else to the branch's upstream or origin. Nothing new: no commit.",
     )
     add_archive(p)
     p.add_argument("--no-push", action="store_true", help="commit only")
@@ -73,9 +75,14 @@ def register_publish(sub: argparse._SubParsersAction, common: argparse.ArgumentP
 def _cmd_publish(args: argparse.Namespace) -> int:
     result = newsmirror.publish(args.archive, push=not args.no_push)
     print(result.message)
-    if result.pushed:
+    for remote in result.remotes:
+        print(remote.line())
+    if result.remote and result.pushed:
         print(f"pushed to {result.remote}")
-    return 0
+    failed = len(result.failed_remotes)
+    if failed and failed == len(result.remotes):
+        return EXIT_FAILED
+    return EXIT_PARTIAL if failed else 0
 
 
 def register_retention(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
