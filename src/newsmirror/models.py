@@ -39,7 +39,7 @@ class FeedOptions:
 
     content: ContentMode = "clean"
     fulltext: FulltextMode = "auto"
-    mirror_images: bool = False
+    mirror_images: bool = True  # images into assets/ (ingest/images.py)
     enabled: bool = True
 
 

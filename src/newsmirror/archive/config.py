@@ -41,6 +41,24 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class ImageSettings:
+    """How posts' images are mirrored into assets/ (ingest/images.py, ingest/encode.py).
+
+    In [settings] as `image_max_bytes`, `image_max_width`, `image_budget`,
+    `image_quality`, `image_max_pixels` and `images_per_post`.
+    """
+
+    max_bytes: int = 5 * 2**20  # a larger download is left on its host
+    max_width: int = 1280  # wider images are scaled down to this
+    # All of assets/ stays under this; then new images stay on their hosts.
+    # GitHub Pages publishes sites up to 1 GB, posts and search included.
+    budget: int = 500 * 10**6
+    quality: int = 80  # JPEG and lossy WebP
+    max_pixels: int = 40_000_000  # decoded size cap (decompression bombs)
+    per_post: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     feed_defaults: FeedOptions = field(default_factory=FeedOptions)
@@ -48,10 +66,21 @@ class Settings:
     rules: tuple[dict[str, Any], ...] = ()
     retention_days: int | None = None  # off: the whole archive stays in _posts/
     build: bool = False  # build the site after each run
+    images: ImageSettings = field(default_factory=ImageSettings)
 
 
 _FETCH_FIELDS = {f.name: f for f in dataclasses.fields(FetchSettings)}
 _SCHEDULE_FIELDS = {f.name: f for f in dataclasses.fields(ScheduleSettings)}
+# [settings] name -> ImageSettings field
+_IMAGE_SETTINGS = {
+    "image_max_bytes": "max_bytes",
+    "image_max_width": "max_width",
+    "image_budget": "budget",
+    "image_quality": "quality",
+    "image_max_pixels": "max_pixels",
+    "images_per_post": "per_post",
+}
+_IMAGE_RANGES = {"quality": (1, 100), "max_width": (16, 20000)}
 
 
 def load_settings(archive: Path, **overrides: Any) -> Settings:
@@ -65,9 +94,12 @@ def load_settings(archive: Path, **overrides: Any) -> Settings:
 
     fetch_values = {}
     schedule_values = {}
+    image_values = {}
     for name, value in table.items():
         if name in _FETCH_FIELDS:
             fetch_values[name] = _typed(path, name, value, _FETCH_FIELDS[name].default)
+        elif name in _IMAGE_SETTINGS:
+            image_values[_IMAGE_SETTINGS[name]] = _image_setting(path, name, value)
         elif name in _SCHEDULE_FIELDS:
             schedule_values[name] = _typed(path, name, value, _SCHEDULE_FIELDS[name].default)
         elif name not in {"content", "fulltext", "mirror_images", "retention_days", "build"}:
@@ -85,7 +117,18 @@ def load_settings(archive: Path, **overrides: Any) -> Settings:
         rules=tuple(rules),
         retention_days=retention,
         build=bool(table.get("build", False)),
+        images=ImageSettings(**image_values),
     )
+
+
+def _image_setting(path: Path, name: str, value: Any) -> int:
+    field_name = _IMAGE_SETTINGS[name]
+    low, high = _IMAGE_RANGES.get(field_name, (0, None))
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ConfigError(path, f"[settings]: {name} must be a whole number >= {low}, got {value!r}")
+    if high is not None and value > high:
+        raise ConfigError(path, f"[settings]: {name} must be at most {high}, got {value!r}")
+    return value
 
 
 def _typed(path: Path, name: str, value: Any, default: Any) -> Any:

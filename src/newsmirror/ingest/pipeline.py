@@ -39,7 +39,7 @@ from ..models import (
 from . import schedule
 from .extract import fulltext_for
 from .fetch import Fetcher
-from .images import mirror_images
+from .images import ImageStore
 from .prepare import PreparedItem, Workers
 from .report import FeedOutcome, RunReport
 from .rules import RuleSet, load_rules
@@ -172,6 +172,7 @@ class _Mirror:
         self.flusher = GroupFlush()
         self.written: dict[str, list[str]] = {}
         self.new_links: list[str] = []
+        self.images = ImageStore(archive, settings.images)
 
     async def feed(self, sub: Subscription) -> FeedOutcome:
         started = time.monotonic()
@@ -353,8 +354,9 @@ class _Mirror:
         base = href if result.source == "page" else (entry.base_url or href)
         html = sanitize_html(result.content or "", base)
         if sub.options.mirror_images and html:
-            html, warnings = await mirror_images(html, self.fetcher, self.archive, page_url=href)
-            outcome.warnings.extend(warnings)
+            html = await self.images.mirror(
+                html, self.fetcher, page_url=href, tally=outcome.images
+            )
         return replace(entry, content=html, content_is_html=True)
 
 
