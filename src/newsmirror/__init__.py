@@ -48,6 +48,8 @@ _EXPORTS = {
     "build_site": "newsmirror.site.build:build_site",
     "BuildReport": "newsmirror.site.build:BuildReport",
     "init_jekyll": "newsmirror.site.jekyll:init_jekyll",
+    "bundle_site": "newsmirror.site.bundle:bundle_site",
+    "BundleReport": "newsmirror.site.bundle:BundleReport",
     # operating a mirror
     "feed_health": "newsmirror.ops.status:feed_health",
     "enable_feed": "newsmirror.ops.status:enable_feed",
@@ -114,4 +116,5 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .ops.watch import watch
     from .ops.workflows import write_workflows
     from .site.build import BuildReport, build_site
+    from .site.bundle import BundleReport, bundle_site
     from .site.jekyll import init_jekyll
