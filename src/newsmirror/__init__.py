@@ -50,6 +50,10 @@ _EXPORTS = {
     "init_jekyll": "newsmirror.site.jekyll:init_jekyll",
     "bundle_site": "newsmirror.site.bundle:bundle_site",
     "BundleReport": "newsmirror.site.bundle:BundleReport",
+    "write_digest": "newsmirror.site.digest:write_digest",
+    "collect_digest": "newsmirror.site.digest:collect_digest",
+    "Digest": "newsmirror.site.digest:Digest",
+    "write_epub": "newsmirror.site.epub:write_epub",
     # operating a mirror
     "feed_health": "newsmirror.ops.status:feed_health",
     "enable_feed": "newsmirror.ops.status:enable_feed",
@@ -117,4 +121,6 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .ops.workflows import write_workflows
     from .site.build import BuildReport, build_site
     from .site.bundle import BundleReport, bundle_site
+    from .site.digest import Digest, collect_digest, write_digest
+    from .site.epub import write_epub
     from .site.jekyll import init_jekyll

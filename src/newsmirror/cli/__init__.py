@@ -16,10 +16,10 @@ from collections.abc import Sequence
 
 from ..archive.fsutil import ArchiveLocked
 from ..models import ConfigError, NewsmirrorError
-from . import bundle, demo, ops, run, site, subs
+from . import bundle, demo, digest, ops, run, site, subs
 from .common import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, setup_logging
 
-COMMAND_GROUPS = (run, subs, demo, site, bundle, ops)
+COMMAND_GROUPS = (run, subs, demo, site, bundle, digest, ops)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
