@@ -59,6 +59,7 @@ _EXPORTS = {
     "enable_feed": "newsmirror.ops.status:enable_feed",
     "watch": "newsmirror.ops.watch:watch",
     "publish": "newsmirror.ops.publish:publish",
+    "publish_site": "newsmirror.ops.publish:publish_site",
     "PublishResult": "newsmirror.ops.publish:PublishResult",
     "RemotePush": "newsmirror.ops.publish:RemotePush",
     "write_workflows": "newsmirror.ops.workflows:write_workflows",
@@ -115,7 +116,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         Post,
         Subscription,
     )
-    from .ops.publish import PublishResult, RemotePush, publish
+    from .ops.publish import PublishResult, RemotePush, publish, publish_site
     from .ops.status import enable_feed, feed_health
     from .ops.watch import watch
     from .ops.workflows import write_workflows

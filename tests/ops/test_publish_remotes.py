@@ -15,7 +15,7 @@ from test_publish import NYT, RFI, add_posts, git
 
 from newsmirror.archive.remotes import has_password, load_remotes, without_userinfo
 from newsmirror.cli import main
-from newsmirror.ops.publish import publish
+from newsmirror.ops.publish import publish, publish_site
 
 
 def bare(path: Path, *, refuse: bool = False) -> Path:
@@ -216,3 +216,49 @@ def test_password_detection() -> None:
     assert not has_password("git@codeberg.org:me/m.git")
     assert without_userinfo("https://u:p@h/r.git") == "https://h/r.git"
     assert without_userinfo("/srv/r.git") == "/srv/r.git"
+
+
+def test_publish_site_pushes_the_built_site_as_one_commit(
+    repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from newsmirror.site import build_site
+
+    pages = bare(tmp_path / "pages.git")
+    archive_host = bare(tmp_path / "archive.git")
+    configure(repo, [
+        {"name": "codeberg", "url": str(pages), "branch": "pages", "content": "site",
+         "base_url": "https://me.codeberg.page/mirror/"},
+        {"name": "github", "url": str(archive_host), "branch": "main"},
+    ])  # fmt: skip
+    add_posts(repo, NYT)
+    publish(repo)  # the archive goes to the archive remote only
+    assert head_of(archive_host, "main") == git(repo, "rev-parse", "HEAD")
+    assert head_of(pages, "pages") is None
+    build_site(repo, tmp_path / "site")
+    before = (git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain"))
+    assert main(["publish", "--archive", str(repo), "--site", str(tmp_path / "site")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("codeberg: pushed (") and len(out) == 2
+    files = git(pages, "ls-tree", "-r", "--name-only", "pages").splitlines()
+    assert "index.html" in files and "mirrors.html" in files and "static/style.css" in files
+    assert not any(f.startswith("_posts/") or f == ".newsmirror-stamp" for f in files)
+    assert git(pages, "rev-list", "--count", "pages") == "1"
+    # The archive's branch, index and working tree are as they were.
+    assert (git(repo, "rev-parse", "HEAD"), git(repo, "status", "--porcelain")) == before
+
+    add_posts(repo, RFI)
+    build_site(repo, tmp_path / "site")
+    result = publish_site(repo, tmp_path / "site")
+    assert [r.status for r in result.remotes] == ["pushed"]
+    assert git(pages, "rev-list", "--count", "pages") == "1"  # replaced, not stacked
+    assert any("北约" in f for f in git(pages, "ls-tree", "-r", "--name-only", "pages").splitlines())
+
+
+def test_publish_site_needs_a_site_remote_and_a_built_site(
+    repo: Path, hosts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["publish", "--archive", str(repo), "--site", str(tmp_path)]) == 1
+    assert 'no [[publish.remotes]] with content = "site"' in capsys.readouterr().err
+    configure(repo, [{"name": "pages", "url": str(hosts["github"]), "content": "site"}])
+    assert main(["publish", "--archive", str(repo), "--site", str(tmp_path / "none")]) == 1
+    assert "no index.html: build the site first" in capsys.readouterr().err

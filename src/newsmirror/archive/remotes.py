@@ -7,6 +7,12 @@
     base_url = "https://me.codeberg.page/mirror/"       # where readers find it (optional)
     token_env = "CODEBERG_TOKEN"                        # optional: HTTPS token, read from
     username = "me"                                     #   the environment at push time
+    content = "site"                                    # "archive" (default) or "site"
+
+A remote gets the archive's commits (`content = "archive"`: a host that builds
+the site itself, as GitHub Actions does), or the built site (`"site"`: a host
+that serves a branch's files as they are, as Codeberg Pages does), pushed
+by `publish --site _site` after a build.
 
 `publish` pushes to each (ops/publish.py); every site build lists the base
 URLs in mirrors.html and mirrors.json, so that a reader who finds one mirror
@@ -29,7 +35,8 @@ from .subscriptions import CONFIG_FILE, read_toml
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_FIELDS = {"name", "url", "branch", "base_url", "token_env", "username"}
+_FIELDS = {"name", "url", "branch", "base_url", "token_env", "username", "content"}
+CONTENTS = ("archive", "site")
 
 
 @dataclass(frozen=True)
@@ -40,6 +47,7 @@ class PublishRemote:
     base_url: str | None = None  # where the pushed site is served, for the mirror list
     token_env: str | None = None  # the environment variable holding an HTTPS token
     username: str = "newsmirror"  # sent with the token (some hosts want the account name)
+    content: str = "archive"  # what is pushed: the archive's commits, or the built "site"
 
 
 def load_remotes(archive: Path) -> list[PublishRemote]:
@@ -97,6 +105,9 @@ def _remote(path: Path, index: int, raw: Any) -> PublishRemote:
     token_env = values.get("token_env")
     if token_env is not None and not _ENV_NAME.match(token_env):
         raise ConfigError(path, f"{where}: token_env must be an environment variable's name")
+    content = values.get("content", "archive")
+    if content not in CONTENTS:
+        raise ConfigError(path, f"{where}: content must be archive | site, got {content!r}")
     branch = values.get("branch")
     if branch is not None and (branch.startswith("-") or not re.match(r"^[\w./-]+$", branch)):
         raise ConfigError(path, f"{where}: branch {branch!r} is not a branch name")
@@ -107,6 +118,7 @@ def _remote(path: Path, index: int, raw: Any) -> PublishRemote:
         base_url=base_url.strip() if base_url else None,
         token_env=token_env,
         username=values.get("username", "newsmirror"),
+        content=content,
     )
 
 
@@ -131,3 +143,8 @@ def without_userinfo(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+
+
+def site_mirrors(remotes: list[PublishRemote]) -> list[tuple[str, str]]:
+    """(name, base URL) of every remote that says where it is served, in config order."""
+    return [(r.name, r.base_url) for r in remotes if r.base_url]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import newsmirror
 
@@ -69,11 +70,21 @@ def register_publish(sub: argparse._SubParsersAction, common: argparse.ArgumentP
     )
     add_archive(p)
     p.add_argument("--no-push", action="store_true", help="commit only")
+    p.add_argument(
+        "--site",
+        type=Path,
+        metavar="DIR",
+        help='push this built site folder to the content = "site" remotes (one commit, '
+        "replacing their branch) instead of committing the archive",
+    )
     p.set_defaults(func=_cmd_publish)
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    result = newsmirror.publish(args.archive, push=not args.no_push)
+    if args.site is not None:
+        result = newsmirror.publish_site(args.archive, args.site)
+    else:
+        result = newsmirror.publish(args.archive, push=not args.no_push)
     print(result.message)
     for remote in result.remotes:
         print(remote.line())

@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 import subprocess
+import tempfile
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -71,6 +72,26 @@ class RemotePush:
         return f"{self.name}: {self.status}" + (f" ({self.detail})" if self.detail else "")
 
 
+def publish_site(archive: Path, site: Path) -> PublishResult:
+    """Push the built site folder `site` to every `content = "site"` remote, as
+    one commit replacing that branch (force): the branch holds the site as
+    served, its history is the archive's. The archive's own branch and index
+    are not touched (the commit is made with a temporary index)."""
+    archive, site = archive.resolve(), site.resolve()
+    remotes = [r for r in load_remotes(archive) if r.content == "site"]
+    if not remotes:
+        raise PublishError(f"{archive}: no [[publish.remotes]] with content = \"site\"")
+    if not (site / "index.html").is_file():
+        raise PublishError(f"{site}: no index.html: build the site first (newsmirror build)")
+    git = _Git(archive)
+    git.run("rev-parse", "--show-toplevel", what="not a git repository")
+    commit = git.site_commit(site)
+    result = PublishResult(committed=True, message=f"site {commit[:7]} from {site}", commit=commit)
+    result.remotes = push_to_remotes(git, remotes, head=commit, force=True)
+    result.pushed = any(r.status == "pushed" for r in result.remotes)
+    return result
+
+
 def publish(archive: Path, *, push: bool = True) -> PublishResult:
     """Commit the archive's new and changed files with a message counting the
     new posts per source; then, if `push`, push to each `[[publish.remotes]]`
@@ -94,6 +115,7 @@ def publish(archive: Path, *, push: bool = True) -> PublishResult:
             git.run("commit", "--quiet", "-m", message, "--", *paths, what="git commit failed")
             commit = git.run("rev-parse", "HEAD", what="git rev-parse failed").strip()
             result = PublishResult(True, message, counts, len(changes), commit)
+    remotes = [r for r in remotes if r.content == "archive"]  # "site" ones: publish_site
     if push and remotes:
         result.remotes = push_to_remotes(git, remotes)
         result.pushed = any(r.status == "pushed" for r in result.remotes)
@@ -223,6 +245,32 @@ class _Git:
         out = self.run("rev-list", "--count", "@{u}..HEAD", what="", check=False).strip()
         return out.isdigit() and int(out) > 0
 
+    def site_commit(self, site: Path) -> str:
+        """A commit of every file under `site` (no parent), made with a temporary
+        index so that the archive's own index and branches stay as they are."""
+        git_dir = self.run("rev-parse", "--absolute-git-dir", what="git rev-parse failed").strip()
+        where = ("-C", str(site), "--git-dir", git_dir, "--work-tree", ".")
+        with tempfile.TemporaryDirectory(prefix="newsmirror-site-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            steps = (
+                ("add", "--all", "--force", "--", ".", ":(exclude).newsmirror-stamp"),
+                ("write-tree",),
+            )
+            for step in steps:
+                proc = self.call(*where, *step, env=env)
+                if proc.returncode != 0:
+                    problem = (proc.stderr.strip().splitlines() or ["?"])[0]
+                    raise PublishError(f"{site}: git {step[0]} failed: {problem}")
+        tree = proc.stdout.strip()
+        # A machine-made snapshot: it needs no configured git identity (CI has none).
+        who = {f"GIT_{role}_{part}": value for role in ("AUTHOR", "COMMITTER")
+               for part, value in (("NAME", "newsmirror"), ("EMAIL", "newsmirror@localhost"))}  # fmt: skip
+        commit = self.call("commit-tree", tree, "-m", "newsmirror: the built site", env=who)
+        if commit.returncode != 0:
+            problem = (commit.stderr.strip().splitlines() or ["?"])[0]
+            raise PublishError(f"{site}: git commit-tree failed: {problem}")
+        return commit.stdout.strip()
+
     def push(self, remote: str) -> None:
         self.run(
             "push", "--quiet", "--set-upstream", remote, "HEAD", what=f"push to {remote} failed"
@@ -243,17 +291,22 @@ MAX_PARALLEL_PUSHES = 4
 PUSH_TIMEOUT = 600.0
 
 
-def push_to_remotes(git: _Git, remotes: list[PublishRemote]) -> list[RemotePush]:
-    """Push HEAD to every remote, in parallel; results in the remotes' order."""
-    head = git.run("rev-parse", "--verify", "-q", "HEAD", what="", check=False).strip()
+def push_to_remotes(
+    git: _Git, remotes: list[PublishRemote], *, head: str | None = None, force: bool = False
+) -> list[RemotePush]:
+    """Push `head` (default HEAD) to every remote, in parallel; results in the remotes' order."""
+    if head is None:
+        head = git.run("rev-parse", "--verify", "-q", "HEAD", what="", check=False).strip()
     if not head:
         return [RemotePush(r.name, "failed", "nothing to push: no commit yet") for r in remotes]
     current = git.run("symbolic-ref", "-q", "--short", "HEAD", what="", check=False).strip()
     with ThreadPoolExecutor(min(MAX_PARALLEL_PUSHES, len(remotes))) as pool:
-        return list(pool.map(lambda r: _push_one(git, r, head, current), remotes))
+        return list(pool.map(lambda r: _push_one(git, r, head, current, force), remotes))
 
 
-def _push_one(git: _Git, remote: PublishRemote, head: str, current: str) -> RemotePush:
+def _push_one(
+    git: _Git, remote: PublishRemote, head: str, current: str, force: bool = False
+) -> RemotePush:
     branch = remote.branch or current
     if not branch:
         return RemotePush(remote.name, "failed", "HEAD is detached: set its branch in the config")
@@ -273,7 +326,7 @@ def _push_one(git: _Git, remote: PublishRemote, head: str, current: str) -> Remo
             )
         env = {"NEWSMIRROR_GIT_USERNAME": remote.username, "NEWSMIRROR_GIT_PASSWORD": token}
         args += ["-c", "credential.helper=", "-c", f"credential.helper={_CREDENTIAL_HELPER}"]
-    refspec = f"HEAD:refs/heads/{branch}"
+    refspec = f"{'+' if force else ''}{head}:refs/heads/{branch}"
     try:
         proc = git.call(*args, "push", "--porcelain", remote.url, refspec, env=env,
                         timeout=PUSH_TIMEOUT)  # fmt: skip

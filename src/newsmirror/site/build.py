@@ -41,6 +41,7 @@ from ..models import NewsmirrorError
 from . import search
 from .cache import SiteCache, make_row, split_list
 from .config import UI_STRINGS, SiteConfig, load_site_config
+from .mirrors import write_mirror_pages
 from .output import OutputWriter, href, root_of
 from .reader import SitePost, title_from_filename
 from .render import TEMPLATES, PostRenderer, make_env
@@ -576,10 +577,10 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     for (y, mo), members in sorted(by_month.items(), reverse=True):
         years[y].append((f"{y}-{mo:02d}", f"archive/{y}/{mo:02d}.html", len(members)))
     index_page("archive/index.html", t["archive"], [(str(y), ms) for y, ms in years.items()])
-    planner.page(
-        "404.html", (), lambda: env.get_template("404.html").render(**common("404.html", "404"))
-    )
+    planner.page("404.html", (), lambda: env.get_template("404.html").render(
+        **common("404.html", "404")))  # fmt: skip
     planner.page("search.html", (), lambda: env.get_template("search.html").render(**common("search.html", t["search"])))  # fmt: skip
+    write_mirror_pages(planner.page, env, config)
     _sitemap(planner, config, recs)
 
     terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
