@@ -46,6 +46,7 @@ from .output import OutputWriter, href, root_of
 from .reader import SitePost, title_from_filename
 from .render import TEMPLATES, PostRenderer, make_env
 from .scan import PostChanges, compare, scan_in_background
+from .scriptswitch import write_tables
 from .textutil import slugify
 from .workers import Workers, parse_one
 
@@ -483,7 +484,6 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         for job in jobs:
             renderer.render(job)
         post_written, post_skipped = renderer.writer.written, renderer.writer.skipped
-
     _phase("post jobs queued", queued + len(jobs))
     # 4. Listings, indexes, feeds, search, static files.
     env = make_env(config)
@@ -593,6 +593,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
         writer.write(f"static/{f.name}", f.read_bytes())
+    write_tables(out, writer.write, planner.keep)  # the 繁/简 switch's (scriptswitch.py)
     _copy_assets(archive / "assets", out, planner)
 
     _phase("search and static", len(planner.new))
