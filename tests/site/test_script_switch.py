@@ -11,8 +11,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from markupsafe import escape
 from chromium import chromium, console_errors, needs_chromium
+from markupsafe import escape
 from test_site import GOLDEN, SEED
 
 from newsmirror.site import build_site
