@@ -21,7 +21,7 @@ its own process (one core for it, one for newsmirror on a 2-core machine).
    feed: the same bytes in many posts). Cold runs of `newsmirror run`
    (clean mode, no full text) into new archives, images on and off,
    alternating, `--rounds` times each: time and CPU of the run, bytes of
-   _posts/ and assets/.
+   _posts/ and assets/, and the size of `newsmirror bundle` of the archive.
 
 Figures: bytes stored per post, the archive's growth (posts + assets against
 posts alone), what the hosts served against what was stored, the formats
@@ -376,10 +376,22 @@ def run_once(info: dict, work: Path, name: str, images: bool) -> dict:
     report = json.loads((archive / ".newsmirror" / "reports" / "last-run.json").read_text())
     posts_bytes, posts = folder_bytes(archive / "_posts")
     assets_bytes, assets = folder_bytes(archive / "assets")
+    bundle = bundle_bytes(archive, work) if images else None
     shutil.rmtree(archive)
     return {"images": images, "seconds": run.seconds, "cpu_seconds": run.cpu_seconds,
             "posts": posts, "posts_bytes": posts_bytes, "assets_bytes": assets_bytes,
-            "asset_files": assets, "report": report["summary"]["images"]}  # fmt: skip
+            "asset_files": assets, "report": report["summary"]["images"],
+            "bundle_bytes": bundle}  # fmt: skip
+
+
+def bundle_bytes(archive: Path, work: Path) -> int:
+    """The size of `newsmirror bundle` of the archive (its site with the images)."""
+    from newsmirror.site.bundle import bundle_site
+
+    out = work / "bundle.zip"
+    size = bundle_site(archive, out).bytes
+    out.unlink()
+    return size
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -449,6 +461,7 @@ def print_synthetic(result: dict, posts: int) -> None:
     growth = (first["posts_bytes"] + first["assets_bytes"]) / max(1, first["posts_bytes"])
     wall = statistics.median(a["seconds"] / b["seconds"] for a, b in zip(on, off, strict=True))
     cpu = statistics.median(a["cpu_seconds"] / b["cpu_seconds"] for a, b in zip(on, off, strict=True))
+    print(f"offline bundle of the archive with its images: {first['bundle_bytes'] / 1e6:.1f} MB")
     print(f"images stored per post: {per_post / 1e3:.1f} KB (served: "
           f"{result['served_bytes'] / max(1, posts) / 1e3:.1f} KB); archive growth x{growth:.2f}; "
           f"run with images / without: wall x{wall:.2f}, CPU x{cpu:.2f} (median of {len(on)} pairs)")  # fmt: skip

@@ -1,4 +1,4 @@
-"""A git host on 127.0.0.1 for push tests: git's own `git http-backend` (smart
+"""git for tests: `git(cwd, *args)`, and a git host on 127.0.0.1 for push tests: git's own `git http-backend` (smart
 HTTP) behind HTTP Basic authentication, serving the bare repositories under
 one folder.
 
@@ -15,6 +15,14 @@ import http.server
 import subprocess
 import threading
 from pathlib import Path
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd`; its output, stripped (fails the test on an error)."""
+    return subprocess.run(
+        ["git", "-c", "core.quotepath=off", *args],
+        cwd=cwd, check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
 
 
 class GitHttpServer:

@@ -10,8 +10,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gitserver import GitHttpServer
-from test_publish import NYT, RFI, add_posts, git
+from gitserver import GitHttpServer, git
+from test_publish import NYT, RFI, add_posts
 
 from newsmirror.archive.remotes import has_password, load_remotes, without_userinfo
 from newsmirror.cli import main
@@ -41,17 +41,6 @@ def configure(repo: Path, remotes: list[dict[str, str]]) -> None:
         lines.append("[[publish.remotes]]")
         lines += [f'{k} = "{v}"' for k, v in r.items()]
     (repo / "newsmirror.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    git(mirror, "init", "-q", "-b", "main")
-    git(mirror, "config", "user.name", "Test")
-    git(mirror, "config", "user.email", "test@example.invalid")
-    (mirror / "subs.json").write_text('[{"site": "纽约时报", "url": "http://127.0.0.1:9/f"}]')
-    return mirror
 
 
 @pytest.fixture

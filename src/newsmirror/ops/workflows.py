@@ -33,13 +33,18 @@ _HEADER = """\
 # Written by `newsmirror init --github-actions`. Edit freely; --force overwrites.
 """
 
-_SETUP = """\
+_INSTALL = """\
       - uses: actions/checkout@v4
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
       - name: Install newsmirror
         run: python -m pip install "$NEWSMIRROR_PIP"
+"""
+
+_SETUP = (
+    _INSTALL
+    + """\
       - name: Restore the state database (dedupe keys, ETags, feed health)
         uses: actions/cache@v4
         with:
@@ -47,6 +52,7 @@ _SETUP = """\
           key: newsmirror-state-${{ github.run_id }}-${{ github.run_attempt }}
           restore-keys: newsmirror-state-
 """
+)
 
 _COMMIT_IDENTITY = """\
           git config user.name "github-actions[bot]"
@@ -94,6 +100,21 @@ jobs:
 """
 )
 
+# A job's start, up to the built site in _site/ (the Pages build and the mirrors job).
+_BUILD_SITE = (
+    """\
+    if: github.event_name != 'workflow_run' || github.event.workflow_run.conclusion == 'success'
+    runs-on: ubuntu-latest
+    timeout-minutes: 50
+    steps:
+"""
+    + _INSTALL
+    + """\
+      - name: Build the site
+        run: newsmirror build --archive . --out _site
+"""
+)
+
 PAGES = (
     _HEADER
     + """\
@@ -116,18 +137,9 @@ permissions:
     + """\
 jobs:
   build:
-    if: github.event_name != 'workflow_run' || github.event.workflow_run.conclusion == 'success'
-    runs-on: ubuntu-latest
-    timeout-minutes: 50
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - name: Install newsmirror
-        run: python -m pip install "$NEWSMIRROR_PIP"
-      - name: Build the site
-        run: newsmirror build --archive . --out _site
+"""
+    + _BUILD_SITE
+    + """\
       - uses: actions/configure-pages@v5
       - uses: actions/upload-pages-artifact@v3
         with:
@@ -178,24 +190,17 @@ jobs:
 
 WORKFLOWS = {"ingest.yml": INGEST, "pages.yml": PAGES, "retention.yml": RETENTION}
 
-_MIRRORS_JOB = """\
+_MIRRORS_JOB = (
+    """\
   mirrors:
     # The same site on the other hosts ([[publish.remotes]] with content = "site").
-    if: github.event_name != 'workflow_run' || github.event.workflow_run.conclusion == 'success'
-    runs-on: ubuntu-latest
-    timeout-minutes: 50
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - name: Install newsmirror
-        run: python -m pip install "$NEWSMIRROR_PIP"
-      - name: Build the site
-        run: newsmirror build --archive . --out _site
+"""
+    + _BUILD_SITE
+    + """\
       - name: Push the site to {names}
         run: newsmirror publish --archive . --site _site
 """
+)
 
 
 def _secrets_env(remotes: list[PublishRemote], indent: str) -> str:
