@@ -151,3 +151,26 @@ def test_a_reader_switches_scripts_and_the_choice_follows_them(site: Path, tmp_p
         titles = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#search-results li a")]
         assert any("工厂订定锐减" in t for t in titles), titles
         assert console_errors(driver) == []
+
+
+def test_tables_are_generated_once_per_data_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from newsmirror.site import scriptswitch
+
+    archive = tmp_path / "archive"
+    (archive / "_posts").mkdir(parents=True)
+    shutil.copy(SIMPLIFIED, archive / "_posts" / SIMPLIFIED.name)
+    build_site(archive, tmp_path / "one")
+    made = (tmp_path / "one" / "static" / "opencc-s2t.js").read_text(encoding="utf-8")
+
+    def no_generation(name: str) -> str:
+        raise AssertionError("generated again")
+
+    monkeypatch.setattr(scriptswitch, "table_js", no_generation)
+    build_site(archive, tmp_path / "one")  # the output has them
+    build_site(archive, tmp_path / "two", full=True)  # a new folder: from the build cache
+    assert (tmp_path / "two" / "static" / "opencc-s2t.js").read_text(encoding="utf-8") == made
+    monkeypatch.setattr(scriptswitch, "header", lambda name: f"/* another version {name} */\n")
+    with pytest.raises(AssertionError, match="generated again"):
+        build_site(archive, tmp_path / "three")

@@ -593,7 +593,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
         writer.write(f"static/{f.name}", f.read_bytes())
-    write_tables(out, writer.write, planner.keep)  # the 繁/简 switch's (scriptswitch.py)
+    write_tables(out, writer.write, planner.keep, cache.path.parent)  # the 繁/简 switch's
     _copy_assets(archive / "assets", out, planner)
 
     _phase("search and static", len(planner.new))
