@@ -1,4 +1,5 @@
-"""git for tests: `git(cwd, *args)`, and a git host on 127.0.0.1 for push tests: git's own `git http-backend` (smart
+"""git for tests: `git(cwd, *args)`, `git_archive(tmp_path)` (an archive that is a
+git repository), and a git host on 127.0.0.1 for push tests: git's own `git http-backend` (smart
 HTTP) behind HTTP Basic authentication, serving the bare repositories under
 one folder.
 
@@ -113,3 +114,17 @@ class GitHttpServer:
                 return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
         return Handler
+
+def git_archive(tmp_path: Path) -> Path:
+    """An archive in a fresh git repository (branch main), with a state database
+    that must never be published."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    git(mirror, "init", "-q", "-b", "main")
+    git(mirror, "config", "user.name", "Test")
+    git(mirror, "config", "user.email", "test@example.invalid")
+    (mirror / "subs.json").write_text('[{"site": "纽约时报", "url": "http://127.0.0.1:9/f"}]')
+    state = mirror / ".newsmirror" / "state.db"
+    state.parent.mkdir()
+    state.write_bytes(b"SQLite format 3\0")
+    return mirror

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from gitserver import git
+from gitserver import git, git_archive
 
 from newsmirror.archive.retention import apply_retention
 from newsmirror.cli import main
@@ -31,6 +31,11 @@ def add_posts(repo: Path, *names: str) -> None:
     (repo / "_posts").mkdir(exist_ok=True)
     for name in names:
         shutil.copyfile(GOLDEN / name, repo / "_posts" / name)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return git_archive(tmp_path)
 
 
 @pytest.fixture

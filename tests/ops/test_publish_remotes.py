@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gitserver import GitHttpServer, git
+from gitserver import GitHttpServer, git, git_archive
 from test_publish import NYT, RFI, add_posts
 
 from newsmirror.archive.remotes import has_password, load_remotes, without_userinfo
@@ -41,6 +41,11 @@ def configure(repo: Path, remotes: list[dict[str, str]]) -> None:
         lines.append("[[publish.remotes]]")
         lines += [f'{k} = "{v}"' for k, v in r.items()]
     (repo / "newsmirror.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return git_archive(tmp_path)
 
 
 @pytest.fixture
