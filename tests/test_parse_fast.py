@@ -2,9 +2,9 @@
 
 Every document we have is run both ways: parse_feed(...) and
 parse_feed(..., fast_path=False). Where the fast path accepts a document the
-two ParsedFeeds must be equal field by field (warnings aside: the fast path
-only takes documents feedparser reads without complaint, so its list is
-empty, and that is asserted too).
+two ParsedFeeds must be equal field by field, warnings included (the fast
+path only takes documents feedparser reads without complaint about their
+XML or charset, and that is asserted too).
 """
 
 from __future__ import annotations
@@ -51,11 +51,11 @@ def _difference(body: bytes, *, url: str = URL, content_type: str | None = None)
     fast_fields, slow_fields = dataclasses.asdict(fast), dataclasses.asdict(slow)
     if not _takes_fast_path(body, content_type):
         return None if fast_fields == slow_fields else "feedparser gave two answers"
-    if fast_fields.pop("warnings") != []:
-        return "the fast path gave warnings"
-    slow_warnings = slow_fields.pop("warnings")
-    if slow_warnings:
-        return f"feedparser warned about a document the fast path took: {slow_warnings}"
+    fast_warnings, slow_warnings = fast_fields.pop("warnings"), slow_fields.pop("warnings")
+    if any(w.startswith(("recovered:", "charset:")) for w in fast_warnings + slow_warnings):
+        return f"a warning about the document's XML on a document the fast path took: {slow_warnings}"
+    if fast_warnings != slow_warnings:  # about items (unreadable dates): the same either way
+        return f"warnings {fast_warnings} != {slow_warnings}"
     for key, value in fast_fields.items():
         if key == "entries":
             if len(value) != len(slow_fields[key]):
@@ -489,7 +489,10 @@ def test_fast_path_values_are_the_contract() -> None:
     [entry] = feed.entries
     assert entry.title == "A <b> &amp; é 中"
     assert entry.content == "<p>x &amp; y</p> tail & more"
-    assert entry.link == "https://site.example/rel?a=1&b=2"
+    # The link as the document holds it, as the old generator took it (its
+    # posts' `from:` are the keys an archive is deduplicated by); feedparser
+    # turned `&amp;` into `&` here.
+    assert entry.link == "https://site.example/rel?a=1&amp;b=2"
 
 
 # --- generated documents ----------------------------------------------------------------

@@ -8,23 +8,25 @@ feedparser's result into the `Entry` contract that posts.py depends on.
 
 from __future__ import annotations
 
-import calendar
 import codecs
-import email.utils
 import io
 import json
 import re
-import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 from lxml import etree
 
+from newsmirror.dates import parse_date
 from newsmirror.models import Entry, FeedError, ParsedFeed
 from newsmirror.parse_fast import read_fast
+from newsmirror.parse_raw import RawItem, parse_tree, read_items
+from newsmirror.urls import POST_LINK_SCHEMES
+
+__all__ = ["parse_feed", "parse_date", "feedparser_result", "choose_encoding", "screen_dtd"]
 
 # Declared charsets -> the superset real servers actually send under that name.
 _CHARSET_SUPERSETS = {
@@ -57,7 +59,6 @@ _UPDATE_PERIOD_MINUTES = {
     "monthly": 30 * 24 * 60,
     "yearly": 365 * 24 * 60,
 }
-_LINK_SCHEMES = {"http", "https"}
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF32_BE)
 
 
@@ -86,11 +87,9 @@ def _parse_feed(body: bytes, *, url: str, content_type: str | None, fast_path: b
     fast = read_fast(body, content_type=content_type) if fast_path else None
     if fast is not None:  # plain UTF-8 RSS 2.0/Atom 1.0: the same fields for ~1/5 of the CPU
         parsed = _build_feed(fast.feed, fast.entries, url=url, is_atom=fast.is_atom, warnings=[])
-        raw_titles = [title for title in fast.raw_titles if title is not None]
-        if len(parsed.entries) == len(fast.entries) == len(raw_titles):
-            _apply_raw_titles(parsed.entries, raw_titles)
+        _take_raw_fields(parsed, fast.entries, fast.root)
         return parsed
-    result, warnings = feedparser_result(body, url=url, content_type=content_type)
+    result, warnings, document = _feedparser_document(body, content_type=content_type)
     _check_is_feed(result, body, url)
     if result.get("bozo") and result.get("bozo_exception") is not None:
         warnings.append(f"recovered: {_one_line(result['bozo_exception'])}")
@@ -99,9 +98,52 @@ def _parse_feed(body: bytes, *, url: str, content_type: str | None, fast_path: b
     parsed = _build_feed(
         result.get("feed", {}), raw_entries, url=url, is_atom=is_atom, warnings=warnings
     )
-    if len(parsed.entries) == len(raw_entries):
-        _restore_title_spaces(parsed.entries, body)
+    _take_raw_fields(parsed, raw_entries, parse_tree(document))
     return parsed
+
+
+def _take_raw_fields(
+    parsed: ParsedFeed, raw_entries: list[Any], root: etree._Element | None
+) -> None:
+    """Title, link, author, content and date as the document holds them
+    (parse_raw.py), whichever path parsed it; where the tree's items do not
+    line up with the parser's, the parser's values stand."""
+    items = read_items(root) if root is not None else None
+    unreadable: list[str] = []
+    if items is not None and len(items) == len(raw_entries) == len(parsed.entries):
+        for entry, raw, item in zip(parsed.entries, raw_entries, items, strict=True):
+            _apply_raw(entry, raw, item)
+            if entry.published is None and item.dates:
+                unreadable.append(item.dates[0])
+    else:
+        for entry, raw in zip(parsed.entries, raw_entries, strict=False):
+            text = dict.get(raw, "published") or dict.get(raw, "updated")
+            if entry.published is None and text:
+                unreadable.append(str(text))
+    if unreadable:
+        parsed.warnings.append(
+            f"dates: {len(unreadable)} item(s) with a date that could not be read"
+            f" (e.g. {unreadable[0][:60]!r}), dated with the run's time"
+        )
+
+
+def _apply_raw(entry: Entry, raw: Mapping[str, Any], item: RawItem) -> None:
+    if item.title is not None:
+        entry.title = item.title
+    entry.link = _safe_link(item.link, entry.base_url or "") if item.link else None
+    if item.guid is not None:
+        entry.guid = item.guid.strip() or None
+    entry.author = item.author or None
+    if item.content is not None:
+        entry.content, entry.content_is_html = item.content, item.content_is_html
+        if entry.summary == entry.content:
+            entry.summary = None
+    for text in item.dates:
+        if (published := parse_date(text)) is not None:
+            entry.published = published
+            return
+    # Formats only feedparser knows (and Atom 0.3's issued/modified).
+    entry.published = _entry_date(raw)
 
 
 def _build_feed(
@@ -127,31 +169,6 @@ def _build_feed(
     return parsed
 
 
-_ITEM_TITLES = etree.XPath(
-    "/rss/channel/item/title | /*[local-name()='RDF']/*[local-name()='item']/*[local-name()='title']"
-    " | /*[local-name()='feed']/*[local-name()='entry']/*[local-name()='title']"
-)
-
-
-def _restore_title_spaces(entries: list[Entry], body: bytes) -> None:
-    """feedparser strips titles; the archive format keeps their outer spaces
-    (the old generator did), so take them back from the document itself."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(body, parser)
-    except (etree.XMLSyntaxError, ValueError):
-        return  # ill-formed: feedparser's recovered titles stand
-    titles = _ITEM_TITLES(root)
-    if len(titles) == len(entries):
-        _apply_raw_titles(entries, [element.text or "" for element in titles])
-
-
-def _apply_raw_titles(entries: list[Entry], raw_titles: list[str]) -> None:
-    for entry, raw in zip(entries, raw_titles, strict=True):
-        if entry.title and raw != entry.title and raw.strip() == entry.title:
-            entry.title = raw
-
-
 def feedparser_result(
     body: bytes,
     *,
@@ -164,16 +181,45 @@ def feedparser_result(
     Returns the result and warnings about charset repairs. The corpus test
     evaluates feedparser's own expectations against exactly this result.
     """
+    result, warnings, _ = _feedparser_document(
+        body, content_type=content_type, extra_headers=extra_headers
+    )
+    return result, warnings
+
+
+def _feedparser_document(
+    body: bytes,
+    *,
+    content_type: str | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> tuple[feedparser.FeedParserDict, list[str], bytes]:
+    """feedparser's result, warnings, and the document as UTF-8 text in the
+    charset feedparser read it in (for parse_raw, so both read the same text)."""
     headers = {"content-type": content_type} if content_type else {}
     headers.update({k.lower(): v for k, v in (extra_headers or {}).items()})
     result = _run_feedparser(body, headers)
     encoding = choose_encoding(body, _header_charset(headers.get("content-type")))
     if encoding is None or not _feedparser_decoded_wrongly(result, encoding):
-        return result, []
+        return result, [], _as_read(body, result.get("encoding"))
     repaired = _as_utf8_document(body, encoding)
     headers["content-type"] = _with_utf8_charset(headers.get("content-type"))
     got = result.get("encoding") or "nothing"
-    return _run_feedparser(repaired, headers), [f"charset: decoded as {encoding}, not {got}"]
+    warning = f"charset: decoded as {encoding}, not {got}"
+    return _run_feedparser(repaired, headers), [warning], repaired
+
+
+def _as_read(body: bytes, encoding: str | None) -> bytes:
+    """`body` as UTF-8 in `encoding`, feedparser's choice (which follows the HTTP
+    header over the XML declaration, as lxml would not)."""
+    codec = _superset(encoding) if encoding else None
+    if codec is None or codec == "utf-8":
+        return body
+    try:
+        text = body.decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        return body
+    data = text.lstrip("\ufeff").encode("utf-8")
+    return _XML_DECL_ENCODING.sub(rb"\g<1>utf-8", data, count=1)
 
 
 def choose_encoding(body: bytes, http_charset: str | None) -> str | None:
@@ -197,12 +243,33 @@ def choose_encoding(body: bytes, http_charset: str | None) -> str | None:
     # Detection guessing a single-byte charset is weak evidence: it must not
     # overrule a declared one (Portuguese latin-1 detected as Baltic cp1257).
     detected = _detect_charset(body)
+    if not declared:
+        return _undeclared_charset(body, detected)
     if detected and not _is_single_byte(detected) and _decodes(body, detected):
         return detected
     for candidate in declared:
         if _decodes(body, candidate):
             return candidate
     return detected if detected and _decodes(body, detected) else "cp1252"
+
+
+def _undeclared_charset(body: bytes, detected: str | None) -> str:
+    """Nothing declared and not UTF-8: CJK as detection says (GB18030 or Big5
+    for Chinese), a non-Latin script's single-byte charset as detected, and
+    anything else as windows-1252. Detection cannot tell the Latin single-byte
+    charsets apart on a feed's worth of text (Portuguese was read as Baltic
+    cp1257, `prisão` as `prisćo`), and windows-1252 is what such feeds are."""
+    if detected and not _is_single_byte(detected):
+        chinese = [c for c in ("gb18030", "big5hkscs") if _decodes(body, c)]
+        if detected in chinese or (_decodes(body, detected) and not chinese):
+            return detected
+        if len(chinese) == 1:
+            return chinese[0]
+        if _decodes(body, detected):
+            return detected
+    if detected and _is_non_latin_single_byte(detected) and _decodes(body, detected):
+        return detected
+    return "cp1252"
 
 
 def screen_dtd(body: bytes, *, url: str) -> None:
@@ -247,27 +314,6 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
             label = f"item {index + 1}" + (f" {name!r}" if name else "")
             parsed.item_errors.append(f"{url}: {label}: {_one_line(error)}")
     return parsed
-
-
-def parse_date(raw: str | None, fallback: time.struct_time | None = None) -> datetime | None:
-    """A timezone-aware UTC datetime with milliseconds, or None. Never raises.
-
-    The raw string is read first because feedparser's *_parsed drops
-    sub-seconds (Blogger writes `2023-01-30T04:47:00.007-08:00`).
-    """
-    for parser in (_parse_iso8601, _parse_rfc822):
-        try:
-            parsed = parser(raw.strip()) if raw else None
-            if parsed is not None:
-                return _to_utc_ms(parsed)
-        except (ValueError, TypeError, OverflowError, IndexError):
-            continue
-    try:
-        if fallback is not None:
-            return datetime.fromtimestamp(calendar.timegm(fallback), tz=UTC)
-    except (ValueError, TypeError, OverflowError, OSError):
-        pass
-    return None
 
 
 # --- feedparser ---------------------------------------------------------------
@@ -317,9 +363,14 @@ def _map_entry(raw: Mapping[str, Any], *, url: str, is_atom: bool) -> Entry:
     summary = raw.get("summary")
     if from_summary or summary == content:
         summary = None
+    # feedparser copies a permalink guid into `link` (resolving `abc-123`
+    # against the feed's URL): posts.py decides whether a guid is a link.
+    link = raw.get("link")
+    if raw.get("guidislink") and link == raw.get("id"):
+        link = None
     return Entry(
         title=raw.get("title"),
-        link=_safe_link(raw.get("link"), base_url),
+        link=_safe_link(link, base_url),
         guid=raw.get("id") or None,
         author=_author(raw, is_atom=is_atom),
         published=_entry_date(raw),
@@ -465,29 +516,12 @@ def _json_thumbnail(item: Mapping[str, Any], url: str) -> str | None:
 # --- small helpers --------------------------------------------------------------
 
 
-def _parse_iso8601(text: str) -> datetime | None:
-    if not re.match(r"^\d{4}-\d{2}-\d{2}", text):
-        return None
-    return datetime.fromisoformat(text)
-
-
-def _parse_rfc822(text: str) -> datetime | None:
-    return email.utils.parsedate_to_datetime(text)
-
-
-def _to_utc_ms(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # a date without a zone is read as UTC
-    moment = moment.astimezone(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 def _safe_link(link: str | None, base: str) -> str | None:
     if not link or not link.strip():
         return None
     resolved = urljoin(base, link.strip())
     # javascript:, data: and friends must never become a post's link.
-    return resolved if urlsplit(resolved).scheme.lower() in _LINK_SCHEMES else None
+    return resolved if urlsplit(resolved).scheme.lower() in POST_LINK_SCHEMES else None
 
 
 def _is_html(mime: str | None) -> bool:
@@ -544,6 +578,19 @@ def _is_single_byte(codec: str) -> bool:
         .replace("_", "")
         .startswith(tuple(p.replace("_", "") for p in _SINGLE_BYTE_PREFIXES))
     )
+
+
+# Single-byte charsets of other scripts than Latin (Cyrillic, Greek, Hebrew,
+# Arabic, Thai): detection tells these from Latin text reliably.
+_NON_LATIN_SINGLE_BYTE = {
+    "cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866", "cp855",
+    "cp1253", "iso8859_7", "mac_greek", "cp1255", "iso8859_8", "cp1256", "iso8859_6",
+    "tis_620", "cp874", "iso8859_11",
+}  # fmt: skip
+
+
+def _is_non_latin_single_byte(codec: str) -> bool:
+    return codec.replace("-", "_") in _NON_LATIN_SINGLE_BYTE
 
 
 def _decodes(body: bytes, encoding: str) -> bool:

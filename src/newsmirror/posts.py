@@ -21,7 +21,7 @@ import yaml
 from .dedupe import primary_key
 from .fsutil import atomic_write
 from .models import ContentMode, Entry, NewsmirrorError, Post
-from .urls import serialise_url
+from .urls import POST_LINK_SCHEMES, is_absolute_url, serialise_url
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FILENAME_TITLE_UNITS = 50  # UTF-16 code units, as the old generator counted
@@ -70,10 +70,7 @@ def render_post(
     """Render `entry` of subscription `site` as a post; `now` is the run's time (UTC).
     `href` and `key`, when the caller has them already (`item_href`, `item_keys`),
     save serialising and canonicalising the link again."""
-    raw_link = (entry.link or "").strip() or (entry.guid or "").strip()
-    if not raw_link:
-        raise PostError("item has neither a link nor a guid")
-    href = href or item_href(raw_link, entry.base_url or feed_url or None)
+    href = href or item_href(*item_link(entry, feed_url))
 
     title = clean_title(entry.title)
     published_ms = to_ms(entry.published) if entry.published else None
@@ -114,15 +111,31 @@ def render_post(
     return Post(filename=filename, text=text, key=key or primary_key(href))
 
 
+def item_link(entry: Entry, feed_url: str = "") -> tuple[str, str | None]:
+    """(the item's link, the base a relative one is resolved against): its
+    link, else its guid when that is a URL on its own, as the old generator
+    took them (`abc-123` is no link: it would be made up from the feed's URL)."""
+    link = (entry.link or "").strip()
+    if link:
+        return link, entry.base_url or feed_url or None
+    guid = (entry.guid or "").strip()
+    if not guid:
+        raise PostError("item has neither a link nor a guid")
+    if not is_absolute_url(guid):
+        raise PostError(f"item has no link, and its guid {guid[:120]!r} is not a URL")
+    return guid, None
+
+
 def item_href(link: str, base: str | None) -> str:
-    """The item's link as the archive writes it; only http(s) links are kept,
-    since `javascript:` or `data:` would run when a reader clicks."""
+    """The item's link as the archive writes it; only web links and identifier
+    URIs (POST_LINK_SCHEMES) are kept, since `javascript:` or `data:` would
+    run when a reader clicks."""
     try:
         href = serialise_url(link, base=base)
     except ValueError:
         raise PostError(f"item link is not a URL: {link[:200]!r}") from None
-    if not href.startswith(("http://", "https://")):
-        raise PostError(f"item link is not http(s): {href[:200]!r}")
+    if href.partition(":")[0].lower() not in POST_LINK_SCHEMES:
+        raise PostError(f"item link is not a web link: {href[:200]!r}")
     return href
 
 
@@ -130,11 +143,11 @@ def item_href(link: str, base: str | None) -> str:
 
 
 def clean_title(title: str | None) -> str:
-    """The title with entities decoded, line breaks as spaces, controls removed."""
-    text = html.unescape(title or "")
-    text = re.sub(r"[\r\n\t]+", " ", text)
-    text = _CONTROL_RUN.sub("", text)
-    return _UNENCODABLE.sub("", text)
+    """The title with entities decoded and control characters removed, as the
+    old generator removed them, except that a line break or tab between two
+    words becomes a space (as in content: `Line\nbreak` is not `Linebreak`)."""
+    text = html.unescape(title or "").replace("\r\n", "\n").replace("\r", "\n")
+    return _UNENCODABLE.sub("", _join_lines(text))
 
 
 def clean_inline(value: str) -> str:
