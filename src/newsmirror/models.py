@@ -77,6 +77,16 @@ class FetchResult:
         return self.error is None and self.status == 304
 
 
+@dataclass(frozen=True)
+class Enclosure:
+    """An audio or video file an item carries (RSS enclosure, Atom
+    link rel="enclosure", media:content)."""
+
+    url: str
+    kind: Literal["audio", "video"]
+    mime: str | None = None  # the feed's type, when it gave one
+
+
 @dataclass
 class Entry:
     """One feed item, normalised from whatever format the feed used.
@@ -96,6 +106,7 @@ class Entry:
     thumbnail: str | None = None  # media:thumbnail, for video posts
     base_url: str | None = None  # xml:base or the feed URL, to resolve relative links
     tags: list[str] = field(default_factory=list)
+    enclosures: list[Enclosure] = field(default_factory=list)  # audio and video only
 
 
 @dataclass

@@ -21,10 +21,10 @@ import feedparser
 from lxml import etree
 
 from newsmirror.dates import parse_date
-from newsmirror.models import Entry, FeedError, ParsedFeed
+from newsmirror.models import Enclosure, Entry, FeedError, ParsedFeed
 from newsmirror.parse_fast import read_fast
-from newsmirror.parse_raw import RawItem, parse_tree, read_items
-from newsmirror.urls import POST_LINK_SCHEMES
+from newsmirror.parse_raw import RawItem, media_kind, parse_tree, read_items
+from newsmirror.urls import POST_LINK_SCHEMES, serialise_url
 
 __all__ = ["parse_feed", "parse_date", "feedparser_result", "choose_encoding", "screen_dtd"]
 
@@ -134,10 +134,11 @@ def _apply_raw(entry: Entry, raw: Mapping[str, Any], item: RawItem) -> None:
     if item.guid is not None:
         entry.guid = item.guid.strip() or None
     entry.author = item.author or None
+    entry.tags = item.tags
+    entry.enclosures = _enclosures(item.enclosures, entry.base_url or "")
     if item.content is not None:
         entry.content, entry.content_is_html = item.content, item.content_is_html
-        if entry.summary == entry.content:
-            entry.summary = None
+        entry.summary = item.summary
     for text in item.dates:
         if (published := parse_date(text)) is not None:
             entry.published = published
@@ -380,7 +381,27 @@ def _map_entry(raw: Mapping[str, Any], *, url: str, is_atom: bool) -> Entry:
         thumbnail=_thumbnail(raw, base_url),
         base_url=base_url,
         tags=[tag["term"] for tag in raw.get("tags", []) if tag.get("term")],
+        enclosures=_enclosures(
+            [(e.get("href") or "", e.get("type"), None) for e in raw.get("enclosures", [])]
+            + [(m.get("url") or "", m.get("type"), m.get("medium"))
+               for m in raw.get("media_content", [])],  # fmt: skip
+            base_url,
+        ),
     )
+
+
+def _enclosures(found: list[tuple[str, str | None, str | None]], base: str) -> list[Enclosure]:
+    """The audio and video files among (url, type, medium), web links only, each once."""
+    kept: dict[str, Enclosure] = {}
+    for url, mime, medium in found:
+        try:
+            link = serialise_url(url, base=base or None) if url.strip() else None
+        except ValueError:
+            link = None
+        kind = media_kind(url, mime, medium) if link else None
+        if link and kind and link not in kept and link.startswith(("http://", "https://")):
+            kept[link] = Enclosure(link, kind, (mime or "").strip().lower() or None)  # type: ignore[arg-type]
+    return list(kept.values())
 
 
 def _choose_content(raw: Mapping[str, Any], *, is_atom: bool) -> tuple[str | None, bool, bool]:
@@ -488,6 +509,11 @@ def _map_json_item(item: Any, *, url: str) -> Entry:
         summary=summary if content is not summary else None,
         thumbnail=_json_thumbnail(item, url),
         base_url=url,
+        enclosures=_enclosures(
+            [(str(a.get("url") or ""), _str_or_none(a.get("mime_type")), None)
+             for a in item.get("attachments") or [] if isinstance(a, dict)],  # fmt: skip
+            url,
+        ),
         tags=[str(tag) for tag in item.get("tags") or [] if isinstance(tag, str | int)],
     )
 

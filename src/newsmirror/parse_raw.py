@@ -18,6 +18,8 @@ what a reader would expect instead (docs/format.md lists each case).
 
 from __future__ import annotations
 
+import html.entities
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -50,7 +52,11 @@ class RawItem:
     author: str | None = None  # <author> (Atom: its <name>), else dc:creator
     content: str | None = None
     content_is_html: bool = True
+    summary: str | None = None  # description (Atom: summary) when the content is another element
     dates: list[str] = field(default_factory=list)  # pubDate, dc:date; Atom: published, updated
+    tags: list[str] = field(default_factory=list)  # category (Atom: its term)
+    enclosures: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    # (url, type, media:content's medium) of enclosures and media:content, in order
 
 
 def parse_tree(document: bytes) -> etree._Element | None:
@@ -60,6 +66,13 @@ def parse_tree(document: bytes) -> etree._Element | None:
     stripped = document.lstrip(b" \t\r\n")
     if stripped.startswith(b"<?xml"):
         document = stripped
+    try:
+        return etree.fromstring(document, _STRICT)
+    except (etree.XMLSyntaxError, ValueError):
+        pass
+    # libxml2's recovery drops every entity reference after the first error
+    # (`&lt;b&gt;` becomes `b`): mend the usual faults first.
+    document = repair(document)
     for parser in (_STRICT, _RECOVER):
         try:
             root = etree.fromstring(document, parser)
@@ -68,6 +81,36 @@ def parse_tree(document: bytes) -> etree._Element | None:
         if root is not None:
             return root
     return None
+
+
+_INVALID_CHARACTERS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_VERBATIM = re.compile(rb"(<!\[CDATA\[.*?\]\]>|<!--.*?-->|<\?.*?\?>)", re.S)
+_REFERENCE = re.compile(rb"&(?:([A-Za-z_][\w.-]*)|#[0-9]+|#x[0-9A-Fa-f]+);|&")
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY\s+([\w.:-]+)")
+_PREDEFINED = {b"amp", b"lt", b"gt", b"quot", b"apos"}
+
+
+def repair(document: bytes) -> bytes:
+    """Mend what makes most ill-formed feeds ill-formed: control characters
+    XML forbids, a bare `&`, and HTML's named entities (`&nbsp;`), outside
+    CDATA sections and comments."""
+    declared = set(_ENTITY_DECLARATION.findall(document[: document.find(b"<", 1) + 65536]))
+    parts = _VERBATIM.split(_INVALID_CHARACTERS.sub(b"", document))
+    for index in range(0, len(parts), 2):  # the parts outside CDATA and comments
+        parts[index] = _REFERENCE.sub(lambda m: _mend_reference(m, declared), parts[index])
+    return b"".join(parts)
+
+
+def _mend_reference(match: re.Match[bytes], declared: set[bytes]) -> bytes:
+    name = match.group(1)
+    if match.group() == b"&":
+        return b"&amp;"
+    if name is None or name in _PREDEFINED or name in declared:
+        return match.group()
+    text = html.entities.html5.get(name.decode("ascii", "replace") + ";")
+    if text is None:
+        return b"&amp;" + match.group()[1:]
+    return "".join(f"&#{ord(char)};" for char in text).encode("ascii")
 
 
 def read_items(root: etree._Element) -> list[RawItem] | None:
@@ -95,10 +138,16 @@ def _rss_item(item: etree._Element) -> RawItem:
     raw.author = _text_of(_first(item, "author", _RSS_NAMESPACES)) or _text_of(
         _first(item, "creator", {_DC})
     )
-    raw.content, raw.content_is_html = _content(
-        item, _first(item, "description", _RSS_NAMESPACES), html=True
-    )
+    description = _first(item, "description", _RSS_NAMESPACES)
+    raw.content, raw.content_is_html = _content(item, description, html=True)
+    raw.summary = _summary(description, raw.content)
     raw.dates = _texts(_first(item, "pubDate", _RSS_NAMESPACES), _first(item, "date", {_DC}))
+    categories = _children(item, "category", _RSS_NAMESPACES)
+    raw.tags = _unique((_text_of(c) or "").strip() for c in categories)
+    raw.enclosures = [
+        (e.get("url") or "", e.get("type"), None)
+        for e in _children(item, "enclosure", _RSS_NAMESPACES)
+    ] + _media_contents(item)
     return raw
 
 
@@ -113,13 +162,30 @@ def _atom_entry(entry: etree._Element, namespace: str | None) -> RawItem:
         raw.author = _text_of(name) if name is not None else _text_of(author)
     raw.author = raw.author or _text_of(_first(entry, "creator", {_DC}))
     content = _first(entry, "content", atom)
+    summary = _first(entry, "summary", atom)
     if content is None:
-        content = _first(entry, "summary", atom)  # the old generator lost such feeds
+        content = summary  # the old generator lost such feeds
     raw.content, raw.content_is_html = _content(
         entry, content, html=content is not None and content.get("type") not in _PLAIN_TYPES
     )
+    raw.summary = _summary(summary, raw.content)
     raw.dates = _texts(_first(entry, "published", atom), _first(entry, "updated", atom))
+    raw.tags = _unique((c.get("term") or "").strip() for c in _children(entry, "category", atom))
+    raw.enclosures = [
+        (link.get("href") or "", link.get("type"), None)
+        for link in _children(entry, "link", atom)
+        if link.get("rel") == "enclosure"
+    ] + _media_contents(entry)
     return raw
+
+
+def _media_contents(item: etree._Element) -> list[tuple[str, str | None, str | None]]:
+    """media:content, of the item and of its media:groups."""
+    found = []
+    for parent in [item, *_children(item, "group", {_MEDIA})]:
+        for content in _children(parent, "content", {_MEDIA}):
+            found.append((content.get("url") or "", content.get("type"), content.get("medium")))
+    return found
 
 
 def _atom_link(entry: etree._Element, atom: set[str | None]) -> str | None:
@@ -146,6 +212,38 @@ def _content(
     if own is not None:
         return _element_content(own), html
     return None, True
+
+
+_AUDIO_SUFFIXES = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac")
+_VIDEO_SUFFIXES = (".mp4", ".m4v", ".webm", ".mov", ".ogv")
+
+
+def media_kind(url: str, mime: str | None, medium: str | None) -> str | None:
+    """"audio", "video" or None (images and the rest): by type, media:content's
+    medium, else the file name's suffix when the type says nothing."""
+    mime = (mime or "").strip().lower()
+    for kind in ("audio", "video"):
+        if mime.startswith(f"{kind}/") or mime.startswith(f"x-{kind}/") or medium == kind:
+            return kind
+    if mime and mime not in ("application/octet-stream", "binary/octet-stream"):
+        return None
+    path = url.split("?", 1)[0].split("#", 1)[0].lower()
+    if path.endswith(_AUDIO_SUFFIXES):
+        return "audio"
+    if path.endswith(_VIDEO_SUFFIXES):
+        return "video"
+    return None
+
+
+def _unique(values: Iterator[str]) -> list[str]:
+    return list(dict.fromkeys(value for value in values if value))
+
+
+def _summary(element: etree._Element | None, content: str | None) -> str | None:
+    if element is None:
+        return None
+    value = _element_content(element)
+    return None if value == content else value
 
 
 # --- xml2js's view of an element ------------------------------------------------------------

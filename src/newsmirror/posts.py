@@ -15,6 +15,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
@@ -223,12 +224,36 @@ def format_js_iso(moment: datetime) -> str:
 
 
 def content_html(entry: Entry, mode: ContentMode) -> str:
-    """The entry's content; in clean mode plain text becomes HTML with line breaks."""
+    """The entry's content; in clean mode plain text becomes HTML with line
+    breaks, and the item's audio and video files follow as links (raw mode
+    writes what the old generator wrote, which had none)."""
     text = entry.content or ""
     if mode == "clean" and not entry.content_is_html and text:
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         text = "<br>".join(html.escape(line, quote=False) for line in lines)
+    if mode == "clean":
+        text += enclosure_links(entry, text)
     return text
+
+
+_MEDIA_SIGNS = {"audio": "🎧", "video": "🎬"}
+
+
+def enclosure_links(entry: Entry, content: str) -> str:
+    """`<p><a href="…" type="audio/mpeg">🎧 file.mp3</a></p>` per audio or video
+    file the content does not link to yet. The type tells the site to put a
+    player beside the link (site/render.py); parse.py kept only http(s) URLs."""
+    links = []
+    for enclosure in entry.enclosures:
+        href = html.escape(enclosure.url, quote=True)
+        if f'href="{href}"' in content or not enclosure.url.startswith(("http://", "https://")):
+            continue
+        given = enclosure.mime or ""
+        mime = html.escape(given if given.startswith(f"{enclosure.kind}/") else f"{enclosure.kind}/*")
+        name = unquote(urlsplit(enclosure.url).path.rstrip("/").rsplit("/", 1)[-1]) or enclosure.url
+        label = f"{_MEDIA_SIGNS[enclosure.kind]} {html.escape(name, quote=False)}"
+        links.append(f'<p><a href="{href}" type="{mime}">{label}</a></p>')
+    return "".join(links)
 
 
 def one_line(text: str) -> str:
