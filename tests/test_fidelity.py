@@ -340,3 +340,13 @@ def test_enclosure_links_are_escaped_and_not_repeated() -> None:
     assert text.count("a.mp3") == 1  # the feed's own link: not added again
     assert '<a href="https://cdn.example/b.mp3?&quot;&gt;&lt;script&gt;" type="audio/mpeg&quot;">' in text
     assert "<script>" not in text
+
+
+def test_an_absolute_link_is_written_as_javascript_serialises_it() -> None:
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><title>x</title>'
+        b"<link> https://e.example/a? </link></item></channel></rss>"
+    )
+    for fast_path in (True, False):
+        [entry] = parse_feed(body, url=URL, fast_path=fast_path).entries
+        assert "\nfrom: https://e.example/a?\n" in post(entry)  # new URL(...).href keeps the `?`

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import calendar
 import email.utils
+import functools
 import re
 import time
 import unicodedata
@@ -56,18 +57,28 @@ def parse_date(raw: str | None, fallback: time.struct_time | None = None) -> dat
     The raw string is read first because feedparser's *_parsed drops
     sub-seconds (Blogger writes `2023-01-30T04:47:00.007-08:00`).
     """
-    for parser in (_parse_iso8601, _parse_rfc822, _parse_named):
-        try:
-            parsed = parser(raw.strip()) if raw else None
-            if parsed is not None:
-                return _to_utc_ms(parsed)
-        except (ValueError, TypeError, OverflowError, IndexError):
-            continue
+    parsed = _parse_text(raw) if raw else None
+    if parsed is not None:
+        return parsed
     try:
         if fallback is not None:
             return datetime.fromtimestamp(calendar.timegm(fallback), tz=UTC)
     except (ValueError, TypeError, OverflowError, OSError):
         pass
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_text(raw: str) -> datetime | None:
+    """Cached: a feed's dates are read by both the parser's and the tree's
+    mapping, and items of a feed often share one."""
+    for parser in (_parse_iso8601, _parse_rfc822, _parse_named):
+        try:
+            parsed = parser(raw.strip())
+            if parsed is not None:
+                return _to_utc_ms(parsed)
+        except (ValueError, TypeError, OverflowError, IndexError):
+            continue
     return None
 
 

@@ -129,83 +129,81 @@ def read_items(root: etree._Element) -> list[RawItem] | None:
 
 
 def _rss_item(item: etree._Element) -> RawItem:
+    kids = _Kids(item)
     raw = RawItem()
     # rss-parser copies dc:title first, then title over it.
-    title = _first(item, "title", _RSS_NAMESPACES)
-    raw.title = _text_of(title if title is not None else _first(item, "title", {_DC}))
-    raw.link = _text_of(_first(item, "link", _RSS_NAMESPACES))
-    raw.guid = _text_of(_first(item, "guid", _RSS_NAMESPACES))
-    raw.author = _text_of(_first(item, "author", _RSS_NAMESPACES)) or _text_of(
-        _first(item, "creator", {_DC})
+    title = kids.first("title", _RSS_NAMESPACES)
+    raw.title = _text_of(title if title is not None else kids.first("title", {_DC}))
+    raw.link = _text_of(kids.first("link", _RSS_NAMESPACES))
+    raw.guid = _text_of(kids.first("guid", _RSS_NAMESPACES))
+    raw.author = _text_of(kids.first("author", _RSS_NAMESPACES)) or _text_of(
+        kids.first("creator", {_DC})
     )
-    description = _first(item, "description", _RSS_NAMESPACES)
-    raw.content, raw.content_is_html = _content(item, description, html=True)
+    description = kids.first("description", _RSS_NAMESPACES)
+    raw.content, raw.content_is_html = _content(kids, description, html=True)
     raw.summary = _summary(description, raw.content)
-    raw.dates = _texts(_first(item, "pubDate", _RSS_NAMESPACES), _first(item, "date", {_DC}))
-    categories = _children(item, "category", _RSS_NAMESPACES)
+    raw.dates = _texts(kids.first("pubDate", _RSS_NAMESPACES), kids.first("date", {_DC}))
+    categories = kids.all("category", _RSS_NAMESPACES)
     raw.tags = _unique((_text_of(c) or "").strip() for c in categories)
     raw.enclosures = [
-        (e.get("url") or "", e.get("type"), None)
-        for e in _children(item, "enclosure", _RSS_NAMESPACES)
-    ] + _media_contents(item)
+        (e.get("url") or "", e.get("type"), None) for e in kids.all("enclosure", _RSS_NAMESPACES)
+    ] + _media_contents(kids)
     return raw
 
 
 def _atom_entry(entry: etree._Element, namespace: str | None) -> RawItem:
-    atom = {namespace}
+    kids, atom = _Kids(entry), {namespace}
     raw = RawItem()
-    raw.title = _text_of(_first(entry, "title", atom))
-    raw.link = _atom_link(entry, atom)
-    author = _first(entry, "author", atom)
+    raw.title = _text_of(kids.first("title", atom))
+    raw.link = _atom_link(kids, atom)
+    author = kids.first("author", atom)
     if author is not None:
         name = _first(author, "name", atom)
         raw.author = _text_of(name) if name is not None else _text_of(author)
-    raw.author = raw.author or _text_of(_first(entry, "creator", {_DC}))
-    content = _first(entry, "content", atom)
-    summary = _first(entry, "summary", atom)
+    raw.author = raw.author or _text_of(kids.first("creator", {_DC}))
+    content = kids.first("content", atom)
+    summary = kids.first("summary", atom)
     if content is None:
         content = summary  # the old generator lost such feeds
     raw.content, raw.content_is_html = _content(
-        entry, content, html=content is not None and content.get("type") not in _PLAIN_TYPES
+        kids, content, html=content is not None and content.get("type") not in _PLAIN_TYPES
     )
     raw.summary = _summary(summary, raw.content)
-    raw.dates = _texts(_first(entry, "published", atom), _first(entry, "updated", atom))
-    raw.tags = _unique((c.get("term") or "").strip() for c in _children(entry, "category", atom))
+    raw.dates = _texts(kids.first("published", atom), kids.first("updated", atom))
+    raw.tags = _unique((c.get("term") or "").strip() for c in kids.all("category", atom))
     raw.enclosures = [
         (link.get("href") or "", link.get("type"), None)
-        for link in _children(entry, "link", atom)
+        for link in kids.all("link", atom)
         if link.get("rel") == "enclosure"
-    ] + _media_contents(entry)
+    ] + _media_contents(kids)
     return raw
 
 
-def _media_contents(item: etree._Element) -> list[tuple[str, str | None, str | None]]:
+def _media_contents(kids: _Kids) -> list[tuple[str, str | None, str | None]]:
     """media:content, of the item and of its media:groups."""
     found = []
-    for parent in [item, *_children(item, "group", {_MEDIA})]:
-        for content in _children(parent, "content", {_MEDIA}):
+    for parent in [kids, *(_Kids(group) for group in kids.all("group", {_MEDIA}))]:
+        for content in parent.all("content", {_MEDIA}):
             found.append((content.get("url") or "", content.get("type"), content.get("medium")))
     return found
 
 
-def _atom_link(entry: etree._Element, atom: set[str | None]) -> str | None:
+def _atom_link(kids: _Kids, atom: set[str | None]) -> str | None:
     """rss-parser's choice: the first link with rel="alternate", else the first link."""
-    links = list(_children(entry, "link", atom))
+    links = list(kids.all("link", atom))
     for link in links:
         if link.get("rel") == "alternate":
             return link.get("href")
     return links[0].get("href") if links else None
 
 
-def _content(
-    item: etree._Element, own: etree._Element | None, *, html: bool
-) -> tuple[str | None, bool]:
+def _content(kids: _Kids, own: etree._Element | None, *, html: bool) -> tuple[str | None, bool]:
     """(content, is_html) in the old generator's order: content:encoded,
     media:group's media:description, then the item's own description or content."""
-    encoded = _first(item, "encoded", {_CONTENT})
+    encoded = kids.first("encoded", {_CONTENT})
     if encoded is not None and (value := _element_content(encoded)):
         return value, True
-    group = _first(item, "group", {_MEDIA})
+    group = kids.first("group", {_MEDIA})
     description = _first(group, "description", {_MEDIA}) if group is not None else None
     if description is not None:
         return _text_of(description) or "", False  # YouTube's description is plain text
@@ -366,31 +364,45 @@ def _split(tag: object) -> tuple[str | None, str]:
     return None, text
 
 
+class _Kids:
+    """An element's child elements by local name: an item is asked for a dozen
+    names, and walking its children for each was most of this module's time."""
+
+    def __init__(self, parent: etree._Element | None) -> None:
+        self.by_name: dict[str, list[etree._Element]] = {}
+        for child in parent if parent is not None else ():
+            if isinstance(child.tag, str):
+                self.by_name.setdefault(_split(child.tag)[1], []).append(child)
+
+    def all(self, name: str, namespaces: set[str | None]) -> Iterator[etree._Element]:
+        """Child elements `name` in one of `namespaces`. An extension's element
+        (content:, dc:, media:) also matches under its usual prefix or a
+        misspelt namespace (`.../modules/content` without the slash, seen in
+        real feeds): rss-parser went by the prefix alone."""
+        for child in self.by_name.get(name, ()):
+            namespace = _split(child.tag)[0]
+            if namespace in namespaces:
+                yield child
+                continue
+            prefixes = {_USUAL_PREFIX[n] for n in namespaces if n in _USUAL_PREFIX}
+            loose = {_loose(n) for n in namespaces if n in _USUAL_PREFIX}
+            if prefixes and (child.prefix in prefixes or _loose(namespace) in loose):
+                yield child
+
+    def first(self, name: str, namespaces: set[str | None]) -> etree._Element | None:
+        return next(self.all(name, namespaces), None)
+
+
 def _children(
     parent: etree._Element | None, name: str, namespaces: set[str | None]
 ) -> Iterator[etree._Element]:
-    """Child elements `name` in one of `namespaces`. An extension's element
-    (content:, dc:, media:) also matches under its usual prefix or a
-    misspelt namespace (`.../modules/content` without the slash, seen in real
-    feeds): rss-parser went by the prefix alone."""
-    if parent is None:
-        return
-    prefixes = {_USUAL_PREFIX[n] for n in namespaces if n in _USUAL_PREFIX}
-    loose = {_loose(n) for n in namespaces if n in _USUAL_PREFIX}
-    for child in parent:
-        if isinstance(child.tag, str):
-            namespace, local = _split(child.tag)
-            if local == name and (
-                namespace in namespaces
-                or (prefixes and (child.prefix in prefixes or _loose(namespace) in loose))
-            ):
-                yield child
+    return _Kids(parent).all(name, namespaces)
 
 
 def _first(
     parent: etree._Element | None, name: str, namespaces: set[str | None]
 ) -> etree._Element | None:
-    return next(_children(parent, name, namespaces), None)
+    return _Kids(parent).first(name, namespaces)
 
 
 _USUAL_PREFIX = {_CONTENT: "content", _DC: "dc", _MEDIA: "media"}
