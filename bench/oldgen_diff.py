@@ -62,6 +62,9 @@ GROUPS = ("rss-parser", "feedparser", "own")
 sys.path.insert(0, str(ROOT / "tests"))
 from loopback import LoopbackServer  # noqa: E402
 
+from newsmirror import FeedError, parse_feed  # noqa: E402
+from newsmirror.cli import main as newsmirror_main  # noqa: E402
+
 # --- the feeds ----------------------------------------------------------------------
 
 
@@ -162,12 +165,10 @@ _FETCH_FAILED = re.compile(r"ECONNRESET|ECONNREFUSED|socket hang up|timed out|St
 
 def run_newsmirror(archive: Path) -> SideRun:
     """`newsmirror run --content raw --fulltext never`, through the CLI, in this process."""
-    from newsmirror.cli import main
-
     out = io.StringIO()
     started = time.time()
     with contextlib.redirect_stdout(out):
-        code = main(
+        code = newsmirror_main(
             ["run", "--archive", str(archive), "--content", "raw", "--fulltext", "never",
              "--json", "-q"]  # fmt: skip
         )
@@ -199,9 +200,6 @@ def feeds_oldgen_reads(feeds: list[FeedDoc], server: LoopbackServer, work: Path)
     run = run_oldgen(archive)
     rejected = set(oldgen_errors(run.log))
     wrote = {site for text in run.posts().values() for site in _sites_of(text)}
-    from newsmirror.models import FeedError
-    from newsmirror.parse import parse_feed
-
     chosen = set()
     for feed in feeds:
         if feed.name in rejected:
