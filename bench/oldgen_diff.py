@@ -597,6 +597,8 @@ def _written_name(element: etree._Element) -> str:
 
 
 def _written_attributes(element: etree._Element) -> Iterable[tuple[str, str]]:
+    # Written here again rather than taken from ingest/parse_raw.py: this
+    # oracle must not share the code it judges.
     parent = element.getparent()
     inherited = parent.nsmap if parent is not None else {}
     for prefix, uri in element.nsmap.items():
