@@ -39,11 +39,13 @@ def archive(tmp_path: Path) -> Path:
         store.save_feed(
             FeedState(FEEDS["死站"], "死站", failures=1, dead=True, last_error="HTTP 410 Gone")
         )
-        store.record_posts(FEEDS["路透"], [
-            WrittenPost([f"k-{age_days}-{i}"], f"p{age_days}-{i}.md", f"http://x/{age_days}/{i}",
-                        now - age_days * DAY, created=True)
-            for age_days, n in ((1, 3), (10, 2), (40, 4)) for i in range(n)
-        ])  # fmt: skip
+        # Fetched 1, 10 and 40 days ago; each post's own date is older still.
+        for age_days, n in ((1, 3), (10, 2), (40, 4)):
+            store.record_posts(FEEDS["路透"], [
+                WrittenPost([f"k-{age_days}-{i}"], f"p{age_days}-{i}.md",
+                            f"http://x/{age_days}/{i}", now - 400 * DAY, created=True)
+                for i in range(n)
+            ], now=now - age_days * DAY)  # fmt: skip
     return tmp_path
 
 
@@ -88,7 +90,7 @@ def test_enable_by_name_and_url(archive: Path, capsys: pytest.CaptureFixture[str
     with Store.open(archive) as store:
         state = store.feed(FEEDS["死站"])
     assert state and not state.dead and state.failures == 0 and state.next_check is None
-    assert main(["enable", "--archive", str(archive), FEEDS["紐約時報"]]) == 0
+    assert main(["subs", "enable", "--archive", str(archive), FEEDS["紐約時報"]]) == 0
     assert capsys.readouterr().out.strip() == f"enabled {FEEDS['紐約時報']}"
     states = {r.site: r.state for r in feed_health(archive)}
     assert states == {"死站": "new", "新來的": "new", "紐約時報": "ok", "路透": "ok"}
@@ -97,6 +99,6 @@ def test_enable_by_name_and_url(archive: Path, capsys: pytest.CaptureFixture[str
 def test_enable_unknown_feed_is_a_one_line_error(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["enable", "--archive", str(archive), "nope"]) == 2
+    assert main(["subs", "enable", "--archive", str(archive), "nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no feed named or at 'nope'" in err

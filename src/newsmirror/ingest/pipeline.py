@@ -201,6 +201,9 @@ class _Mirror:
         except Exception as e:  # a bug must cost one feed, not the run
             log.exception("unexpected error on feed %s", sub.url)
             outcome.status, outcome.reason = "failed", f"internal error: {type(e).__name__}: {e}"
+        if outcome.status == "fetched":
+            state.last_rejected = len(outcome.item_errors)
+            state.last_rejection = outcome.item_errors[0] if outcome.item_errors else None
         schedule.after_attempt(state, outcome, self.settings.schedule, time.time())
         self.store.save_feed(state)
         outcome.seconds = round(time.monotonic() - started, 3)
@@ -248,6 +251,7 @@ class _Mirror:
         outcome.warnings.extend(parsed.warnings)
         state.ttl_minutes = parsed.ttl_minutes
         outcome.items = len(parsed.entries)
+        state.last_items = len(parsed.entries) + len(parsed.item_errors)
         # Oldest first, so that same-day, same-title posts number in order.
         epoch = datetime.min.replace(tzinfo=UTC)
         seen = self.store.seen_of(k for item in prepared.items for k in item.keys or ())
