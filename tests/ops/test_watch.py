@@ -116,7 +116,7 @@ def test_watch_loop_recovers_dies_gone_and_ttl(srv: LoopbackServer, tmp_path: Pa
     assert last_report["summary"]["feeds"] == 4
 
     # Reviving a dead feed makes the next tick try it again.
-    assert main(["enable", "--archive", str(archive), "die"]) == 0
+    assert main(["subs", "enable", "--archive", str(archive), "die"]) == 0
     srv.route("/die.xml", rss(srv, "die", 1), headers=RSS_TYPE)
     watch(archive, 0.01, max_runs=1)
     with Store.open(archive) as store:
