@@ -31,7 +31,7 @@ def using_it_commands() -> list[str]:
 
 def serve_examples(server: LoopbackServer) -> None:
     """The two example sites: a blog whose home page links its feed, and a news feed."""
-    article = "<p>" + "全文在这里，足够长，不是摘要。" * 12 + "</p>"
+    article = "<p>" + "全文在这里，足够长，不是摘要。" * 20 + "</p>"
     base = server.base_url
 
     def items(prefix: str, n: int) -> list[str]:

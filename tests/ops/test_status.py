@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from feeds import rss, rss_item
+from loopback import LoopbackServer
 
 from newsmirror.archive.store import FeedState, Store, WrittenPost
 from newsmirror.cli import main
@@ -102,3 +105,29 @@ def test_enable_unknown_feed_is_a_one_line_error(
     assert main(["subs", "enable", "--archive", str(archive), "nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no feed named or at 'nope'" in err
+
+
+def test_a_real_run_counts_new_posts_by_fetch_time_and_flags_rejecting_feeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = datetime(2009, 5, 1, tzinfo=UTC)  # written long ago, fetched now
+    body = "<p>" + "全文。" * 100 + "</p>"
+    backlog = [rss_item(title=f"旧 {i}", link=f"https://o.example/{i}",
+                        published=old + timedelta(days=i), content_encoded=body)
+               for i in range(5)]  # fmt: skip
+    rejected = [rss_item(title="无链接", link=None, published=old, content_encoded=body)]
+    with LoopbackServer() as server:
+        server.route("/old.xml", rss(backlog), headers={"Content-Type": "application/rss+xml"})
+        server.route("/bad.xml", rss(rejected), headers={"Content-Type": "application/rss+xml"})
+        subs = [{"site": "旧站", "url": server.url("/old.xml")},
+                {"site": "全拒", "url": server.url("/bad.xml")}]  # fmt: skip
+        (tmp_path / "subs.json").write_text(json.dumps(subs, ensure_ascii=False), encoding="utf-8")
+        assert main(["run", "--archive", str(tmp_path), "-q"]) == 0
+    rows = {r.site: r for r in feed_health(tmp_path)}
+    assert (rows["旧站"].state, rows["旧站"].posts_7d, rows["旧站"].posts_30d) == ("ok", 5, 5)
+    bad = rows["全拒"]
+    assert bad.state == "rejecting" and bad.broken
+    assert bad.last_error == (
+        "its only item was rejected: item '无链接': item has neither a link nor a guid"
+    )
+    assert [r.site for r in feed_health(tmp_path)][0] == "全拒"  # problems first

@@ -94,7 +94,7 @@ def add_global_options(p: argparse.ArgumentParser, *, after_command: bool) -> No
         choices=("text", "json"),
         default=None if after_command else "text",
         dest="log_format" + suffix,
-        help="log lines as text or as JSON objects" + ("" if after_command else " (default: text)"),
+        help="log lines as text or as JSON objects (default: text)",
     )
 
 

@@ -123,6 +123,9 @@ class DemoServer:
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
+            # As the server will: a port whose last connections linger in
+            # TIME_WAIT (a demo run a minute ago) is free to listen on.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

@@ -101,7 +101,9 @@ def _all_rejected(st: FeedState) -> bool:
 def _problem(st: FeedState) -> str | None:
     if st.last_error or not _all_rejected(st):
         return st.last_error
-    return f"all {plural(st.last_rejected, 'item')} rejected, e.g. {st.last_rejection}"
+    if st.last_rejected == 1:
+        return f"its only item was rejected: {st.last_rejection}"
+    return f"all {st.last_rejected} items were rejected, the first: {st.last_rejection}"
 
 
 def enable_feed(archive: Path, name_or_url: str) -> list[str]:
