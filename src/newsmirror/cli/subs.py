@@ -21,15 +21,23 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "The archive's feeds: subs.json (and [[feeds]] in newsmirror.toml).",
     )  # fmt: skip
     actions = subs.add_subparsers(dest="subs_command", required=True, metavar="ACTION")
-    for register_one in (_register_add, _register_remove, _register_list, _register_io):
+    for register_one in (_register_add, _register_by_feed, _register_list, _register_io):
         register_one(actions, common)
-    p = add_command(
-        actions, common, "enable", "revive a dead feed (by site name or URL)",
-        "Clear a feed's dead mark and failure streak; the next run tries it.",
-    )  # fmt: skip
-    add_archive(p)
-    p.add_argument("feed", help="the feed's site name or URL")
-    p.set_defaults(func=cmd_subs_enable)
+
+
+def _register_by_feed(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The actions on one listed feed, named by its URL or site name."""
+    for name, help, description, feed_help, func in (
+        ("remove", "remove a feed from subs.json (its posts stay)", None,
+         "the feed's URL, or its site name when only one feed has it", cmd_subs_remove),
+        ("enable", "revive a dead feed (by site name or URL)",
+         "Clear a feed's dead mark and failure streak; the next run tries it.",
+         "the feed's site name or URL", cmd_subs_enable),
+    ):  # fmt: skip
+        p = add_command(actions, common, name, help, description)
+        add_archive(p)
+        p.add_argument("feed", help=feed_help)
+        p.set_defaults(func=func)
 
 
 def _register_add(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -51,15 +59,6 @@ def _register_add(actions: argparse._SubParsersAction, common: argparse.Argument
         help="allow a site name another feed has: both share one source page",
     )
     p.set_defaults(func=cmd_subs_add)
-
-
-def _register_remove(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = add_command(
-        actions, common, "remove", "remove a feed from subs.json (its posts stay)",
-    )  # fmt: skip
-    add_archive(p)
-    p.add_argument("feed", help="the feed's URL, or its site name when only one feed has it")
-    p.set_defaults(func=cmd_subs_remove)
 
 
 def _register_list(actions: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
