@@ -245,12 +245,11 @@ def read_opml(path: Path) -> list[Subscription]:
     in (nested ones joined with "/"). Malformed XML is one ConfigError."""
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
     try:
-        tree = etree.parse(str(path), parser)
+        root = etree.fromstring(path.read_bytes(), parser)
     except OSError as e:
         raise ConfigError(path, f"cannot read: {e.strerror or e}") from None
     except etree.XMLSyntaxError as e:
-        raise ConfigError(path, f"not well-formed XML: {e}") from None
-    root = tree.getroot()
+        raise ConfigError(path, f"not well-formed XML: {e.msg}") from None
     if root is None or root.tag != "opml":
         raise ConfigError(path, "not OPML: the root element is not <opml>")
     subs = []

@@ -104,6 +104,10 @@ def settings_from_args(args: argparse.Namespace) -> newsmirror.Settings:
 def cmd_run(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     check_demo_server(args.archive)
+    if not newsmirror.load_subscriptions(args.archive, settings.feed_defaults):
+        logging.getLogger("newsmirror").warning(
+            "no feeds yet: add one with `newsmirror subs add URL --archive %s`", args.archive
+        )
     options = newsmirror.RunOptions(
         content=args.content,
         fulltext=args.fulltext,

@@ -77,7 +77,7 @@ def _register_io(actions: argparse._SubParsersAction, common: argparse.ArgumentP
         "Add the feeds of an OPML file to subs.json; folders become categories. A file "
         "that is not well-formed XML is refused, and nothing is written.",
     )  # fmt: skip
-    add_archive(p, needs_archive=False)
+    add_archive(p)
     p.add_argument("opml", type=Path, help="the OPML file")
     p.set_defaults(func=cmd_subs_import)
     p = add_command(
