@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..site.build import BuildReport
 from ..util.text import plural
+
+if TYPE_CHECKING:
+    from ..site.build import BuildReport
 
 
 def index_uri(out: Path) -> str:
