@@ -79,6 +79,8 @@ def run(
     with ArchiveLock(archive):
         remove_stale_temps(archive / "_posts")
         remove_stale_temps(archive / ".newsmirror" / "tmp")
+        # Reports are written after the lock is released: a killed writer's only.
+        remove_stale_temps(archive / ".newsmirror" / "reports", dead_writers_only=True)
         try:
             with Store.open(archive) as store:
                 return asyncio.run(_run(archive, subs, options, settings, rules, store, on_feed))
