@@ -23,6 +23,7 @@ from lxml import etree
 from ..models import Enclosure, Entry, FeedError, ParsedFeed
 from ..util.urls import POST_LINK_SCHEMES, serialise_url
 from .dates import parse_date
+from .feedlinks import linked_feeds
 from .parse_fast import read_fast
 from .parse_raw import RawItem, media_kind, parse_tree, read_items
 
@@ -328,7 +329,9 @@ def _check_is_feed(result: Mapping[str, Any], body: bytes, url: str) -> None:
     if result.get("entries") or result.get("version"):
         return
     if _HTML_START.match(body.lstrip(b"\xef\xbb\xbf")):
-        raise FeedError(f"{url}: not a feed: got an HTML page")
+        links = linked_feeds(body, url)
+        hint = f"; it links to {links[0]} \N{EM DASH} use that" if links else ""
+        raise FeedError(f"{url}: not a feed: got an HTML page{hint}")
     feed = result.get("feed", {})
     if feed.get("title") or feed.get("link"):
         return
