@@ -146,7 +146,7 @@ def test_wide_photos_are_scaled_and_stored_in_the_smaller_format(
 ) -> None:
     pic = photo(2400, 1600, quality=95)
     url = server.route("/wide.jpg", pic, headers={"Content-Type": "image/jpeg"})
-    out, tally = mirror(f'<img src="{url}">', archive, ImageSettings(max_width=1000))
+    out, tally = mirror(f'<img src="{url}">', archive, ImageSettings(image_max_width=1000))
     [(src, _)] = srcs(out)
     data = stored(archive, src)
     with Image.open(io.BytesIO(data)) as image:
@@ -191,10 +191,10 @@ def test_animated_gifs_are_kept_as_they_are_and_still_ones_re_encoded() -> None:
     moving = animated_gif(1600, 100)
     with Image.open(io.BytesIO(moving)) as image:
         assert image.n_frames == 4
-    result = encode_image(moving, "image/gif", ImageSettings(max_width=800))
+    result = encode_image(moving, "image/gif", ImageSettings(image_max_width=800))
     assert result.how == "animated" and result.data == moving and result.mime == "image/gif"
     still = graphic(1600, 400, "GIF")
-    result = encode_image(still, "image/gif", ImageSettings(max_width=800))
+    result = encode_image(still, "image/gif", ImageSettings(image_max_width=800))
     assert result.mime in ("image/png", "image/webp")
     with Image.open(io.BytesIO(result.data)) as image:
         assert image.size == (800, 200)
@@ -224,7 +224,7 @@ def test_what_is_left_on_its_host_is_reported_with_why(
     ok = server.route("/ok.png", graphic(40, 40), headers={"Content-Type": "image/png"})
     urls = (big, lie, missing, svg, broken, bomb, ok)
     html = "".join(f'<img src="{u}">' for u in urls)
-    out, tally = mirror(html, archive, ImageSettings(max_bytes=60_000, max_pixels=10_000_000))
+    out, tally = mirror(html, archive, ImageSettings(image_max_bytes=60_000, image_max_pixels=10_000_000))
     got = srcs(out)
     assert [s for s, _ in got[:6]] == list(urls[:6])
     assert got[6][0].startswith("/assets/")
@@ -248,7 +248,7 @@ def test_the_archive_budget_stops_new_images(server: LoopbackServer, archive: Pa
     second = server.route("/2.jpg", photo(500, 300, seed=2), headers={"Content-Type": "image/jpeg"})
     out, tally = mirror(f'<img src="{first}">', archive, ImageSettings())
     used = sum(p.stat().st_size for p in asset_files(archive))
-    settings = ImageSettings(budget=used + 100)  # room for a few bytes, not an image
+    settings = ImageSettings(image_budget=used + 100)  # room for a few bytes, not an image
     out, tally = mirror(f'<img src="{first}"><img src="{second}">', archive, settings)
     assert [s.startswith("/assets/") for s, _ in srcs(out)] == [True, False]
     assert tally.reused == 1 and tally.skipped_by_reason == {"budget used up": 1}
@@ -259,7 +259,7 @@ def test_the_archive_budget_stops_new_images(server: LoopbackServer, archive: Pa
 def test_per_post_cap(server: LoopbackServer, archive: Path) -> None:
     urls = [server.route(f"/{i}.png", graphic(20 + i, 20), headers={"Content-Type": "image/png"})
             for i in range(4)]  # fmt: skip
-    out, tally = mirror("".join(f'<img src="{u}">' for u in urls), archive, ImageSettings(per_post=3))
+    out, tally = mirror("".join(f'<img src="{u}">' for u in urls), archive, ImageSettings(images_per_post=3))
     got = [s for s, _ in srcs(out)]
     assert all(s.startswith("/assets/") for s in got[:3]) and got[3] == urls[3]
     assert tally.skipped == [f"{urls[3]}: over 3 images in one post"]
@@ -311,7 +311,7 @@ def test_a_run_shares_one_fetch_per_url_across_feeds(server: LoopbackServer, arc
 def test_settings_are_checked(archive: Path) -> None:
     (archive / "newsmirror.toml").write_text("[settings]\nimage_max_width = 640\nimage_budget = 1000000\n")
     settings = load_settings(archive)
-    assert settings.images.max_width == 640 and settings.images.budget == 1_000_000
+    assert settings.images.image_max_width == 640 and settings.images.image_budget == 1_000_000
     assert settings.feed_defaults.mirror_images is True  # on by default
     for bad in ("image_quality = 0", "image_budget = -1", 'image_max_width = "wide"',
                 "image_max_bytes = true"):  # fmt: skip

@@ -97,7 +97,7 @@ def test_pushes_to_each_remote_and_one_refusal_stops_none(
     assert head_of(hosts["blocked"], "main") == head
 
 
-def test_every_remote_failing_is_exit_1(
+def test_every_remote_failing_is_exit_2(
     repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     blocked = bare(tmp_path / "blocked.git", refuse=True)
@@ -106,7 +106,7 @@ def test_every_remote_failing_is_exit_1(
         {"name": "gone", "url": str(tmp_path / "no-such.git")},
     ])  # fmt: skip
     add_posts(repo, NYT)
-    assert main(["publish", "--archive", str(repo)]) == 1
+    assert main(["publish", "--archive", str(repo)]) == 2  # the command could not do its work
     out = capsys.readouterr().out.splitlines()
     assert out[1].startswith("blocked: FAILED:")
     assert out[2].startswith(f"gone: FAILED: {tmp_path / 'no-such.git'}:")
@@ -147,7 +147,7 @@ def test_token_comes_from_the_environment(
         configure(repo, [{"name": "gitlab", "url": srv.url("mirror.git"),
                           "token_env": "TEST_GITLAB_TOKEN", "username": "me"}])  # fmt: skip
         monkeypatch.delenv("TEST_GITLAB_TOKEN", raising=False)
-        assert main(["publish", "--archive", str(repo)]) == 1
+        assert main(["publish", "--archive", str(repo)]) == 2
         out = capsys.readouterr().out
         assert "gitlab: FAILED: the environment variable TEST_GITLAB_TOKEN is not set" in out
         assert srv.authorized == 0
@@ -251,8 +251,8 @@ def test_publish_site_pushes_the_built_site_as_one_commit(
 def test_publish_site_needs_a_site_remote_and_a_built_site(
     repo: Path, hosts: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["publish", "--archive", str(repo), "--site", str(tmp_path)]) == 1
+    assert main(["publish", "--archive", str(repo), "--site", str(tmp_path)]) == 2
     assert 'no [[publish.remotes]] with content = "site"' in capsys.readouterr().err
     configure(repo, [{"name": "pages", "url": str(hosts["github"]), "content": "site"}])
-    assert main(["publish", "--archive", str(repo), "--site", str(tmp_path / "none")]) == 1
+    assert main(["publish", "--archive", str(repo), "--site", str(tmp_path / "none")]) == 2
     assert "no index.html: build the site first" in capsys.readouterr().err

@@ -115,12 +115,12 @@ def test_bad_requests_are_one_line(
 ) -> None:
     folder, _ = archive
     out = tmp_path / "x.zip"
-    assert main(["bundle", "--archive", str(folder), "--out", str(out), "--source", "无此来源"]) == 1
+    assert main(["bundle", "--archive", str(folder), "--out", str(out), "--source", "无此来源"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no source named '无此来源'" in err and "图片社" in err
-    assert main(["bundle", "--archive", str(folder), "--out", str(out), "--since", "2030-01-01"]) == 1
+    assert main(["bundle", "--archive", str(folder), "--out", str(out), "--since", "2030-01-01"]) == 2
     assert "no posts from 2030-01-01 on" in capsys.readouterr().err
-    assert main(["bundle", "--archive", str(folder), "--out", str(tmp_path / "x.tar")]) == 1
+    assert main(["bundle", "--archive", str(folder), "--out", str(tmp_path / "x.tar")]) == 2
     assert "must end in .zip" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stop:
         main(["bundle", "--archive", str(folder), "--out", str(out), "--since", "yesterday"])

@@ -154,7 +154,7 @@ def test_no_posts_that_day_is_one_line(
     archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "x.epub"
-    assert main(["digest", "--archive", str(archive), "--date", "2001-01-01", "--out", str(out)]) == 1
+    assert main(["digest", "--archive", str(archive), "--date", "2001-01-01", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no posts dated 2001-01-01" in err and not out.exists()
 

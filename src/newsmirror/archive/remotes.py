@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from ..models import ConfigError
 from ..util.urls import is_http_url
-from .subscriptions import CONFIG_FILE, read_toml
+from .config import CONFIG_FILE, read_config
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -53,9 +53,7 @@ class PublishRemote:
 def load_remotes(archive: Path) -> list[PublishRemote]:
     """The `[[publish.remotes]]` of `archive/newsmirror.toml`, checked; [] when none."""
     path = archive / CONFIG_FILE
-    if not path.is_file():
-        return []
-    publish = read_toml(path).get("publish", {})
+    publish = read_config(archive).get("publish", {})
     if not isinstance(publish, dict):
         raise ConfigError(path, "[publish] must be a table")
     unknown = set(publish) - {"remotes"}

@@ -8,28 +8,27 @@ from pathlib import Path
 
 import newsmirror
 
-from ..models import ConfigError
-from .common import add_archive
+from .common import add_archive, add_command
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "bundle",
-        parents=[common],
-        help="write the site, images and search included, as one zip for offline reading",
-        description="Build the archive's site into one zip: unzipped anywhere, its index.html "
+    p = add_command(
+        sub, common, "bundle",
+        "write the site, images and search included, as one zip for offline reading",
+        "Build the archive's site into one zip: unzipped anywhere, its index.html "
         "opens from disk and works like the site (search included). --since and --source "
         "make smaller bundles. The archive's own _site/ and build cache are not touched.",
-    )
+    )  # fmt: skip
     add_archive(p)
-    p.add_argument("--out", type=Path, required=True, help="the zip to write (FILE.zip)")
-    p.add_argument("--since", type=parse_day, help="only posts from this day on (YYYY-MM-DD)")
+    p.add_argument("--out", type=Path, required=True,
+                   help="the zip to write, FILE.zip (required: no default)")  # fmt: skip
+    p.add_argument("--since", type=parse_day,
+                   help="only posts from this day on, YYYY-MM-DD (default: every post)")  # fmt: skip
     p.add_argument(
         "--source",
         action="append",
-        default=[],
         metavar="NAME",
-        help="only this source's posts (its site name; repeat for more)",
+        help="only this source's posts, by its site name; repeat for more (default: every source)",
     )
     p.set_defaults(func=_cmd_bundle)
 
@@ -42,11 +41,9 @@ def parse_day(text: str) -> date:
 
 
 def _cmd_bundle(args: argparse.Namespace) -> int:
-    if not args.archive.is_dir():
-        raise ConfigError(args.archive, "no such archive folder")
     with newsmirror.ArchiveLock(args.archive):  # a run must not write posts meanwhile
         report = newsmirror.bundle_site(
-            args.archive, args.out, since=args.since, sources=args.source
+            args.archive, args.out, since=args.since, sources=args.source or ()
         )
     for warning in report.warnings:
         print(f"warning: {warning}")

@@ -72,13 +72,13 @@ def encode_image(data: bytes, mime: str, settings: ImageSettings) -> Encoded:
         return Encoded(data, mime, "animated")
     try:
         image = ImageOps.exif_transpose(image)
-        scaled = image.width > settings.max_width
+        scaled = image.width > settings.image_max_width
         if scaled:
             if image.mode not in ("L", "RGB", "RGBA"):  # palettes would scale as nearest
                 image = image.convert("RGBA" if _has_alpha(image) else "RGB")
-            height = max(1, round(image.height * settings.max_width / image.width))
-            image = image.resize((settings.max_width, height), Image.Resampling.LANCZOS)
-        candidates = _encodings(image, mime, settings.quality)
+            height = max(1, round(image.height * settings.image_max_width / image.width))
+            image = image.resize((settings.image_max_width, height), Image.Resampling.LANCZOS)
+        candidates = _encodings(image, mime, settings.image_quality)
     except (OSError, ValueError, SyntaxError) as e:
         raise EncodeError(f"cannot decode the {mime} image ({e})") from None
     if not scaled:
@@ -91,9 +91,9 @@ def _open(data: bytes, settings: ImageSettings) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-            if image.width * image.height > settings.max_pixels:
+            if image.width * image.height > settings.image_max_pixels:
                 raise EncodeError(
-                    f"{image.width}x{image.height} pixels, over the {settings.max_pixels}-pixel cap"
+                    f"{image.width}x{image.height} pixels, over the {settings.image_max_pixels}-pixel cap"
                 )
             image.load()
     except EncodeError:

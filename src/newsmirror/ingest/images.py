@@ -86,8 +86,8 @@ class ImageStore:
             if not url.lower().startswith(("http://", "https://")):
                 continue
             if url not in done:
-                if len(done) >= self.settings.per_post:
-                    tally.skip(url, f"over {self.settings.per_post} images in one post", "per post")
+                if len(done) >= self.settings.images_per_post:
+                    tally.skip(url, f"over {self.settings.images_per_post} images in one post", "per post")
                     done[url] = None
                     continue
                 path, why = await self._one(url, fetcher, guard, tally)
@@ -138,8 +138,8 @@ class ImageStore:
         if not result.ok:
             return None, result.error or f"HTTP {result.status}"
         data = result.body or b""
-        if len(data) > settings.max_bytes:
-            return None, f"{len(data)} bytes, over the {settings.max_bytes}-byte cap per image"
+        if len(data) > settings.image_max_bytes:
+            return None, f"{len(data)} bytes, over the {settings.image_max_bytes}-byte cap per image"
         mime = sniff_image_type(data)
         if mime is None:
             claimed = result.headers.get("content-type", "unknown type").split(";")[0]
@@ -149,14 +149,14 @@ class ImageStore:
         if existing is not None:  # the same bytes came from another URL or an earlier run
             tally.reused += 1
             return existing, ""
-        if self.used() >= settings.budget:
-            return None, f"the archive's image budget ({settings.budget} bytes) is used up"
+        if self.used() >= settings.image_budget:
+            return None, f"the archive's image budget ({settings.image_budget} bytes) is used up"
         try:
             encoded = await asyncio.to_thread(encode_image, data, mime, settings)
         except EncodeError as e:
             return None, str(e)
-        if self.used() + len(encoded.data) > settings.budget:
-            return None, f"the archive's image budget ({settings.budget} bytes) is used up"
+        if self.used() + len(encoded.data) > settings.image_budget:
+            return None, f"the archive's image budget ({settings.image_budget} bytes) is used up"
         rel = asset_path(digest, encoded.mime)
         if atomic_write(self.archive / rel, encoded.data, exclusive=True):
             self._used = self.used() + len(encoded.data)  # False: another writer won, same bytes

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from ..archive.config import CONFIG_FILE
 from ..archive.fsutil import TEMP_PREFIX
-from ..archive.subscriptions import CONFIG_FILE
 from ..models import NewsmirrorError
 from .build import STAMP_FILE, build_site
 from .reader import PostReadError, read_post
