@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from .fsutil import ArchiveLocked
 from .models import ConfigError, NewsmirrorError
 
 EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED = 1, 2, 3
+ITEMS_LOGGED_FROM = 50  # without a terminal, feeds with this many new items log their progress
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -129,7 +131,15 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--concurrency", type=int, help="requests in flight overall (default 64)")
     p.add_argument("--per-host", type=int, help="requests in flight per host (default 6)")
     p.add_argument("--timeout", type=float, help="connect and read timeout in seconds")
-    p.add_argument("--deadline", type=float, help="seconds allowed per feed (default 90)")
+    p.add_argument(
+        "--deadline",
+        type=float,
+        metavar="SECONDS",
+        help="the most time one feed may take (default 90): its fetch, retries and redirects "
+        "included, then its article pages and images. Items still waiting for those when it "
+        "passes are written with the feed's own content. Not counted: waiting for a "
+        "connection slot, and waiting for earlier feeds (dedupe goes in subscription order)",
+    )
     p.add_argument("--max-bytes", type=int, help="largest response body accepted, in bytes")
     p.add_argument("--only-due", action="store_true", help="skip feeds not due for a check")
     p.add_argument(
@@ -214,15 +224,29 @@ def run_with_progress(archive: Path, options, settings, *, as_json: bool = False
 
         total = len(load_subscriptions(archive, settings.feed_defaults))
         with Progress(
-            TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-            transient=True,
+            TextColumn("{task.fields[what]:<8}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), transient=True,
         ) as progress:  # fmt: skip
-            task = progress.add_task("", total=total)
+            feeds = progress.add_task("", total=total, what="feeds")
+            items = progress.add_task("", total=0, what="items", visible=False)
+            # Items of the feeds that have decided which of their items are new,
+            # so a feed of 700 items shows its progress, not 0 of 1 feeds.
+            per_feed: dict[str, tuple[int, int]] = {}
 
             def on_feed(outcome) -> None:
-                progress.update(task, advance=1, description=outcome.site)
+                progress.update(feeds, advance=1, description=outcome.site)
 
-            report = run(archive, options, settings, on_feed=on_feed)
+            def on_items(site: str, done: int, todo: int) -> None:
+                per_feed[site] = (done, todo)
+                progress.update(
+                    items,
+                    completed=sum(d for d, _ in per_feed.values()),
+                    total=sum(t for _, t in per_feed.values()),
+                    description=f"{site} {done}/{todo}",
+                    visible=True,
+                )
+
+            report = run(archive, options, settings, on_feed=on_feed, on_items=on_items)
     else:
 
         def on_feed(outcome) -> None:
@@ -230,8 +254,19 @@ def run_with_progress(archive: Path, options, settings, *, as_json: bool = False
             log.log(level, outcome_line(outcome), extra={"fields": {"feed": outcome.url}})
             for problem in outcome.item_errors:
                 log.warning("item error in %s: %s", outcome.site, problem)
+            for refusal in outcome.refused:
+                log.warning("refused in %s: %s", outcome.site, refusal)
 
-        report = run(archive, options, settings, on_feed=on_feed)
+        last_logged: dict[str, float] = {}
+
+        def on_items(site: str, done: int, todo: int) -> None:
+            # A line now and then for feeds with many items (full text takes time).
+            now = time.monotonic()
+            if todo >= ITEMS_LOGGED_FROM and now - last_logged.get(site, 0.0) >= 10:
+                last_logged[site] = now
+                log.info("  .. %s: %d of %d new items done", site, done, todo)
+
+        report = run(archive, options, settings, on_feed=on_feed, on_items=on_items)
     report.write_json(archive / ".newsmirror" / "reports")
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))

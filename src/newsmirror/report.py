@@ -24,6 +24,8 @@ class FeedOutcome:
     items: int = 0
     item_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # One line per address the fetch policy refused: the item and the address.
+    refused: list[str] = field(default_factory=list)
     moved_to: str | None = None
     seconds: float = 0.0
     cache_seconds: float | None = None  # the server's Cache-Control max-age / Expires hint
@@ -130,6 +132,16 @@ def print_summary(report: RunReport, console: object | None = None) -> None:
         for f in report.failed:
             table.add_row(f.site, f.url, f.reason or "")
         con.print(table)  # type: ignore[attr-defined]
+    refused = [(f.site, r) for f in report.feeds for r in f.refused]
+    if refused:
+        table = Table(title=f"refused addresses ({len(refused)}; allow_private_networks allows)")
+        table.add_column("site")
+        table.add_column("item and address", overflow="fold")
+        for site, line in refused[:MAX_LISTED]:
+            table.add_row(site, line)
+        con.print(table)  # type: ignore[attr-defined]
+        if len(refused) > MAX_LISTED:
+            con.print(f"... and {len(refused) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
     problems = [(f.site, e) for f in report.feeds for e in f.item_errors]
     if problems:
         table = Table(title=f"skipped items ({len(problems)})")
