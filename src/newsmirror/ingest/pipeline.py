@@ -1,9 +1,15 @@
-"""One run over all feeds: fetch -> parse -> extract -> sanitize -> dedupe -> posts.
+"""One run over all feeds: fetch -> parse -> dedupe -> extract -> sanitize -> posts.
 
 Feeds are independent: one feed's failure, or one item's, never touches
 another's. The archive is locked for the run, every file is written
 atomically, and an item is recorded as seen only after its post is on disk,
 so a killed run is completed, without duplicates, by the next one.
+
+Feeds are fetched concurrently, but which items are new is decided in
+subscription order (`archive.dedupe.RunClaims`), before any article page is
+fetched, so that the same feeds give the same archive whichever answers
+first; each feed's work is bounded by its deadline. `_Mirror` says how, and
+docs/architecture.md why.
 """
 
 from __future__ import annotations
@@ -15,11 +21,12 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from ..archive.config import Settings, load_settings
 from ..archive.dedupe import Claim, RunClaims
@@ -47,6 +54,7 @@ from .report import FeedOutcome, RunReport
 from .rules import RuleSet, load_rules
 
 log = logging.getLogger("newsmirror")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -334,7 +342,7 @@ class _Mirror:
         claimed: list[Claim],
     ) -> _Written:
         """Wait for the feed's turn, claim its new items, then give them their
-        content and write them in order."""
+        content and write them, all in the feed's order."""
         mode = self.options.content or sub.options.content
         await self.claims.turn(index)
 
@@ -343,66 +351,49 @@ class _Mirror:
 
         new = self.claims.claim(index, fetched.items, _keys, name_of)
         claimed.extend(claim for _, claim in new)
-        total = len(new)
-        if self.on_items:
-            self.on_items(sub.site, 0, total)
         loop = asyncio.get_running_loop()
         budget = _Budget(loop.time() + max(0.0, self.settings.fetch.deadline - fetched.spent))
-        if mode == "clean":
-            # A few items at once; each `_post_for` waits on the network.
-            limit = asyncio.Semaphore(ITEMS_AT_ONCE)
 
-            async def bounded(item: PreparedItem) -> tuple[Entry, Post] | Exception:
-                async with limit:
-                    try:
-                        return await self._post_for(
-                            sub, fetched.final_url, item, mode, outcome, budget
-                        )
-                    except Exception as e:  # noqa: BLE001 - reported for its item
-                        return e
+        async def work(item: PreparedItem) -> tuple[Entry, Post, _Notes]:
+            return await self._post_for(sub, fetched.final_url, item, mode, budget)
 
-            pending = [asyncio.ensure_future(bounded(item)) for item, _ in new]
+        # Clean mode waits on article pages and images: a few items at once.
+        results = _InOrder(work, [item for item, _ in new], ITEMS_AT_ONCE if mode == "clean" else 0)
         written: list[WrittenPost] = []
         batch: list[tuple[PreparedItem, Entry, Post, Claim]] = []
         batch_started = time.monotonic()
-        done = 0
+        self._progress(sub.site, 0, len(new))
         try:
             for position, (item, claim) in enumerate(new):
-                if mode == "clean":
-                    post = await pending[position]
-                else:
-                    try:
-                        post = await self._post_for(
-                            sub, fetched.final_url, item, mode, outcome, budget
-                        )
-                    except Exception as e:  # noqa: BLE001 - one bad item must not cost the feed
-                        post = e
-                if isinstance(post, Exception):
-                    _item_failed(item.entry, post, outcome)
+                result = await results.get(position)
+                if isinstance(result, Exception):
+                    _item_failed(item.entry, result, outcome)
                     claim.done()
-                else:
-                    batch.append((item, *post, claim))
-                done += 1
+                    continue
+                entry, post, notes = result
+                outcome.warnings.extend(notes.warnings)  # in item order, whatever came first
+                outcome.refused.extend(notes.refused)
+                batch.append((item, entry, post, claim))
                 # Items that waited on article pages are written as they come, so
                 # that a stopped run keeps them; fast ones go in one batch.
-                if batch and time.monotonic() - batch_started > WRITE_BATCH_SECONDS:
+                if time.monotonic() - batch_started > WRITE_BATCH_SECONDS:
                     written += await self._write(batch, outcome)
                     batch, batch_started = [], time.monotonic()
-                    if self.on_items:
-                        self.on_items(sub.site, done, total)
+                    self._progress(sub.site, position + 1, len(new))
             written += await self._write(batch, outcome)
         finally:
-            if mode == "clean":
-                for task in pending:
-                    task.cancel()
-        if self.on_items and total:
-            self.on_items(sub.site, total, total)
+            results.cancel()
+        self._progress(sub.site, len(new), len(new))
         if budget.out_of_time:
             outcome.warnings.append(
                 f"deadline of {self.settings.fetch.deadline:g}s reached: {budget.out_of_time}"
                 " items kept the feed's own content (no article page or images)"
             )
         return _Written(written, fetched.etag, fetched.last_modified)
+
+    def _progress(self, site: str, done: int, todo: int) -> None:
+        if self.on_items and todo:
+            self.on_items(site, done, todo)
 
     def _post_name(
         self, sub: Subscription, feed_url: str, item: PreparedItem, mode: ContentMode
@@ -471,15 +462,15 @@ class _Mirror:
         feed_url: str,
         item: PreparedItem,
         mode: ContentMode,
-        outcome: FeedOutcome,
         budget: _Budget,
-    ) -> tuple[Entry, Post]:
-        """The item's post, and its entry (cleaned in clean mode)."""
+    ) -> tuple[Entry, Post, _Notes]:
+        """The item's post, its entry (cleaned in clean mode) and what to report."""
         entry, href, keys = item.entry, item.href, item.keys or []
+        notes = _Notes()
         post = item.post
         if post is None:
             if mode == "clean":
-                entry = await self._clean(sub, entry, href, outcome, budget)
+                entry = await self._clean(sub, entry, href, notes, budget)
             post = render_post(
                 entry,
                 sub.site,
@@ -489,10 +480,10 @@ class _Mirror:
                 href=href,
                 key=keys[0],
             )
-        return entry, post
+        return entry, post, notes
 
     async def _clean(
-        self, sub: Subscription, entry: Entry, href: str, outcome: FeedOutcome, budget: _Budget
+        self, sub: Subscription, entry: Entry, href: str, notes: _Notes, budget: _Budget
     ) -> Entry:
         """Full text where the feed gave a summary, then the sanitiser; article
         pages and images only while the feed's deadline lasts."""
@@ -512,19 +503,66 @@ class _Mirror:
             budget.out_of_time += 1
             result = await fulltext_for(entry, fetcher, rule, "never")  # no network
         elif result.warning and not fetcher.refused:
-            outcome.warnings.append(result.warning)
+            notes.warnings.append(result.warning)
         base = href if result.source == "page" else (entry.base_url or href)
         html = sanitize_html(result.content or "", base)
         if sub.options.mirror_images and html and budget.left():
             try:
                 async with asyncio.timeout_at(budget.ends):
                     html, warnings = await mirror_images(html, fetcher, self.archive, page_url=href)
-                outcome.warnings.extend(warnings)
+                notes.warnings.extend(warnings)
             except TimeoutError:
                 budget.out_of_time += 1  # the images stay where they were
         item = _item_name(entry)
-        outcome.refused.extend(f"{item}: refused {why}" for why in fetcher.refused)
+        notes.refused.extend(f"{item}: refused {why}" for why in fetcher.refused)
         return replace(entry, content=html, content_is_html=True)
+
+
+@dataclass
+class _Notes:
+    """What one item adds to its feed's report (added in item order)."""
+
+    warnings: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+class _InOrder:
+    """`work` on each item, up to `at_once` items at a time (0: one by one,
+    when asked), with results (or the exception) taken in the items' order."""
+
+    def __init__(
+        self,
+        work: Callable[[PreparedItem], Awaitable[tuple[Entry, Post, _Notes]]],
+        items: list[PreparedItem],
+        at_once: int,
+    ) -> None:
+        self._work = work
+        self._items = items
+        self._tasks: list[asyncio.Future[tuple[Entry, Post, _Notes] | Exception]] = []
+        if at_once:
+            limit = asyncio.Semaphore(at_once)
+
+            async def bounded(item: PreparedItem) -> tuple[Entry, Post, _Notes] | Exception:
+                async with limit:
+                    return await _captured(work(item))
+
+            self._tasks = [asyncio.ensure_future(bounded(item)) for item in items]
+
+    async def get(self, position: int) -> tuple[Entry, Post, _Notes] | Exception:
+        if self._tasks:
+            return await self._tasks[position]
+        return await _captured(self._work(self._items[position]))
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+async def _captured(work: Awaitable[T]) -> T | Exception:
+    try:
+        return await work
+    except Exception as e:  # noqa: BLE001 - reported for its item by the caller
+        return e
 
 
 class _ItemFetcher:
