@@ -14,7 +14,7 @@ from feeds import rss, rss_item
 from loopback import LoopbackServer, hang, loopback_server
 
 from newsmirror.cli import main
-from newsmirror.ingest.pipeline import ITEMS_AT_ONCE
+from newsmirror.ingest.pipeline import ITEMS_AT_ONCE, RunOptions, run
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)
 TEASER = "<p>Only the first lines of the story…</p>"
@@ -133,3 +133,16 @@ def test_waiting_for_an_earlier_feed_does_not_use_up_the_deadline(
     b = next(f for f in report["feeds"] if f["site"] == "B")
     assert b["new_posts"] == 3 and not b["warnings"]
     assert sum("The whole story." in text for text in posts_of(archive).values()) == 3
+
+
+def test_progress_counts_items_within_a_feed(server: LoopbackServer, archive: Path) -> None:
+    """The run reports a feed's items as they are done, not only whole feeds."""
+    for i in range(20):
+        server.route(f"/p/{i}", ARTICLE, headers={"Content-Type": "text/html"}, delay=0.1)
+    server.route("/f.xml", teasers([server.url(f"/p/{i}") for i in range(20)]), headers=RSS)
+    write_subs(archive, [("items", server.url("/f.xml"))])
+    calls: list[tuple[str, int, int]] = []
+    run(archive, RunOptions(), on_items=lambda *call: calls.append(call))
+    assert calls[0] == ("items", 0, 20) and calls[-1] == ("items", 20, 20)
+    done = [d for _, d, _ in calls]
+    assert done == sorted(done)

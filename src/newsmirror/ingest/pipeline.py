@@ -246,9 +246,7 @@ class _Mirror:
             try:
                 async with self.in_flight:
                     fetched = await self._fetch_and_prepare(sub, state, outcome)
-                if fetched is None:
-                    self.claims.pass_turn(index)
-                else:
+                if fetched is not None:
                     written = await self._claim_and_write(index, sub, fetched, outcome, claimed)
                     await self._record(index, state, outcome, written)
             except NewsmirrorError as e:
