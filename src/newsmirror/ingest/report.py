@@ -133,25 +133,26 @@ def print_summary(report: RunReport, console: object | None = None) -> None:
             table.add_row(f.site, f.url, f.reason or "")
         con.print(table)  # type: ignore[attr-defined]
     refused = [(f.site, r) for f in report.feeds for r in f.refused]
-    if refused:
-        table = Table(title=f"refused addresses ({len(refused)}; allow_private_networks allows)")
-        table.add_column("site")
-        table.add_column("item and address", overflow="fold")
-        for site, line in refused[:MAX_LISTED]:
-            table.add_row(site, line)
-        con.print(table)  # type: ignore[attr-defined]
-        if len(refused) > MAX_LISTED:
-            con.print(f"... and {len(refused) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
+    _print_lines(con, f"refused addresses ({len(refused)}; allow_private_networks allows)",
+                 "item and address", refused)  # fmt: skip
     problems = [(f.site, e) for f in report.feeds for e in f.item_errors]
-    if problems:
-        table = Table(title=f"skipped items ({len(problems)})")
-        table.add_column("site")
-        table.add_column("why", overflow="fold")
-        for site, error in problems[:MAX_LISTED]:
-            table.add_row(site, error)
-        con.print(table)  # type: ignore[attr-defined]
-        if len(problems) > MAX_LISTED:
-            con.print(f"... and {len(problems) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
+    _print_lines(con, f"skipped items ({len(problems)})", "why", problems)
+
+
+def _print_lines(con: object, title: str, column: str, rows: list[tuple[str, str]]) -> None:
+    """A table of (site, line) rows, the first MAX_LISTED of them."""
+    from rich.table import Table
+
+    if not rows:
+        return
+    table = Table(title=title)
+    table.add_column("site")
+    table.add_column(column, overflow="fold")
+    for site, line in rows[:MAX_LISTED]:
+        table.add_row(site, line)
+    con.print(table)  # type: ignore[attr-defined]
+    if len(rows) > MAX_LISTED:
+        con.print(f"... and {len(rows) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
 
 
 MAX_LISTED = 20

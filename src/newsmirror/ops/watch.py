@@ -109,6 +109,7 @@ def watch(
 
 def _tick(archive: Path, stopper: _Stopper) -> RunReport | None:
     """One run (and build). Never raises, except for a stop request."""
+
     def on_feed(outcome: FeedOutcome) -> None:
         level = logging.WARNING if outcome.status == "failed" else logging.DEBUG
         log.log(level, outcome_line(outcome), extra={"fields": {"feed": outcome.url}})
