@@ -178,10 +178,12 @@ class _Fetched:
 class _Mirror:
     """The per-feed work of one run.
 
-    A feed goes through three steps. (1) Holding one of the run's fetch slots,
-    it is fetched and parsed, and its items already in the archive are
-    dropped. (2) Without a slot and with its deadline clock stopped, it waits
-    for its turn in subscription order and claims its new items
+    A feed goes through three steps, holding one of the run's `holding`
+    slots throughout (they bound the parsed items in memory). (1) Holding
+    also one of the fewer fetch slots, it is fetched and parsed, and its
+    items already in the archive are dropped. (2) With its fetch slot given
+    back and its deadline clock stopped, it waits for its turn in
+    subscription order and claims its new items
     (`dedupe.RunClaims`): concurrent feeds cannot race for a key, and an item
     that turns out to be a duplicate never costs an article page. (3) Its new
     items get their full text and images (a few at once), and its posts are
@@ -218,9 +220,16 @@ class _Mirror:
         self.fetcher: Fetcher | None = None
         self.on_items: ItemCallback | None = None
         # Feeds fetching or parsing at once: more would only hold bodies in
-        # memory. A feed waiting for its turn, or for its posts to reach the
-        # disk, holds no slot.
+        # memory.
         self.in_flight = asyncio.Semaphore(settings.fetch.concurrency)
+        # Feeds between the start of their fetch and the end of their writing:
+        # parsed feeds waiting for their turn or for the writing thread hold
+        # their items, so this bounds memory. Taken in subscription order
+        # (the semaphore is FIFO), so the feed whose turn it is always holds
+        # one: no deadlock. More than `in_flight`, so that one slow feed does
+        # not stop the fetching of the next ones at once. A feed waiting for
+        # its posts to reach the disk holds no slot.
+        self.holding = asyncio.Semaphore(settings.fetch.concurrency * HOLDING_PER_FETCH)
         self.workers = workers
         self.write_thread = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-write")
         self.flusher = GroupFlush()
@@ -244,10 +253,13 @@ class _Mirror:
                 outcome.reason = "not due yet"
                 return outcome
             try:
-                async with self.in_flight:
-                    fetched = await self._fetch_and_prepare(sub, state, outcome)
-                if fetched is not None:
-                    written = await self._claim_and_write(index, sub, fetched, outcome, claimed)
+                written = None
+                async with self.holding:
+                    async with self.in_flight:
+                        fetched = await self._fetch_and_prepare(sub, state, outcome)
+                    if fetched is not None:
+                        written = await self._claim_and_write(index, sub, fetched, outcome, claimed)
+                if written is not None:
                     await self._record(index, state, outcome, written)
             except NewsmirrorError as e:
                 outcome.status, outcome.reason = "failed", str(e)
@@ -636,6 +648,7 @@ def _worker_count(options: RunOptions, feeds: int) -> int:
 
 WORKERS_FROM_FEEDS = 50
 WRITE_BATCH_SECONDS = 0.5
+HOLDING_PER_FETCH = 4  # feeds held (parsed, not yet written) per fetch slot
 ITEMS_AT_ONCE = 6  # a feed's items getting full text at once (as FetchSettings.per_host)
 MAX_AUTO_WORKERS = 4
 
