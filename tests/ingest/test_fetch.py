@@ -658,3 +658,20 @@ def test_deadline_does_not_count_time_queued_for_a_slot(srv: LoopbackServer) -> 
     results = run(all_three())
     assert [r.error for r in results] == [None, None, None]
     assert srv.max_in_flight == 1
+
+
+def test_invalid_names_fail_at_once_without_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 6761: `.invalid` never resolves, so it is not asked of DNS."""
+    asked: list[object] = []
+    real = socket.getaddrinfo
+
+    def recording(host: object, *args: Any, **kwargs: Any) -> Any:
+        asked.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    r = fetch("http://feeds.invalid/rss", FetchSettings(retries=0))
+    assert r.error == "DNS lookup failed for feeds.invalid"
+    r = fetch("http://pages.INVALID./a", FetchSettings(retries=0), origin=ELSEWHERE)
+    assert r.error == "DNS lookup failed for pages.invalid." and not r.refused
+    assert asked == []

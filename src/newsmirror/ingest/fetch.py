@@ -227,6 +227,26 @@ class RefusedAddress(OSError):
     """The fetch policy refused every address a name resolved to."""
 
 
+class _ReservedNames(AbstractResolver):
+    """`.invalid` names never resolve (RFC 6761, 6.4): say so at once instead
+    of asking DNS, which may be slow to answer or not there at all. Names
+    for a proxy to resolve never come here."""
+
+    def __init__(self, base: AbstractResolver) -> None:
+        self._base = base
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        name = host.rstrip(".").lower()
+        if name == "invalid" or name.endswith(".invalid"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return await self._base.resolve(host, port, family)
+
+    async def close(self) -> None:
+        await self._base.close()
+
+
 class _PublicOnlyResolver(AbstractResolver):
     """Resolves with `base`, then keeps only public addresses: the connector
     connects to exactly what this returns, so the check cannot be raced."""
@@ -316,8 +336,9 @@ def _env_socks_proxy() -> str | None:
 class Fetcher:
     """A shared HTTP client for a whole run. Use `async with Fetcher(settings) as f`.
 
-    `resolver` (aiohttp's threaded resolver by default) resolves names; tests
-    pass their own to see what the fetch policy does with an answer.
+    `resolver` resolves names (default: aiohttp's threaded resolver, with
+    `.invalid` names answered at once); tests pass their own to see what the
+    fetch policy does with an answer.
     """
 
     def __init__(
@@ -386,8 +407,7 @@ class Fetcher:
             return self._session
         s = self.settings
         limits = self._limits()
-        if self._resolver is not None:
-            limits["resolver"] = self._resolver
+        limits["resolver"] = self._base_resolver()
         proxy = s.proxy or _env_socks_proxy()
         connector: aiohttp.BaseConnector
         if proxy and proxy.lower().startswith("socks"):
@@ -410,14 +430,18 @@ class Fetcher:
         """The session for addresses from feed content: its connector reaches
         public addresses only (see the module docstring)."""
         if self._public_session is None:
-            base = self._resolver or aiohttp.ThreadedResolver()
             connector = aiohttp.TCPConnector(
-                resolver=_PublicOnlyResolver(base),
+                resolver=_PublicOnlyResolver(self._base_resolver()),
                 **self._limits(),  # type: ignore[arg-type]
             )
             # Only requests that no proxy takes come here (`_session_for`).
             self._public_session = self._new_session(connector, trust_env=False)
         return self._public_session
+
+    def _base_resolver(self) -> AbstractResolver:
+        if self._resolver is None:
+            self._resolver = _ReservedNames(aiohttp.ThreadedResolver())
+        return self._resolver
 
     def _proxied(self, url: URL) -> bool:
         """Will a proxy carry the request to `url` (and resolve its name)?"""
