@@ -57,13 +57,20 @@ class Claim:
         self._waiters: list[asyncio.Future[None]] | None = None
         self._names, self._name = names, name  # to leave the book when done
 
-    async def turn(self) -> None:
-        """Wait until the earlier item of another feed with this file name is
-        written (an earlier item of the same feed is written before this one
-        anyway, in the feed's order)."""
+    def waits(self) -> bool:
+        """Must this item's post wait (`turn`) before it is written? Only for
+        an earlier item of another feed with this file name, not yet written
+        (an earlier item of the same feed is written first anyway, in the
+        feed's order)."""
         after = self.after
-        if after is None or after.feed == self.feed or after._done:
+        return after is not None and after.feed != self.feed and not after._done
+
+    async def turn(self) -> None:
+        """Wait until the earlier item this one `waits` for is written."""
+        if not self.waits():
             return
+        after = self.after
+        assert after is not None
         waiter = asyncio.get_running_loop().create_future()
         after._waiters = [*(after._waiters or ()), waiter]
         await waiter

@@ -375,7 +375,10 @@ class _Mirror:
         self._progress(sub.site, 0, len(new))
         try:
             for position, (item, claim) in enumerate(new):
-                result = await results.get(position)
+                if item.post is not None:  # raw mode: rendered by `prepare` already
+                    result: tuple[Entry, Post, _Notes] | Exception = (item.entry, item.post, _NONE)
+                else:
+                    result = await results.get(position)
                 if isinstance(result, Exception):
                     _item_failed(item.entry, result, outcome)
                     claim.done()
@@ -428,7 +431,8 @@ class _Mirror:
         if not batch:
             return []
         for *_, claim in batch:
-            await claim.turn()  # the same file name's earlier post, from another feed
+            if claim.waits():
+                await claim.turn()  # the same file name's earlier post, from another feed
         loop = asyncio.get_running_loop()
         try:
             placed = await loop.run_in_executor(
@@ -534,6 +538,9 @@ class _Notes:
 
     warnings: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+
+
+_NONE = _Notes((), ())  # type: ignore[arg-type]  # an item with nothing to report
 
 
 class _InOrder:
