@@ -7,7 +7,6 @@ makes that decision for a whole run, in subscription order."""
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
@@ -174,10 +173,9 @@ class RunClaims:
             self._reached[self._next].set()
 
 
-_NUMBERED = re.compile(r"-\d+(\.md)$")
-
-
 def name_key(filename: str) -> str:
     """Posts whose file names could take each other's place: the same name up
     to case and a `-N` suffix (`PostWriter` numbers a taken name)."""
-    return _NUMBERED.sub(r"\1", filename.casefold())
+    key = filename.casefold()
+    stem, dash, number = key.removesuffix(".md").rpartition("-")
+    return f"{stem}.md" if dash and number.isdigit() else key

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import operator
 import os
 import sqlite3
 import time
@@ -430,7 +431,7 @@ class _Mirror:
         creating files (~0.1 ms each) then overlaps the event loop's work."""
         if not batch:
             return []
-        for *_, claim in batch:
+        for _, _, _, claim in batch:
             if claim.waits():
                 await claim.turn()  # the same file name's earlier post, from another feed
         loop = asyncio.get_running_loop()
@@ -439,7 +440,7 @@ class _Mirror:
                 self.write_thread, _place_all, self.writer, [post for _, _, post, _ in batch]
             )
         finally:
-            for *_, claim in batch:
+            for _, _, _, claim in batch:
                 claim.done()
         written: list[WrittenPost] = []
         for (item, entry, _, _), where in zip(batch, placed, strict=True):
@@ -611,8 +612,8 @@ class _Budget:
         return asyncio.get_running_loop().time() < self.ends
 
 
-def _keys(item: PreparedItem) -> list[str]:
-    return item.keys or []
+# The keys of an item that `_fetch_and_prepare` kept (never None there).
+_keys: Callable[[PreparedItem], list[str]] = operator.attrgetter("keys")
 
 
 def _place_all(writer: PostWriter, posts: list[Post]) -> list[tuple[Path, bool] | Exception]:
@@ -655,7 +656,7 @@ def _worker_count(options: RunOptions, feeds: int) -> int:
 
 WORKERS_FROM_FEEDS = 50
 WRITE_BATCH_SECONDS = 0.5
-HOLDING_PER_FETCH = 4  # feeds held (parsed, not yet written) per fetch slot
+HOLDING_PER_FETCH = 2  # feeds held (parsed, not yet written) per fetch slot
 ITEMS_AT_ONCE = 6  # a feed's items getting full text at once (as FetchSettings.per_host)
 MAX_AUTO_WORKERS = 4
 
