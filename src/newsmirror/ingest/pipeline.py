@@ -94,6 +94,8 @@ def run(
     with ArchiveLock(archive):
         remove_stale_temps(archive / "_posts")
         remove_stale_temps(archive / ".newsmirror" / "tmp")
+        # Reports are written after the lock is released: a killed writer's only.
+        remove_stale_temps(archive / ".newsmirror" / "reports", dead_writers_only=True)
         try:
             with Store.open(archive) as store:
                 return asyncio.run(
@@ -242,47 +244,50 @@ class _Mirror:
         state = self.store.feed(sub.url) or FeedState(url=sub.url, site=sub.site)
         state.site = sub.site
         outcome = FeedOutcome(site=sub.site, url=sub.url, status="skipped")
+        outcome.reason = self._skip_reason(sub, state)
+        if outcome.reason:
+            self.claims.pass_turn(index)
+            return outcome
         claimed: list[Claim] = []
         try:
-            if not sub.options.enabled:
-                outcome.reason = "disabled in config"
-                return outcome
-            if state.dead and not self.options.include_dead:
-                outcome.reason = f"dead ({state.last_error}); revive with `newsmirror subs enable`"
-                return outcome
-            if self.options.only_due and state.next_check and state.next_check > time.time():
-                outcome.reason = "not due yet"
-                return outcome
-            try:
-                written = None
-                async with self.holding:
-                    async with self.in_flight:
-                        fetched = await self._fetch_and_prepare(sub, state, outcome)
-                    if fetched is not None:
-                        written = await self._claim_and_write(index, sub, fetched, outcome, claimed)
-                if written is not None:
-                    await self._record(index, state, outcome, written)
-            except NewsmirrorError as e:
-                outcome.status, outcome.reason = "failed", str(e)
-            except (sqlite3.Error, OSError) as e:
-                if isinstance(e, sqlite3.Error) or e.errno == errno.ENOSPC:
-                    raise  # the archive itself is failing: stop the whole run
-                outcome.status, outcome.reason = "failed", f"cannot write: {e.strerror or e}"
-            except Exception as e:  # a bug must cost one feed, not the run
-                log.exception("unexpected error on feed %s", sub.url)
-                outcome.status, outcome.reason = (
-                    "failed",
-                    f"internal error: {type(e).__name__}: {e}",
-                )
+            written = None
+            async with self.holding:
+                async with self.in_flight:
+                    fetched = await self._fetch_and_prepare(sub, state, outcome)
+                if fetched is not None:
+                    written = await self._claim_and_write(index, sub, fetched, outcome, claimed)
+            if written is not None:
+                await self._record(index, state, outcome, written)
+        except NewsmirrorError as e:
+            outcome.status, outcome.reason = "failed", str(e)
+        except (sqlite3.Error, OSError) as e:
+            if isinstance(e, sqlite3.Error) or e.errno == errno.ENOSPC:
+                raise  # the archive itself is failing: stop the whole run
+            outcome.status, outcome.reason = "failed", f"cannot write: {e.strerror or e}"
+        except Exception as e:  # a bug must cost one feed, not the run
+            log.exception("unexpected error on feed %s", sub.url)
+            outcome.status, outcome.reason = "failed", f"internal error: {type(e).__name__}: {e}"
         finally:
             # Whatever happened, later feeds must not wait for this one.
             self.claims.pass_turn(index)
             for claim in claimed:
                 claim.done()
+        if outcome.status == "fetched":
+            state.last_rejected = len(outcome.item_errors)
+            state.last_rejection = outcome.item_errors[0] if outcome.item_errors else None
         schedule.after_attempt(state, outcome, self.settings.schedule, time.time())
         self.store.save_feed(state)
         outcome.seconds = round(time.monotonic() - started, 3)
         return outcome
+
+    def _skip_reason(self, sub: Subscription, state: FeedState) -> str | None:
+        if not sub.options.enabled:
+            return "disabled in config"
+        if state.dead and not self.options.include_dead:
+            return f"dead ({state.last_error}); revive with `newsmirror subs enable`"
+        if self.options.only_due and state.next_check and state.next_check > time.time():
+            return "not due yet"
+        return None
 
     async def _fetch_and_prepare(
         self, sub: Subscription, state: FeedState, outcome: FeedOutcome
@@ -328,6 +333,7 @@ class _Mirror:
         outcome.warnings.extend(parsed.warnings)
         state.ttl_minutes = parsed.ttl_minutes
         outcome.items = len(parsed.entries)
+        state.last_items = len(parsed.entries) + len(parsed.item_errors)
         usable: list[PreparedItem] = []
         for item in prepared.items:
             if item.error or not item.keys:
