@@ -110,6 +110,8 @@ class FetchResult:
     error: str | None = None
     retry_after: float | None = None  # seconds, from Retry-After, when given
     elapsed: float = 0.0
+    queued: float = 0.0  # seconds of `elapsed` spent waiting for a connection slot
+    refused: bool = False  # the fetch policy refused the address (`error` names it)
 
     @property
     def ok(self) -> bool:

@@ -101,8 +101,9 @@ def expected_title(title: str | None) -> str:
 
     def run(match: re.Match[str]) -> str:
         before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
-        words = all(c and not c.isspace() and c not in "<>" and not _cjk(c) for c in (before, after))
-        return " " if words and re.search("[\n\t]", match.group()) else ""
+        words = all(c and not c.isspace() and not _cjk(c) for c in (before, after))
+        next_to_tag = before == ">" or after == "<"  # the end or start of a tag
+        return " " if words and not next_to_tag and re.search("[\n\t]", match.group()) else ""
 
     return _UNENCODABLE.sub("", re.sub(r"[\x00-\x1f\x7f-\x9f]+", run, text))
 

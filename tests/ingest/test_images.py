@@ -8,6 +8,7 @@ import io
 import json
 import random
 import re
+import shutil
 import struct
 import zlib
 from datetime import UTC, datetime
@@ -360,3 +361,29 @@ def test_mirror_images_false_leaves_images_on_their_hosts(
     [post] = list((archive / "_posts").iterdir())
     assert f'src="{pic}"' in post.read_text(encoding="utf-8")
     assert not (archive / "assets").exists() and not server.requests_for("/img/photo.jpg")
+
+
+def test_images_on_another_private_host_follow_the_fetch_policy(
+    server: LoopbackServer, archive: Path
+) -> None:
+    with LoopbackServer() as other:  # 127.0.0.1 on another port: not the feed's host:port
+        far = other.route("/far.jpg", photo(300, 200), headers={"Content-Type": "image/jpeg"})
+        feed = rss([rss_item(title="Far image", link=server.url("/post/far"),
+                             content_encoded=f'<p>x</p><img src="{far}">',
+                             published=datetime(2024, 5, 2, tzinfo=UTC))])  # fmt: skip
+        url = server.route("/far.xml", feed, headers={"Content-Type": "application/rss+xml"})
+        write_subs(archive, [("Far", url)])
+        assert main(["run", "--archive", str(archive), "-q"]) == 0
+        report = json.loads((archive / ".newsmirror" / "reports" / "last-run.json").read_text())
+        [outcome] = report["feeds"]
+        assert any(far in line for line in outcome["refused"])  # reported once, as refused
+        assert outcome["images"]["skipped"] == [] and not other.requests_for("/far.jpg")
+        [post] = list((archive / "_posts").iterdir())
+        assert f'src="{far}"' in post.read_text(encoding="utf-8")
+
+        (archive / "newsmirror.toml").write_text("[settings]\nallow_private_networks = true\n")
+        shutil.rmtree(archive / "_posts")
+        shutil.rmtree(archive / ".newsmirror")
+        assert main(["run", "--archive", str(archive), "-q"]) == 0
+        [post] = list((archive / "_posts").iterdir())
+        assert 'src="/assets/' in post.read_text(encoding="utf-8")

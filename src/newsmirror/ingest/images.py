@@ -39,7 +39,10 @@ __all__ = ["ImageStore", "mirror_images", "sniff_image_type", "asset_path", "IMA
 
 
 class ImageFetcher(Protocol):
-    async def fetch(self, url: str, *, accept: str = ..., guard: bool = ...) -> FetchResult: ...
+    """What images are fetched with. The pipeline passes one that applies the
+    fetch policy for addresses from feed content and reports its refusals."""
+
+    async def fetch(self, url: str, *, accept: str = ...) -> FetchResult: ...
 
 
 def asset_path(digest: str, mime: str) -> str:
@@ -47,16 +50,22 @@ def asset_path(digest: str, mime: str) -> str:
     return f"assets/{digest[:2]}/{digest}.{EXTENSIONS[mime]}"
 
 
+Key = tuple[str, str]  # (the feed the post comes from, the image URL)
+
+
 class ImageStore:
     """The archive's `assets/` for one run: the budget left, and each image
-    URL's outcome in this run (a logo in every post is fetched once)."""
+    URL's outcome in this run (a logo in every post of a feed is fetched
+    once). Outcomes are kept per feed: the fetch policy for addresses from
+    feed content depends on the feed, so one feed never gets an image that
+    only another feed was allowed to fetch."""
 
     def __init__(self, archive: Path, settings: ImageSettings) -> None:
         self.archive = archive
         self.settings = settings
         self._used: int | None = None  # bytes under assets/, summed on first need
-        self._by_url: dict[str, tuple[str | None, str]] = {}  # url -> (/assets/..., why not)
-        self._pending: dict[str, asyncio.Future[tuple[str | None, str]]] = {}
+        self._by_url: dict[Key, tuple[str | None, str]] = {}  # -> (/assets/..., why not)
+        self._pending: dict[Key, asyncio.Future[tuple[str | None, str]]] = {}
 
     def used(self) -> int:
         if self._used is None:
@@ -70,10 +79,11 @@ class ImageStore:
         *,
         page_url: str,
         tally: ImageTally,
-        guard: bool = True,
+        feed: str = "",
     ) -> str:
         """The post's HTML with its images stored and `src` pointing at them;
-        what was skipped, and why, goes into `tally`."""
+        what was skipped, and why, goes into `tally` (not the images the fetch
+        policy refused: the fetcher reports those). `feed` is the post's feed."""
         root = parse_fragment(html) if html else None
         if root is None:
             return html
@@ -90,8 +100,8 @@ class ImageStore:
                     tally.skip(url, f"over {self.settings.images_per_post} images in one post", "per post")
                     done[url] = None
                     continue
-                path, why = await self._one(url, fetcher, guard, tally)
-                if path is None:
+                path, why = await self._one((feed, url), fetcher, tally)
+                if path is None and why:
                     tally.skip(url, why, _reason(why))
                 done[url] = path
             if done[url] is not None:
@@ -102,39 +112,45 @@ class ImageStore:
         return serialize_fragment(root)
 
     async def _one(
-        self, url: str, fetcher: ImageFetcher, guard: bool, tally: ImageTally
+        self, key: Key, fetcher: ImageFetcher, tally: ImageTally
     ) -> tuple[str | None, str]:
-        known = self._by_url.get(url)
+        known = self._by_url.get(key)
         if known is not None:
             if known[0] is not None:
                 tally.reused += 1
             return known
-        pending = self._pending.get(url)
-        if pending is not None:  # another feed is fetching it right now
+        pending = self._pending.get(key)
+        if pending is not None:  # another post of the feed is fetching it right now
             path, why = await asyncio.shield(pending)
             if path is not None:
                 tally.reused += 1
             return path, why
         future: asyncio.Future[tuple[str | None, str]] = asyncio.get_running_loop().create_future()
-        self._pending[url] = future
+        self._pending[key] = future
+        outcome: tuple[str | None, str] = (None, "not fetched: the feed's time ran out")
         try:
-            outcome = await self._fetch_and_store(url, fetcher, guard, tally)
+            outcome = await self._fetch_and_store(key[1], fetcher, tally)
+            self._by_url[key] = outcome
         except Exception as e:  # never lose a post for an image
             outcome = (None, f"internal error: {type(e).__name__}: {e}")
-        finally:
-            del self._pending[url]
-        self._by_url[url] = outcome
-        future.set_result(outcome)
+            self._by_url[key] = outcome
+        finally:  # also when the feed's deadline cancels this: others may wait on it
+            del self._pending[key]
+            future.set_result(outcome)
         return outcome
 
     async def _fetch_and_store(
-        self, url: str, fetcher: ImageFetcher, guard: bool, tally: ImageTally
+        self, url: str, fetcher: ImageFetcher, tally: ImageTally
     ) -> tuple[str | None, str]:
+        """The image's /assets/ path, or None and why not ("" when the fetch
+        policy refused it: the fetcher has reported that already)."""
         settings = self.settings
         try:
-            result = await fetcher.fetch(url, accept=IMAGE_ACCEPT, guard=guard)
+            result = await fetcher.fetch(url, accept=IMAGE_ACCEPT)
         except Exception as e:  # a fetcher is meant not to raise
             return None, f"fetch failed: {type(e).__name__}"
+        if result.refused:
+            return None, ""
         if not result.ok:
             return None, result.error or f"HTTP {result.status}"
         data = result.body or b""
@@ -181,12 +197,11 @@ async def mirror_images(
     *,
     page_url: str,
     settings: ImageSettings | None = None,
-    guard: bool = True,
 ) -> tuple[str, ImageTally]:
     """One post's images, on their own (a run shares one `ImageStore`)."""
     tally = ImageTally()
     store = ImageStore(archive, settings or ImageSettings())
-    out = await store.mirror(html, fetcher, page_url=page_url, tally=tally, guard=guard)
+    out = await store.mirror(html, fetcher, page_url=page_url, tally=tally)
     return out, tally
 
 
