@@ -11,7 +11,14 @@ from pathlib import Path
 import pytest
 
 from newsmirror.archive import fsutil
-from newsmirror.archive.fsutil import ArchiveLock, ArchiveLocked, GroupFlush, atomic_write
+from newsmirror.archive.fsutil import (
+    TEMP_PREFIX,
+    ArchiveLock,
+    ArchiveLocked,
+    GroupFlush,
+    atomic_write,
+    remove_stale_temps,
+)
 
 
 @pytest.fixture(params=["unnamed", "named"])
@@ -146,3 +153,20 @@ def test_a_run_flushes_its_posts_with_syncfs_not_os_sync(server, archive, monkey
     write_subs(archive, [("site", server.route("/f.xml", rss(items)))])
     assert main(["run", "--archive", str(archive), "--content", "raw", "-q"]) == 0
     assert flushed == [3]  # once, after the feed's three posts were written
+
+
+def test_stale_temps_of_live_writers_can_be_kept(tmp_path: Path) -> None:
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        names = [f"{TEMP_PREFIX}{live.pid}-0", f"{TEMP_PREFIX}{dead.pid}-0",
+                 f"{TEMP_PREFIX}{os.getpid()}-7", f"{TEMP_PREFIX}x"]  # fmt: skip
+        for name in names:
+            (tmp_path / name).write_text("half")
+        assert remove_stale_temps(tmp_path, dead_writers_only=True) == 3
+        assert [p.name for p in tmp_path.iterdir()] == [names[0]]
+        assert remove_stale_temps(tmp_path) == 1
+    finally:
+        live.kill()
+        live.wait()

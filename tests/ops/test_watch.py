@@ -20,7 +20,7 @@ from loopback import LoopbackServer, loopback_server, respond, sequence
 from newsmirror.archive.fsutil import TEMP_PREFIX, ArchiveLock
 from newsmirror.archive.store import Store
 from newsmirror.cli import main
-from newsmirror.ingest.pipeline import RunOptions, run
+from newsmirror.ingest.pipeline import ITEMS_AT_ONCE, RunOptions, run
 from newsmirror.ingest.report import RunReport
 from newsmirror.ops.watch import watch
 from newsmirror.util.durations import parse_duration
@@ -116,7 +116,7 @@ def test_watch_loop_recovers_dies_gone_and_ttl(srv: LoopbackServer, tmp_path: Pa
     assert last_report["summary"]["feeds"] == 4
 
     # Reviving a dead feed makes the next tick try it again.
-    assert main(["enable", "--archive", str(archive), "die"]) == 0
+    assert main(["subs", "enable", "--archive", str(archive), "die"]) == 0
     srv.route("/die.xml", rss(srv, "die", 1), headers=RSS_TYPE)
     watch(archive, 0.01, max_runs=1)
     with Store.open(archive) as store:
@@ -171,7 +171,9 @@ def _front_matter(path: Path) -> dict:
 
 @pytest.mark.slow
 def test_sigterm_during_a_write_loses_nothing(srv: LoopbackServer, tmp_path: Path) -> None:
-    count = 6
+    # A feed's items get their pages a few at once (ITEMS_AT_ONCE): several
+    # rounds of slow pages, so that the stop comes with items still to do.
+    count = 4 * ITEMS_AT_ONCE
     srv.route("/slow.xml", rss(srv, "slow", count), headers=RSS_TYPE)
     for i in range(count):  # each full-text page takes a while: the run is mid-item
         page = f"<html><body><article><p>{'Full text. ' * 60}{i}</p></article></body></html>"
@@ -210,3 +212,15 @@ def test_sigterm_during_a_write_loses_nothing(srv: LoopbackServer, tmp_path: Pat
     run(archive, RunOptions())  # the next run completes what SIGTERM cut short
     links = [_front_matter(p)["from"] for p in sorted(posts.iterdir())]
     assert len(links) == count and len(set(links)) == count
+
+
+def test_watch_with_build_logs_where_to_open_the_site(
+    srv: LoopbackServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    srv.route("/f.xml", rss(srv, "f", 1), headers=RSS_TYPE)
+    archive = make_archive(tmp_path / "a", {"f": srv.url("/f.xml")}, FAST + "build = true\n")
+    with caplog.at_level("INFO", logger="newsmirror"):
+        assert watch(archive, 0.05, max_runs=1) == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("site: 1 post, ") for m in messages)
+    assert f"open {(archive / '_site' / 'index.html').resolve().as_uri()}" in messages

@@ -120,8 +120,11 @@ def test_cli_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["init", "--github-actions", "--archive", str(tmp_path), "--install", "0.2.0"]
     assert main(argv) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"wrote {tmp_path / '.github' / 'workflows' / n}" for n in NAMES] + [
-        "the workflows install newsmirror from newsmirror==0.2.0 (--install (a version))"
+    made = [f"wrote {tmp_path / n}" for n in ("newsmirror.toml", "subs.json")]
+    workflows = [f"wrote {tmp_path / '.github' / 'workflows' / n}" for n in NAMES]
+    assert out[: len(made) + len(workflows) + 2] == made + workflows + [
+        "the workflows install newsmirror from newsmirror==0.2.0 (--install (a version))",
+        "next:",
     ]
     assert main(argv) == 2
 
@@ -153,12 +156,13 @@ def test_every_job_installs_what_install_names(workflows: dict[str, dict[Any, An
 
 
 def test_the_proxy_comes_from_a_repository_secret(workflows: dict[str, dict[Any, Any]]) -> None:
-    steps = workflows["ingest.yml"]["jobs"]["ingest"]["steps"]
-    [run_step] = [s for s in steps if s.get("run", "").startswith("newsmirror run")]
-    assert run_step["env"] == {PROXY_ENV: f"${{{{ secrets.{PROXY_ENV} }}}}"}
-    for doc in workflows.values():  # no other step sees it
-        others = [s for j in doc["jobs"].values() for s in j["steps"] if s is not run_step]
-        assert all(PROXY_ENV not in str(s) for s in others)
+    # The jobs that read [settings] (and so need ${NAME} values) get the secret ...
+    for name, job in (("ingest.yml", "ingest"), ("retention.yml", "retention")):
+        env = workflows[name]["jobs"][job]["env"]
+        assert env == {PROXY_ENV: f"${{{{ secrets.{PROXY_ENV} }}}}"}
+    # ... and no other job does.
+    pages = workflows["pages.yml"]
+    assert PROXY_ENV not in json.dumps(pages)
 
 
 @pytest.mark.parametrize(
@@ -256,7 +260,7 @@ def test_default_install_is_this_newsmirrors_origin(
     archive = tmp_path / "mirror"
     archive.mkdir()
     assert main(["init", "--github-actions", "--archive", str(archive)]) == 0
-    said = capsys.readouterr().out.splitlines()[-1]
+    [said] = [line for line in capsys.readouterr().out.splitlines() if "workflows install" in line]
     assert said.startswith(f"the workflows install newsmirror from git+https://git.example.org/"
                            f"me/newsmirror.git@{commit} (this checkout's origin and commit")  # fmt: skip
     assert install_steps(load(archive / ".github" / "workflows" / "ingest.yml")) == [
@@ -292,3 +296,46 @@ def test_valid_against_the_github_workflow_schema(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1  # the check can fail
+
+
+REMOTES = """[[publish.remotes]]
+name = "gitlab"
+url = "https://gitlab.com/me/news.git"
+token_env = "GITLAB_TOKEN"
+
+[[publish.remotes]]
+name = "codeberg"
+url = "https://codeberg.org/me/news.git"
+branch = "pages"
+content = "site"
+token_env = "CODEBERG_TOKEN"
+base_url = "https://me.codeberg.page/news/"
+"""
+
+
+def test_remotes_get_their_secrets_and_a_mirrors_job(tmp_path: Path) -> None:
+    (tmp_path / "newsmirror.toml").write_text(REMOTES, encoding="utf-8")
+    paths = write_workflows(tmp_path, SPEC)
+    docs = {p.name: load(p) for p in paths}
+    pages = docs["pages.yml"]
+    assert set(pages["jobs"]) == {"build", "deploy", "mirrors"}
+    mirrors = pages["jobs"]["mirrors"]
+    assert "needs" not in mirrors  # beside the Pages deployment, not after it
+    push = mirrors["steps"][-1]
+    assert push["run"] == "newsmirror publish --archive . --site _site"
+    assert push["env"] == {"CODEBERG_TOKEN": "${{ secrets.CODEBERG_TOKEN }}"}
+    for name in ("ingest.yml", "retention.yml"):
+        [step] = [s for s in docs[name]["jobs"][name.removesuffix(".yml")]["steps"]
+                  if "newsmirror publish" in s.get("run", "")]  # fmt: skip
+        assert step["env"] == {"GITLAB_TOKEN": "${{ secrets.GITLAB_TOKEN }}"}
+    parser = build_parser()
+    for doc in docs.values():
+        for line in run_lines(doc):
+            if line.startswith("newsmirror "):
+                assert callable(parser.parse_args(shlex.split(line)[1:]).func)
+    proc = subprocess.run(  # check-jsonschema is a test dependency
+        [sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+         "vendor.github-workflows", *map(str, paths)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -7,6 +7,12 @@
 - retention.yml: weekly; moves old posts to archived/ when a policy is set
   (`retention_days` in newsmirror.toml), does nothing otherwise.
 
+With `[[publish.remotes]]` in newsmirror.toml, the workflows push there too:
+each remote's token comes from the repository secret named by its
+`token_env`; the pages workflow gets a `mirrors` job, beside the Pages
+deployment, that builds the site and pushes it to every `content = "site"`
+remote (e.g. Codeberg Pages), so that a second host serves the same site.
+
 All three share one concurrency group, so ingest, build and retention never
 race on the repository. The state database is kept between runs with
 actions/cache, not committed (see publish.py for why). Secrets (the proxy,
@@ -30,6 +36,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from ..archive.fsutil import atomic_write
+from ..archive.remotes import PublishRemote, load_remotes
 from ..models import ConfigError
 
 CONCURRENCY_GROUP = "newsmirror"
@@ -39,19 +46,35 @@ _HEADER = """\
 # Written by `newsmirror init --github-actions`. Edit freely; --force overwrites.
 """
 
-_SETUP = """\
+_INSTALL = """\
       - uses: actions/checkout@v4
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
       - name: Install newsmirror
         run: python -m pip install "$NEWSMIRROR_PIP"
+"""
+
+_SETUP = (
+    _INSTALL
+    + """\
       - name: Restore the state database (dedupe keys, ETags, feed health)
         uses: actions/cache@v4
         with:
           path: .newsmirror/state.db
           key: newsmirror-state-${{ github.run_id }}-${{ github.run_attempt }}
           restore-keys: newsmirror-state-
+"""
+)
+
+# For the jobs that read [settings] or [[feeds]] (run, retention): repository
+# secrets, never newsmirror.toml, which is published.
+_SECRETS = """\
+    env:
+      # Repository secrets (Settings > Secrets and variables > Actions): the proxy
+      # with its password, and each NAME newsmirror.toml uses as ${NAME} (add a
+      # line per NAME: newsmirror reads [settings] and [[feeds]] with them).
+      NEWSMIRROR_PROXY: ${{ secrets.NEWSMIRROR_PROXY }}
 """
 
 _COMMIT_IDENTITY = """\
@@ -85,16 +108,14 @@ jobs:
   ingest:
     runs-on: ubuntu-latest
     timeout-minutes: 50
+"""
+    + _SECRETS
+    + """\
     steps:
 """
     + _SETUP
     + """\
       - name: Fetch the feeds that are due
-        env:
-          # Repository secrets (Settings > Secrets and variables > Actions), never
-          # newsmirror.toml, which is published: the proxy with its password, and
-          # each NAME that newsmirror.toml uses as ${NAME} (add a line per NAME).
-          NEWSMIRROR_PROXY: ${{ secrets.NEWSMIRROR_PROXY }}
         run: newsmirror run --archive . --only-due
       - name: Commit and push new posts (only when something changed)
         run: |
@@ -102,6 +123,21 @@ jobs:
     + _COMMIT_IDENTITY
     + """\
           newsmirror publish --archive .
+"""
+)
+
+# A job's start, up to the built site in _site/ (the Pages build and the mirrors job).
+_BUILD_SITE = (
+    """\
+    if: github.event_name != 'workflow_run' || github.event.workflow_run.conclusion == 'success'
+    runs-on: ubuntu-latest
+    timeout-minutes: 50
+    steps:
+"""
+    + _INSTALL
+    + """\
+      - name: Build the site
+        run: newsmirror build --archive . --out _site
 """
 )
 
@@ -127,18 +163,9 @@ permissions:
     + """\
 jobs:
   build:
-    if: github.event_name != 'workflow_run' || github.event.workflow_run.conclusion == 'success'
-    runs-on: ubuntu-latest
-    timeout-minutes: 50
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: "3.11"
-      - name: Install newsmirror
-        run: python -m pip install "$NEWSMIRROR_PIP"
-      - name: Build the site
-        run: newsmirror build --archive . --out _site
+"""
+    + _BUILD_SITE
+    + """\
       - uses: actions/configure-pages@v5
       - uses: actions/upload-pages-artifact@v3
         with:
@@ -172,6 +199,9 @@ jobs:
   retention:
     runs-on: ubuntu-latest
     timeout-minutes: 30
+"""
+    + _SECRETS
+    + """\
     steps:
 """
     + _SETUP
@@ -189,15 +219,51 @@ jobs:
 
 WORKFLOWS = {"ingest.yml": INGEST, "pages.yml": PAGES, "retention.yml": RETENTION}
 
+_MIRRORS_JOB = (
+    """\
+  mirrors:
+    # The same site on the other hosts ([[publish.remotes]] with content = "site").
+"""
+    + _BUILD_SITE
+    + """\
+      - name: Push the site to {names}
+        run: newsmirror publish --archive . --site _site
+"""
+)
+
+
+def _secrets_env(remotes: list[PublishRemote], indent: str) -> str:
+    """An `env:` block handing each remote its token from the repository's secrets."""
+    names = sorted({r.token_env for r in remotes if r.token_env})
+    if not names:
+        return ""
+    lines = [f"{indent}env:"] + [f"{indent}  {n}: ${{{{ secrets.{n} }}}}" for n in names]
+    return "\n".join(lines) + "\n"
+
+
+def workflows_for(remotes: list[PublishRemote]) -> dict[str, str]:
+    """The workflow files, with the steps and secrets the configured remotes need."""
+    pushed = [r for r in remotes if r.content == "archive"]
+    served = [r for r in remotes if r.content == "site"]
+    texts = dict(WORKFLOWS)
+    publish_line = "          newsmirror publish --archive .\n"
+    for name in ("ingest.yml", "retention.yml"):
+        texts[name] = texts[name].replace(publish_line, publish_line + _secrets_env(pushed, " " * 8))
+    if served:
+        job = _MIRRORS_JOB.replace("{names}", ", ".join(r.name for r in served))
+        texts["pages.yml"] += job + _secrets_env(served, " " * 8)
+    return texts
+
 
 def write_workflows(archive: Path, install: str, *, force: bool = False) -> list[Path]:
     """Write the workflows into ARCHIVE/.github/workflows/, installing
     newsmirror with `pip install INSTALL` (see `install_spec`). Refuses (and
     writes nothing) when one exists, unless `force`."""
     folder = archive / WORKFLOW_DIR
+    texts = workflows_for(load_remotes(archive))
     # JSON's string syntax is valid YAML: any spec stays one scalar.
     value = json.dumps(install)
-    targets = {folder / name: text.replace("@INSTALL@", value) for name, text in WORKFLOWS.items()}
+    targets = {folder / name: text.replace("@INSTALL@", value) for name, text in texts.items()}
     existing = [p for p in targets if p.exists()]
     if existing and not force:
         raise ConfigError(existing[0], "exists; use --force to overwrite the workflows")
