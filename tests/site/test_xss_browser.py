@@ -179,7 +179,6 @@ class Trap:
     def __init__(self, drv, site: Site) -> None:  # type: ignore[no-untyped-def]
         self.drv, self.site = drv, site
         self.found: dict[str, list[str]] = defaultdict(list)  # page path -> what ran
-        self.own_scripts = {"/search/manifest.js", "/static/search.js"}
         self.foreign_images: Counter[str] = Counter()
 
     def visit(self, path: str, *, wait_for_results: bool = False) -> None:
@@ -218,11 +217,9 @@ class Trap:
                     self.foreign_images[target.hostname or "?"] += 1
 
     def _own(self) -> set[str]:
-        """The site's own scripts: search.html's and the index files search.js loads."""
-        return self.own_scripts | {
-            "/" + p.relative_to(self.site.root).as_posix()
-            for p in (self.site.root / "search").rglob("*.js")
-        }
+        """The site's own scripts: the .js files the build wrote (search.js, the
+        search index, the 繁/简 switch and its tables)."""
+        return {"/" + p.relative_to(self.site.root).as_posix() for p in self.site.root.rglob("*.js")}
 
     def collect_reports(self) -> None:
         """CSP reports arrive asynchronously: give the last ones time, then file them."""
@@ -274,6 +271,13 @@ def test_no_payload_runs_on_any_page(browser, hostile_site: Path) -> None:  # ty
     assert {"page", "archive", "tags", "index.html", "search.html"} <= set(kinds), kinds
     try:
         trap = Trap(browser, site)
+        # The 繁/简 switch rewrites every page's text as it loads once chosen (the
+        # choice is kept): choose 繁 first, so that each page is seen converted too.
+        trap.visit("index.html")
+        switched = browser.execute_script(
+            "const b = document.querySelector('.zh-switch button[data-script=hant]');"
+            "if (b) b.click(); return !!b;"
+        )  # fmt: skip
         shown, stored = 0, 0
         for page in pages:
             trap.visit(quote(page))
@@ -283,6 +287,12 @@ def test_no_payload_runs_on_any_page(browser, hostile_site: Path) -> None:  # ty
                     stored += 1
                     content = browser.find_element("css selector", "div.content").text
                     shown += MARKER in content
+        if switched:  # the choice held on every later page
+            pressed = browser.execute_script(
+                "const b = document.querySelector('.zh-switch button[aria-pressed=true]');"
+                "return b && b.dataset.script;"
+            )  # fmt: skip
+            assert pressed == "hant"
         titles_shown = search_result_pages(trap, hostile_site)
         trap.collect_reports()
     finally:
@@ -294,6 +304,7 @@ def test_no_payload_runs_on_any_page(browser, hostile_site: Path) -> None:  # ty
     # What the sanitiser kept as text is what the reader sees.
     assert shown == stored and stored >= 0.9 * len(PAYLOADS), (shown, stored)
     print(f"\n{len(PAYLOADS)} payloads as site name, title, author and content; "
+          f"繁/简 switch {'on (繁)' if switched else 'absent'}; "
           f"{len(pages)} pages ({dict(kinds)}) and {len(trap.found) - len(pages)} search-result "
           f"pages showing all {titles_shown} titles: nothing ran; marker text visible on "
           f"{shown} of {stored} posts that kept it; images requested from "

@@ -60,8 +60,9 @@ class FetchSettings:
     )
     proxy: str | None = setting(
         None,
-        "http:// or socks5:// proxy for every request; unset: HTTP(S)_PROXY / ALL_PROXY"
-        " from the environment",
+        "http:// or socks5:// proxy for every request (with a password: in NEWSMIRROR_PROXY"
+        " or as ${NAME}, not here, as newsmirror.toml is published); unset: NEWSMIRROR_PROXY,"
+        " then HTTP(S)_PROXY / ALL_PROXY from the environment",
         kind=str,
     )
     # Off: URLs from feed content (fetch(origin=...)) may reach any address;
