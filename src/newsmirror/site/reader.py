@@ -50,6 +50,27 @@ class SitePost(NamedTuple):
     thumbnail: str  # for video posts, else ""
 
 
+class ParsedPost(NamedTuple):
+    """A `SitePost` as it travels from a worker process to the cache: the date as a
+    timestamp (cheaper to pickle than a datetime)."""
+
+    name: str
+    title: str
+    ts: float
+    author: str
+    link: str
+    source: str
+    tags: tuple[str, ...]
+    categories: tuple[str, ...]
+    lang: str
+    thumbnail: str
+
+    @classmethod
+    def of(cls, p: SitePost) -> ParsedPost:
+        return cls(p.name, p.title, p.date.timestamp(), p.author, p.link, p.source, p.tags,
+                   p.categories, p.lang, p.thumbnail)  # fmt: skip
+
+
 def split_front_matter(text: str) -> tuple[str | None, str]:
     """Return (front matter, body); front matter is None when the file has none."""
     if not text.startswith("---"):
