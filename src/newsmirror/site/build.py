@@ -35,7 +35,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..models import NewsmirrorError
-from . import search
+from . import scriptfold, search
 from .cache import PostRow, SiteCache, make_row, with_sig
 from .config import SiteConfig, load_site_config
 from .indexing import index_search, parse_here, rebuild_index
@@ -275,6 +275,8 @@ def write_out(planner: Planner, scanned: Scanned, read: ReadPosts, site: Plan,
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
         writer.write(f"static/{f.name}", f.read_bytes())
+    planner.keep(scriptfold.JS_FILE)  # generated from the table the index was folded with
+    writer.write(scriptfold.JS_FILE, scriptfold.js_source())
     copy_assets(scanned.archive / "assets", out, planner)
     _phase("search and static", len(planner.new))
     cache.source_dirs = site.groups.source_dir
