@@ -56,7 +56,9 @@ def texts() -> list[tuple[str, str, str]]:
         post, content = read_post(p)
         out.append((p.name[:24], post.lang, post.title + " " + html_to_text(content)))
     for name in READABILITY:
-        text = html_to_text((PAGES / "readability/test/test-pages" / name / "expected.html").read_text())
+        text = html_to_text(
+            (PAGES / "readability/test/test-pages" / name / "expected.html").read_text()
+        )
         out.append((name, detect_lang(text), text))
     for name in TRAFILATURA:
         raw = (PAGES / "trafilatura-eval/tests/eval" / name).read_bytes().decode("utf-8", "replace")
@@ -86,7 +88,9 @@ def _load(module: str, paths: list[str], alias: str | None = None):  # type: ign
         return None
 
 
-def candidates(paths: list[str]) -> tuple[dict[str, Callable[[str], str]], dict[str, Callable[[str], str]]]:
+def candidates(
+    paths: list[str],
+) -> tuple[dict[str, Callable[[str], str]], dict[str, Callable[[str], str]]]:
     """(folds to compare, converters that write a text in the other script)."""
     from newsmirror.site.scriptfold import fold
 
@@ -133,7 +137,9 @@ def main() -> None:
           f"{sum(t[1] == 'zh-Hant' for t in corpus)} traditional, "
           f"{sum(len(t[2]) for t in corpus):,} characters; converters: {', '.join(convert)}")  # fmt: skip
     table = folds["table"]
-    print(f"\n{'fold':<30} {'found across scripts':>21} {'worst text':>11} {'query':>7} {'µs/1,500 ch':>12}")
+    print(
+        f"\n{'fold':<30} {'found across scripts':>21} {'worst text':>11} {'query':>7} {'µs/1,500 ch':>12}"
+    )
     for name, fold in folds.items():
         scores, query = [], []
         for _, lang, text in corpus:

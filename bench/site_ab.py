@@ -80,7 +80,7 @@ def main() -> None:
     sizes: dict[str, tuple[int, int]] = {}
     incs: dict[str, dict] = {}
     hugos: list[float] = []
-    for name, src in sides.items():  # untimed: each side's code and files in memory
+    for src in sides.values():  # untimed: each side's code and files in memory
         build(src, archive, "full")
     for i in range(args.pairs):
         order = ("A", "B") if i % 2 == 0 else ("B", "A")
