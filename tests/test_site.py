@@ -287,11 +287,15 @@ def test_a_tag_holding_exactly_a_sources_posts_links_to_the_source(tmp_path: Pat
     site = tmp_path / "_site"
     links = Links()
     links.feed((site / "tags" / "index.html").read_text(encoding="utf-8"))
-    assert "../sources/S/index.html" in links.links  # tag S and category S: both the source
-    assert links.links.count("../sources/S/index.html") >= 2
+    # Tag S and category S are the source: the sources page lists it, the tags and
+    # categories pages only what they add (tag X; no category).
+    assert "../sources/S/index.html" not in links.links
     assert not (site / "tags" / "S").exists() and not (site / "categories" / "S").exists()
     x_page = next(link for link in links.links if "/X/" in link)
     assert x_page.startswith("../tags/") and (site / "tags" / x_page[len("../tags/") :]).is_file()
+    categories = (site / "categories" / "index.html").read_text(encoding="utf-8")
+    assert "分类都与来源同名" in categories and "../tags/index.html" in categories
+    assert "S/index.html" in (site / "sources" / "index.html").read_text(encoding="utf-8")
     # A third post of source S without the tag: tag S no longer equals the source.
     (posts / "2024-03-03-three.md").write_text(_post("", "S", "three"))
     build_site(tmp_path)

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from .reader import ParsedPost
 
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 LIST_SEP = "\x1f"  # before each tag/category in one column: a control char, never in a tag
 
 
@@ -46,6 +46,8 @@ class PostRow(NamedTuple):
     cats: str
     lang: str
     thumb: str
+    excerpt: str
+    image: str
 
 
 _POST_COLUMNS = ", ".join(PostRow._fields)
@@ -174,7 +176,7 @@ def make_row(name: str, pid: int, mtime_ns: int, size: int, url: str, qurl: str,
     """A post's row, from its parsed fields (`name`: its path inside _posts/)."""
     return PostRow(name, pid, mtime_ns, size, url, qurl, sig, post.title, post.ts,
                    post.author, post.link, post.source, _join(post.tags), _join(post.categories),
-                   post.lang, post.thumbnail)  # fmt: skip
+                   post.lang, post.thumbnail, post.excerpt, post.image)  # fmt: skip
 
 
 def with_sig(row: PostRow, sig: int | None) -> tuple:

@@ -171,11 +171,30 @@ class PageKit:
                 "root": root_of(rel)}  # fmt: skip
 
 
+def source_hue(source: str) -> int:
+    """The hue (0-359) of a source's colour mark: the same on every page and build."""
+    return crc(source) % 360
+
+
+# Lazy, sized (nothing moves as it loads), no referrer; gone if it fails (many readers
+# cannot reach the hosts of remote images).
+THUMB = ('width="96" height="72" alt="" loading="lazy" decoding="async" '
+         'referrerpolicy="no-referrer" onerror="this.remove()"')  # fmt: skip
+
+
+def _thumb(root: str, image: str) -> str:
+    if not image:
+        return ""
+    src = href(root, image) if image.startswith("assets/") else html.escape(image)
+    return f'<img class="thumb" src="{src}" {THUMB}>'
+
+
 def list_rows(
     root: str, members: list[Rec], show_source: bool, source_dir: dict[str, str]
 ) -> Markup:
-    """The `<li>` rows of a listing page (a template loop was slow). Made for each
-    page: kept per post, they held 130 MB at 100,000 posts."""
+    """The `<li>` rows of a listing page: title, excerpt, thumbnail, source (a
+    template loop was slow). Made for each page: kept per post, they held 130 MB
+    at 100,000 posts."""
     source_links: dict[str, str] = {}
     rows = []
     for r in members:
@@ -185,8 +204,12 @@ def list_rows(
             meta = source_links.get(p.source, "")
             if not meta:
                 link = href(root, source_dir[p.source] + "index.html")
-                meta = source_links[p.source] = f'<a href="{link}">{escape(p.source)}</a> · '
-        rows.append(f'<li lang="{p.lang}"><a href="{root}{r.qurl}">{escape(p.title)}</a> '
+                meta = source_links[p.source] = (
+                    f'<span class="mark" style="--h:{source_hue(p.source)}"></span>'
+                    f'<a href="{link}">{escape(p.source)}</a> · ')  # fmt: skip
+        excerpt = f'<p class="excerpt">{escape(p.excerpt)}</p>' if p.excerpt else ""
+        rows.append(f'<li lang="{p.lang}"><a href="{root}{r.qurl}">{escape(p.title)}</a>'
+                    f"{excerpt}{_thumb(root, p.image)}"
                     f'<span class="meta">{meta}<time>{r.day or day(r)}</time></span></li>')  # fmt: skip
     return Markup("".join(rows))
 
@@ -201,9 +224,11 @@ class Listing:
     feed: str | None  # its Atom feed's path
     show_source: bool = True
     changed: bool = True  # False: no post of it changed, keep the pages the last build made
+    mark: int | None = None  # the hue of its source's colour mark
 
 
 class _Page(NamedTuple):
+    number: int  # counted from the oldest page, 1
     rel: str  # inside the listing's folder
     start: int  # its posts: members[start:end]
     end: int
@@ -221,10 +246,11 @@ def _listing_pages(size: int, n: int) -> tuple[list[_Page], Callable[[int], str]
     def page_rel(k: int) -> str:
         return "index.html" if k >= chunks - 1 or chunks <= 2 else f"page/{k}.html"
 
-    pages = [_Page("index.html", 0, front, None, chunks - 2 if chunks > 2 else None)]
+    pages = [_Page(max(1, chunks - 1), "index.html", 0, front, None,
+                   chunks - 2 if chunks > 2 else None)]  # fmt: skip
     for k in range(chunks - 2, 0, -1):
         lo = n - k * size
-        pages.append(_Page(page_rel(k), lo, lo + size, k + 1, k - 1 or None))
+        pages.append(_Page(k, page_rel(k), lo, lo + size, k + 1, k - 1 or None))
     return pages, page_rel
 
 
@@ -232,18 +258,21 @@ def render_listing(planner: Planner, kit: PageKit, listing: Listing) -> None:
     base, heading, members, feed = listing.base, listing.heading, listing.members, listing.feed
     pages, page_rel = _listing_pages(kit.config.page_size, len(members))
     heading_crc, feed_crc = crc(heading), crc(feed or "")
+    t = kit.t
     for page in pages:
         rel, newer, older = base + page.rel, page.newer, page.older
+        label = t["page"].format(page=page.number) + (f" · {t['newest']}" if not page.start else "")
         if not listing.changed and planner.same(rel):
             continue
         group = members[page.start : page.end]
         sig = hash((heading_crc, tuple(map(PV, group)), newer or -1, older or -1, feed_crc))
 
         def render(rel: str = rel, group: list[Rec] = group, newer: int | None = newer,
-                   older: int | None = older) -> str:  # fmt: skip
+                   older: int | None = older, label: str = label) -> str:  # fmt: skip
             root = root_of(rel)
             return kit.list_tpl.render(**kit.common(rel, heading), heading=heading,
                 rows=list_rows(root, group, listing.show_source, kit.source_dir),
+                page_label=label, mark=listing.mark,
                 newer=href(root, base + page_rel(newer)) if newer else "",
                 older=href(root, base + page_rel(older)) if older else "",
                 feed=href(root, feed) if feed else "")  # fmt: skip
@@ -289,7 +318,8 @@ def render_listings(planner: Planner, kit: PageKit, plan: Plan) -> None:
     for s, members in g.by_source.items():
         folder = g.source_dir[s]
         render_listing(planner, kit, Listing(folder, s, members, folder + "feed.xml",
-                       show_source=False, changed=check_all or s in touched.sources))  # fmt: skip
+                       show_source=False, changed=check_all or s in touched.sources,
+                       mark=source_hue(s)))  # fmt: skip
         render_feed(planner, kit, folder + "feed.xml", s, members, folder + "index.html")
     for tag, members in g.by_tag.items():
         if tag not in g.tags_as_sources:
@@ -308,46 +338,65 @@ def render_listings(planner: Planner, kit: PageKit, plan: Plan) -> None:
         def month(rel: str = rel, heading: str = heading, members: list[Rec] = members) -> str:
             return kit.list_tpl.render(**kit.common(rel, heading), heading=heading,
                 rows=list_rows(root_of(rel), members, True, kit.source_dir), newer="", older="",
-                feed="")  # fmt: skip
+                feed="", mark=None)  # fmt: skip
 
         planner.page(rel, hash(tuple(map(PV, members))), month)
     render_feed(planner, kit, "feed.xml", kit.config.title, plan.recs, "index.html")
 
 
-IndexGroups = list[tuple[str, list[tuple[str, str, int]]]]  # [(heading, [(name, path, count)])]
+class IndexEntry(NamedTuple):
+    name: str
+    path: str  # its page
+    count: int  # its posts
+    mark: int | None = None  # a source's colour mark
+    last: str = ""  # a source's latest post's day
 
 
-def _index_page(
-    planner: Planner, kit: PageKit, rel: str, heading: str, groups: IndexGroups
-) -> None:
+IndexGroups = list[tuple[str, list[IndexEntry]]]  # [(heading, entries)]
+
+
+def _index_page(planner: Planner, kit: PageKit, rel: str, heading: str, groups: IndexGroups,
+                note: str = "", see: tuple[str, str] | None = None) -> None:  # fmt: skip
+    """A page of links to sources, tags, categories or months; `note` when it has
+    none, `see`: (name, path) of a related index page."""
     root = root_of(rel)
-    planner.page(rel, (heading, repr(groups)), lambda: kit.index_tpl.render(
-        **kit.common(rel, heading), heading=heading,
-        groups=[{"name": g, "entries": [{"name": n, "url": href(root, u), "count": c}
-                                        for n, u, c in es]} for g, es in groups]))  # fmt: skip
+    planner.page(rel, (heading, repr(groups), note, see), lambda: kit.index_tpl.render(
+        **kit.common(rel, heading), heading=heading, note=note,
+        see={"name": see[0], "url": href(root, see[1])} if see else None,
+        groups=[{"name": g, "sources": any(e.mark is not None for e in es),
+                 "entries": [e._replace(path=href(root, e.path)) for e in es]}
+                for g, es in groups if es]))  # fmt: skip
 
 
 def render_indexes(planner: Planner, kit: PageKit, plan: Plan) -> None:
-    """The sources, tags and archive index pages, 404, the search page and the sitemap."""
+    """The sources, tags, categories and archive index pages (each lists only what
+    the others do not: a tag or category that is a source's name is on the sources
+    page only), 404, the search page and the sitemap."""
     g, t = plan.groups, kit.t
-    sources = [(s, g.source_dir[s] + "index.html", len(m)) for s, m in g.by_source.items()]
+    sources = [IndexEntry(s, g.source_dir[s] + "index.html", len(m), source_hue(s), day(m[0]))
+               for s, m in g.by_source.items()]  # fmt: skip
     _index_page(planner, kit, "sources/index.html", t["sources"],
-                [("", sorted(sources, key=lambda e: -e[2]))])  # fmt: skip
-    _index_page(planner, kit, "tags/index.html", t["tags"], [
-        (t["tags"], sorted((k, g.tag_dir[k] + "index.html", len(m)) for k, m in g.by_tag.items())),
-        (t["categories"], sorted((k, g.cat_dir[k] + "index.html", len(m))
-                                 for k, m in g.by_cat.items())),
-    ])  # fmt: skip
-    years: dict[int, list[tuple[str, str, int]]] = defaultdict(list)
+                [("", sorted(sources, key=lambda e: (-e.count, e.name)))])  # fmt: skip
+    for rel, name, other, members, aliases, folders, none in (
+        ("tags/index.html", "tags", "categories", g.by_tag, g.tags_as_sources, g.tag_dir,
+         "tags_none"),
+        ("categories/index.html", "categories", "tags", g.by_cat, g.cats_as_sources, g.cat_dir,
+         "cats_none"),
+    ):  # fmt: skip
+        entries = sorted(IndexEntry(k, folders[k] + "index.html", len(m))
+                         for k, m in members.items() if k not in aliases)  # fmt: skip
+        _index_page(planner, kit, rel, t[name], [("", entries)], "" if entries else t[none],
+                    (t[other], f"{other}/index.html"))  # fmt: skip
+    years: dict[int, list[IndexEntry]] = defaultdict(list)
     for (y, mo), members in sorted(g.by_month.items(), reverse=True):
-        years[y].append((f"{y}-{mo:02d}", f"archive/{y}/{mo:02d}.html", len(members)))
+        years[y].append(IndexEntry(f"{y}-{mo:02d}", f"archive/{y}/{mo:02d}.html", len(members)))
     _index_page(planner, kit, "archive/index.html", t["archive"],
                 [(str(y), ms) for y, ms in years.items()])  # fmt: skip
     env = kit.env
     planner.page("404.html", (),
                  lambda: env.get_template("404.html").render(**kit.common("404.html", "404")))  # fmt: skip
     planner.page("search.html", (), lambda: env.get_template("search.html").render(
-        **kit.common("search.html", t["search"])))  # fmt: skip
+        **kit.common("search.html", t["search"]), page_class="search"))  # fmt: skip
     render_sitemap(planner, kit.config, plan.recs)
 
 

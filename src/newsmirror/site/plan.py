@@ -27,10 +27,10 @@ def recs_from_rows(rows: Iterable[PostRow], fresh: bool) -> dict[str, Rec]:
     lists = _SplitLists()
     return {name: Rec(name, pid, mt, size, url,
                       SitePost(name, title, datetime.fromtimestamp(ts, UTC), author, link,
-                               source, lists[tags], lists[cats], lang, thumb),
+                               source, lists[tags], lists[cats], lang, thumb, excerpt, image),
                       (pid, mt, size), qurl, None if fresh else sig)
             for (name, pid, mt, size, url, qurl, sig, title, ts, author, link, source, tags,
-                 cats, lang, thumb) in rows}  # fmt: skip
+                 cats, lang, thumb, excerpt, image) in rows}  # fmt: skip
 
 
 def touched_by(rows: list[PostRow]) -> Touched:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urljoin
@@ -202,5 +203,6 @@ class PostRenderer:
             prev=link(older),
             next=link(newer),
             nearby=Markup(nearby_rows),
+            mark=zlib.crc32(post.source.encode()) % 360,  # as pages.source_hue
         )
         self.writer.write(rel, page)
