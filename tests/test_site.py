@@ -658,3 +658,24 @@ def test_output_writer_into_an_empty_folder_still_skips_and_replaces(tmp_path: P
     third = OutputWriter(out)  # not empty now: looks first, as before
     assert not third.write("a/b.html", "二") and third.skipped == 1
     assert [p.name for p in (out / "a").iterdir()] == ["b.html"]  # no temp files left
+
+
+def test_build_counts_add_up_to_the_pages_on_disk(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a")
+    site = archive / "_site"
+
+    def on_disk() -> int:
+        return sum(1 for p in site.rglob("*") if p.is_file() and p.name != ".newsmirror-stamp")
+
+    first = build_site(archive)
+    assert first.pages_written == on_disk() > 40 and first.pages_unchanged == 0
+    for report in (build_site(archive), build_site(archive, full=True)):
+        assert report.pages_written == 0 and report.pages_unchanged == on_disk()
+        assert report.pages == on_disk() and report.pages_removed == 0
+    gone = next((archive / "_posts").glob("*OpenAI*"))
+    gone.unlink()
+    after = build_site(archive)
+    assert after.pages_removed >= 1 and after.pages_written > 0
+    assert after.pages_written + after.pages_unchanged == on_disk()
+    assert after.pages == on_disk() + after.pages_removed
+    assert after.open_hint == f"open {(site / 'index.html').resolve().as_uri()} in a browser"

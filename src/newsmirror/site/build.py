@@ -72,11 +72,35 @@ class BuildError(NewsmirrorError):
 
 @dataclass
 class BuildReport:
+    """What a build did. Its counts add up: `pages_written + pages_skipped` are the
+    pages (every file) the site has now, and `pages` adds the ones it removed."""
+
     pages_written: int
-    pages_skipped: int
+    pages_skipped: int  # unchanged: already on disk with the same bytes, or not re-rendered
     posts: int
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    pages_removed: int = 0  # pages of posts, sources... no longer there
+    site: Path | None = None  # the output folder
+
+    @property
+    def pages_unchanged(self) -> int:
+        return self.pages_skipped
+
+    @property
+    def pages(self) -> int:
+        """written + unchanged + removed: every page this build dealt with."""
+        return self.pages_written + self.pages_skipped + self.pages_removed
+
+    @property
+    def index_uri(self) -> str:
+        """The site's home page as a file:// URL ("" when unknown)."""
+        return (self.site / "index.html").resolve().as_uri() if self.site else ""
+
+    @property
+    def open_hint(self) -> str:
+        """One line telling where to open the site, e.g. "open file:///.../index.html"."""
+        return f"open {self.index_uri} in a browser" if self.site else ""
 
 
 def _stamp(config: SiteConfig) -> str:
@@ -121,7 +145,7 @@ def _build_stages(archive: Path, out: Path, full: bool) -> BuildReport:
             site = plan(scanned, read)
             _phase("parsed and sorted", to_parse)
             writer = OutputWriter(out)
-            post_pages = render_post_pages(site, writer, workers, lambda: PostRenderer(
+            post_pages = render_post_pages(site, workers, lambda: PostRenderer(
                 scanned.posts_dir, out, scanned.config))  # fmt: skip
             _phase("post jobs queued", post_pages.queued)
             planner = Planner({} if scanned.fresh else scanned.cache.pages, writer)
@@ -256,15 +280,18 @@ def _rows_to_save(scanned: Scanned, read: ReadPosts, site: Plan,
     return replace_all, [with_sig(read.rows[r.name], r.sig) for r in recs]
 
 
-def _remove_stale(out: Path, stale: set[str], warnings: list[str]) -> None:
-    """Remove pages no longer produced (deleted posts, emptied sources)."""
+def _remove_stale(out: Path, stale: set[str], warnings: list[str]) -> int:
+    """Remove pages no longer produced (deleted posts, emptied sources); how many."""
+    removed = 0
     for rel in stale:
         try:
             (out / rel).unlink()
+            removed += 1
         except FileNotFoundError:
             pass
         except OSError as e:
             warnings.append(f"{out / rel}: cannot remove stale page ({e.strerror})")
+    return removed
 
 
 def write_out(planner: Planner, scanned: Scanned, read: ReadPosts, site: Plan,
@@ -282,27 +309,23 @@ def write_out(planner: Planner, scanned: Scanned, read: ReadPosts, site: Plan,
     cache.source_dirs = site.groups.source_dir
     cache.stamp = scanned.stamp
     replace_all, rows = _rows_to_save(scanned, read, site, post_pages)
-    written, skipped = post_pages.written, post_pages.skipped
+    written = post_pages.written
     try:
         # The rows are written while the workers render; they count only once
         # the post pages are all written and the block below ends.
         with cache.saving(replace_all=replace_all, changed_posts=rows,
                           removed_posts=read.removed, pages=planner.new):  # fmt: skip
             for result in post_pages.pending:
-                for w, s in result.get():
-                    written += w
-                    skipped += s
+                written += sum(w for w, _ in result.get())
             _phase("post pages", post_pages.queued)
             stale = (set(cache.pages) - set(planner.new)) | site.removed_urls
-            _remove_stale(out, stale, read.warnings)
-            writer.write(STAMP_FILE, scanned.stamp + "\n")
+            removed = _remove_stale(out, stale, read.warnings)
+            written += writer.written  # the stamp below is not a page
+            OutputWriter(out).write(STAMP_FILE, scanned.stamp + "\n")
     except sqlite3.Error as e:  # e.g. disk full: the old cache stays, the next build redoes this
         raise BuildError(f"{cache.path}: cannot save the build cache ({e})") from e
     _phase("cache saved", len(rows))
-    return BuildReport(
-        pages_written=writer.written + written,
-        pages_skipped=writer.skipped + skipped,
-        posts=len(site.recs),
-        seconds=0.0,
-        warnings=read.warnings,
-    )
+    # Every page is in planner.new but the post pages, one per post.
+    pages = len(planner.new) + len(site.recs)
+    return BuildReport(pages_written=written, pages_skipped=pages - written, posts=len(site.recs),
+                       seconds=0.0, warnings=read.warnings, pages_removed=removed, site=out)  # fmt: skip

@@ -61,8 +61,6 @@ class Planner:
         if self.old.get(rel) != sig:
             self.writer.write(rel, render())
             self.rendered += 1
-        else:
-            self.writer.skipped += 1
 
     def same(self, rel: str) -> bool:
         """Keep page `rel` as it is, if the last build made it (its posts did not change)."""
@@ -70,7 +68,6 @@ class Planner:
         if sig is self:
             return False
         self.new[rel] = sig  # type: ignore[assignment]
-        self.writer.skipped += 1
         return True
 
     def keep(self, rel: str) -> None:
@@ -95,17 +92,16 @@ def _link(n: Rec | None) -> PostLink | None:
     return None if n is None else PostLink(n.qurl, n.post.title)
 
 
-def _source_jobs(plan: Plan, source: str, members: list[Rec], writer: OutputWriter,
+def _source_jobs(plan: Plan, source: str, members: list[Rec],
                  resigned: list[Rec]) -> list[PostPageJob]:  # fmt: skip
-    """The stale post pages of one source's posts; the others count as skipped."""
+    """The stale post pages of one source's posts (the others stay as they are)."""
     near_change = _near_changes(plan, source, members)
     source_dir = plan.groups.source_dir[source]
     source_crc = crc(source_dir)
     jobs = []
     for i, r in enumerate(members):
         if near_change is not None and i not in near_change and r.sig is not None:
-            writer.skipped += 1  # same neighbours as last time: same signature
-            continue
+            continue  # same neighbours as last time: same signature
         newer = members[i - 1] if i > 0 else None
         older = members[i + 1] if i + 1 < len(members) else None
         nearby = members[max(0, i - 4) : max(0, i - 1)] + members[i + 2 : i + 5]
@@ -113,7 +109,6 @@ def _source_jobs(plan: Plan, source: str, members: list[Rec], writer: OutputWrit
         sig = hash((r.pv, source_crc, newer.pv if newer else -1, older.pv if older else -1,
                     tuple(n.pv for n in nearby)))  # fmt: skip
         if r.sig == sig:
-            writer.skipped += 1
             continue
         r.sig = sig
         resigned.append(r)
@@ -123,17 +118,16 @@ def _source_jobs(plan: Plan, source: str, members: list[Rec], writer: OutputWrit
     return jobs
 
 
-def render_post_pages(plan: Plan, writer: OutputWriter, workers: Workers | None,
+def render_post_pages(plan: Plan, workers: Workers | None,
                       renderer: Callable[[], PostRenderer]) -> PostPages:  # fmt: skip
     """Queue the stale post pages to the workers, source by source (so they start
     early), or render them here; `renderer` makes this process's renderer."""
-    result = PostPages(pending=[], queued=0, written=0, skipped=0, resigned=[])
+    result = PostPages(pending=[], queued=0, written=0, resigned=[])
     jobs: list[PostPageJob] = []
     for source, members in plan.groups.by_source.items():
         if not plan.check_all and source not in plan.touched.sources:
-            writer.skipped += len(members)  # no post of it changed: nor did its pages
-            continue
-        jobs += _source_jobs(plan, source, members, writer, result.resigned)
+            continue  # no post of it changed: nor did its pages
+        jobs += _source_jobs(plan, source, members, result.resigned)
         if workers is not None and jobs:
             result.pending += workers.render(jobs)
             result.queued, jobs = result.queued + len(jobs), []
@@ -141,7 +135,7 @@ def render_post_pages(plan: Plan, writer: OutputWriter, workers: Workers | None,
         here = renderer()
         for job in jobs:
             here.render(job)
-        result.written, result.skipped = here.writer.written, here.writer.skipped
+        result.written = here.writer.written
         result.queued += len(jobs)
     return result
 

@@ -132,6 +132,5 @@ class PostPages:
 
     pending: list[AsyncResult]  # the workers' (written, skipped) counts, per batch
     queued: int
-    written: int  # pages written or found unchanged here (not in the workers)
-    skipped: int
+    written: int  # pages written here (not in the workers)
     resigned: list[Rec]  # posts whose page signature changed: their rows are saved
