@@ -679,3 +679,57 @@ def test_build_counts_add_up_to_the_pages_on_disk(tmp_path: Path) -> None:
     assert after.pages_written + after.pages_unchanged == on_disk()
     assert after.pages == on_disk() + after.pages_removed
     assert after.open_hint == f"open {(site / 'index.html').resolve().as_uri()} in a browser"
+
+
+def test_excerpt_and_first_image_of_a_post() -> None:
+    from newsmirror.site.reader import excerpt_of, first_image
+
+    assert excerpt_of("标题 正文开始", "标题") == "正文开始"
+    long = "中文" * 60
+    assert excerpt_of(long, "") == "中文" * 40 + "…"
+    english = "word " * 30
+    cut = excerpt_of(english, "")
+    assert cut.endswith("word…") and len(cut) <= 81
+    link = "https://example.org/a/b.html"
+    assert first_image('<img src="https://pixel.wp.com/g.gif"><img src="x.jpg">', link) == (
+        "https://example.org/a/x.jpg"
+    )
+    assert first_image('<img width="1" height="1" src="https://a.org/p.gif">', link) == ""
+    assert first_image('<img src="/assets/ab/c.png">', link) == "assets/ab/c.png"
+    assert first_image("<img src='//cdn.org/i.png' alt=x>", link) == "https://cdn.org/i.png"
+    for bad in ('<img src="javascript:alert(1)">', '<img src="data:image/png;base64,AA">'):
+        assert first_image(bad, link) == ""
+    assert first_image('<img src="x.jpg">', "") == ""  # nothing to resolve it against
+
+
+def test_listing_rows_have_excerpts_thumbnails_and_source_marks(built: Path) -> None:
+    home = (built / "_site" / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<li [^>]*>.*?</li>", home)
+    assert len(rows) >= 20
+    assert sum('<p class="excerpt">' in r for r in rows) >= 12
+    thumbs = re.findall(r'<img class="thumb"[^>]*>', home)
+    assert thumbs and all('width="96" height="72"' in t and 'loading="lazy"' in t for t in thumbs)
+    assert '<img class="thumb" src="assets/ab/abc.png"' in home  # a mirrored image, relative
+    assert all('<span class="mark" style="--h:' in r for r in rows)
+
+
+def test_pager_says_which_way_is_newer_and_old_pages_keep_their_urls(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a")
+    (archive / "newsmirror.toml").write_text("[site]\npage_size = 5\n")
+    build_site(archive)
+    site = archive / "_site"
+    n = len(GOLDEN) + len(SEED) + len(HOSTILE)
+    numbered = sorted((site / "page").glob("*.html"))
+    assert len(numbered) == n // 5 - 1  # the home page holds the newest 5 to 9
+    home = (site / "index.html").read_text(encoding="utf-8")
+    top = len(numbered) + 1
+    assert f"第 {top} 页 · 最新" in home and "页码按时间排，第 1 页最早" in home
+    assert f'<a rel="next" href="page/{top - 1}.html">较早的文章 →</a>' in home
+    oldest = (site / "page" / "1.html").read_text(encoding="utf-8")
+    assert "第 1 页" in oldest and '<a rel="prev" href="../page/2.html">← 较新的文章</a>' in oldest
+    assert 'rel="next"' not in oldest
+    before = {p.name: p.read_bytes() for p in numbered}
+    for i in range(3):  # new posts: the numbered pages keep their posts and bytes
+        (archive / "_posts" / f"2030-01-0{i + 1}-new{i}.md").write_text(_post("N", "N", f"new{i}"))
+        build_site(archive)
+        assert {p.name: p.read_bytes() for p in sorted((site / "page").glob("*.html"))} == before
