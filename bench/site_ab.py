@@ -112,6 +112,9 @@ def main() -> None:
               f"{runs[name][-1]['written']} files; search index {size / 1e6:.1f} MB in {files} "
               f"files; +50 posts {incs[name]['wall']:.2f} s")  # fmt: skip
     ratios = [b["wall"] / a["wall"] for a, b in zip(runs["A"], runs["B"], strict=True)]
+    cpus = [b["cpu"] / a["cpu"] for a, b in zip(runs["A"], runs["B"], strict=True)]
+    print(f"B/A CPU: per pair {', '.join(f'{r:.2f}' for r in cpus)}; "
+          f"median {statistics.median(cpus):.3f}")  # fmt: skip
     print(f"B/A: {statistics.median(r['wall'] for r in runs['B']) / statistics.median(r['wall'] for r in runs['A']):.3f} "
           f"(medians); per pair {', '.join(f'{r:.2f}' for r in ratios)}")  # fmt: skip
     if hugos:
