@@ -24,7 +24,7 @@ import lxml.html
 import trafilatura
 from readability import Document
 
-from newsmirror.extract import decode_page, extract_article
+from newsmirror.ingest.extract import decode_page, extract_article
 
 CORPUS = (
     Path(__file__).resolve().parents[1].parent / "shared/corpus/pages/readability/test/test-pages"

@@ -1,5 +1,6 @@
-"""The built-in demo: feeds shipped with newsmirror, served on 127.0.0.1 and
-mirrored into a local archive, so that newsmirror can be tried with no internet.
+"""The built-in demo's feeds: shipped with newsmirror and served on 127.0.0.1
+(`newsmirror demo` mirrors them into a local archive), so that newsmirror
+can be tried with no internet.
 
 The feeds cover RSS 2.0 with content:encoded, Atom, YouTube's media:group,
 JSON Feed, a summary-only feed (full text comes from the article page) and a
@@ -9,11 +10,9 @@ GBK-encoded feed.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import threading
 from importlib.resources import files
-from pathlib import Path
 
 from aiohttp import web
 
@@ -93,22 +92,3 @@ def _free_port(preferred: int) -> int:
                 continue
             return s.getsockname()[1]
     raise OSError("no free port on 127.0.0.1")
-
-
-def run_demo(archive: Path, *, build: bool = False) -> None:
-    """Serve the demo feeds, mirror them into `archive`, optionally build the site."""
-    from ..cli import build_site_cli, run_with_progress
-    from ..config import load_settings
-    from ..pipeline import RunOptions
-
-    archive.mkdir(parents=True, exist_ok=True)
-    with DemoServer() as server:
-        subs = [{"site": site, "url": server.feed_url(name)} for site, name, _ in FEEDS]
-        (archive / "subs.json").write_text(
-            json.dumps(subs, ensure_ascii=False, indent=4), encoding="utf-8"
-        )
-        run_with_progress(archive, RunOptions(), load_settings(archive))
-    print(f"posts: {archive / '_posts'}")
-    if build:
-        build_site_cli(archive, None, full=False)
-        print(f"site: open {(archive / '_site' / 'index.html').resolve().as_uri()}")

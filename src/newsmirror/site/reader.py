@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urljoin
 
+from ..archive.sanitize import TRACKER_HOSTS
 from ..models import NewsmirrorError
-from ..sanitize import TRACKER_HOSTS
 from .textutil import INDEX_CHARS, detect_lang, leading_text
 
 KNOWN_KEYS = ("layout", "title", "date", "author", "from", "tags", "comments", "categories")

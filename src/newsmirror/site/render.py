@@ -12,7 +12,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from ..sanitize import (
+from ..archive.sanitize import (
     ALLOWED_ATTRIBUTES,
     ALLOWED_TAGS,
     DROP_WITH_CONTENT,
