@@ -156,8 +156,13 @@ def main() -> None:
         for piece in pieces:
             fold(piece)
         us = (time.perf_counter() - t0) / len(pieces) * 1e6
-        print(f"{name:<30} {statistics.mean(scores):>20.4%} {min(scores):>11.4%} "
-              f"{statistics.mean(query):>7.2%} {us:>12.1f}")  # fmt: skip
+        across = f"{statistics.mean(scores):>20.4%} {min(scores):>11.4%}" if scores else (
+            f"{'n/a':>20} {'n/a':>11}")  # fmt: skip
+        print(f"{name:<30} {across} {statistics.mean(query):>7.2%} {us:>12.1f}")
+    if not convert:
+        print("\nno converter installed (opencc, zhconv-rs, zhconv): nothing to write the texts "
+              "in the other script with, so no score across scripts")
+        return
     print("\nno fold (as before):", end=" ")
     scores = []
     for _, lang, text in corpus:
