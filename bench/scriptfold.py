@@ -160,8 +160,10 @@ def main() -> None:
             f"{'n/a':>20} {'n/a':>11}")  # fmt: skip
         print(f"{name:<30} {across} {statistics.mean(query):>7.2%} {us:>12.1f}")
     if not convert:
-        print("\nno converter installed (opencc, zhconv-rs, zhconv): nothing to write the texts "
-              "in the other script with, so no score across scripts")
+        print(
+            "\nno converter installed (opencc, zhconv-rs, zhconv): nothing to write the texts "
+            "in the other script with, so no score across scripts"
+        )
         return
     print("\nno fold (as before):", end=" ")
     scores = []
