@@ -52,6 +52,17 @@ def build(src: Path, archive: Path, mode: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load, "wall": wall}
 
 
+def check_tree(src: Path) -> None:
+    """Make sure a build with `src` on PYTHONPATH runs that tree's code: an editable
+    install elsewhere wins over a tree whose `newsmirror` has no __init__.py."""
+    env = dict(os.environ, PYTHONPATH=str(src.resolve()))
+    code = "import newsmirror.site.build as b, newsmirror.site.textutil as t; print(b.__file__)"
+    got = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if not got.stdout.strip().startswith(str(src.resolve())):
+        sys.exit(f"{src}: its builds would run {got.stdout.strip() or got.stderr[-500:]} "
+                 "(give newsmirror an __init__.py there)")  # fmt: skip
+
+
 def index_size(site: Path) -> tuple[int, int]:
     files = [p for p in (site / "search").rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files), len(files)
@@ -76,6 +87,8 @@ def main() -> None:
         hugo_site(archive, hugo_dir)
         warm(hugo_dir / "content")
     sides = {"A": args.a, "B": args.b}
+    for src in sides.values():
+        check_tree(src)
     runs: dict[str, list[dict]] = {"A": [], "B": []}
     sizes: dict[str, tuple[int, int]] = {}
     incs: dict[str, dict] = {}
