@@ -264,9 +264,11 @@ def render_listing(planner: Planner, kit: PageKit, listing: Listing) -> None:
         def render(rel: str = rel, group: list[Rec] = group, newer: int | None = newer,
                    older: int | None = older, label: str = label) -> str:  # fmt: skip
             root = root_of(rel)
-            return kit.list_tpl.render(**kit.common(rel, heading), heading=heading,
+            note = label if rel != base + "index.html" else ""  # older pages say which they are
+            title = f"{heading} · {note}" if note else heading
+            return kit.list_tpl.render(**kit.common(rel, title), heading=heading,
                 rows=list_rows(root, group, listing.show_source, kit.source_dir),
-                page_label=label, mark=listing.mark,
+                page_label=label, page_note=note, mark=listing.mark,
                 newer=href(root, base + page_rel(newer)) if newer else "",
                 older=href(root, base + page_rel(older)) if older else "",
                 feed=href(root, feed) if feed else "")  # fmt: skip
