@@ -27,10 +27,11 @@ from ..ingest.pipeline import RunOptions, run
 from ..ingest.report import FeedOutcome, RunReport, outcome_line
 from ..models import NewsmirrorError
 from ..site.build import build_site
+from .site_report import describe_build
 
 log = logging.getLogger("newsmirror")
 
-JITTER = 0.1  # +-10% on the loop's period
+JITTER = 0.1  # ±10% on the loop's period
 
 TickHook = Callable[[int, RunReport | None], None]
 
@@ -157,7 +158,8 @@ def _build(archive: Path) -> None:
         # Like `newsmirror build`: never read _posts/ while another run writes it.
         with ArchiveLock(archive):
             result = build_site(archive, None, full=False)
-        log.info("site: %s posts, %s pages written", result.posts, result.pages_written)
+        for line in describe_build(result, archive / "_site"):
+            log.info(line)
     except NewsmirrorError as e:
         log.error("site build failed: %s", e)
     except Exception as e:

@@ -1,18 +1,13 @@
-"""The site's settings: the `[site]` table of the archive's newsmirror.toml.
-
-`site_config_from(table, path, archive)` validates a `[site]` table already
-read (every command that loads settings can call it, so a bad value is
-reported at load, not only at build); `load_site_config(archive)` reads the
-file and calls it.
-"""
+"""The site's settings: the `[site]` table of the archive's newsmirror.toml."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..models import ConfigError
+from ..archive.config import CONFIG_FILE, check_table, definitions, read_config
+from ..models import ConfigError, setting
+from ..util.urls import is_http_url
 
 UI_STRINGS: dict[str, dict[str, str]] = {
     "zh-Hans": {
@@ -51,71 +46,36 @@ UI_STRINGS: dict[str, dict[str, str]] = {
         "search_hint": "Simplified and traditional Chinese find the same posts", "utc": "UTC",
     },
 }  # fmt: skip
-# Other spellings of the interface languages, accepted as `lang` (case does not matter).
-LANG_ALIASES = {
-    "zh-hans": "zh-Hans", "zh-cn": "zh-Hans", "zh-sg": "zh-Hans", "zh-hans-cn": "zh-Hans",
-    "zh": "zh-Hans", "zh-hant": "zh-Hant", "zh-tw": "zh-Hant", "zh-hk": "zh-Hant",
-    "zh-mo": "zh-Hant", "zh-hant-tw": "zh-Hant", "zh-hant-hk": "zh-Hant", "en": "en",
-    "en-us": "en", "en-gb": "en",
-}  # fmt: skip
-# Every [site] setting and one line of help (for generated docs: docs/configuration.md).
-SITE_HELP = {
-    "title": "the site's name, in every page's header (default: the archive folder's name)",
-    "url": "the site's absolute URL, for feeds and the sitemap (default: relative links only)",
-    "lang": "the interface language: zh-Hans, zh-Hant or en (zh-CN, zh-TW, zh-HK accepted)",
-    "page_size": "posts per listing page, 5 to 500",
-}
-SITE_KEYS = tuple(SITE_HELP)
+
+
+DEFAULT_TITLE = "My mirror"
 
 
 @dataclass(frozen=True)
 class SiteConfig:
-    title: str = "newsmirror"
-    url: str = ""  # absolute site URL, for feeds and the sitemap; relative links otherwise
-    lang: str = "zh-Hans"  # the interface language: zh-Hans, zh-Hant or en
-    page_size: int = 30
+    title: str = setting(DEFAULT_TITLE, "the site's name, on every page and in its feed")
+    url: str = setting(
+        "", "the site's absolute URL (https://...), for its feed and sitemap; empty: relative links"
+    )
+    lang: str = setting(
+        "zh-Hans", "the interface language: zh-Hans, zh-Hant or en", choices=tuple(UI_STRINGS)
+    )
+    page_size: int = setting(30, "posts per list page", minimum=5, maximum=500)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def site_lang(value: object, path: Path) -> str:
-    """The interface language `value` names (zh-Hans, zh-Hant or en); ConfigError if none."""
-    lang = LANG_ALIASES.get(str(value).strip().lower()) if isinstance(value, str) else None
-    if lang is None:
-        raise ConfigError(path, f"[site] lang = {value!r} is not a language the site has; use "
-                                f"{', '.join(UI_STRINGS)} (or zh-CN, zh-TW, zh-HK)")  # fmt: skip
-    return lang
-
-
-def site_config_from(table: object, path: Path, archive: Path) -> SiteConfig:
-    """Validate a `[site]` table read from `path`; ConfigError names the bad setting."""
-    if not isinstance(table, dict):
-        raise ConfigError(path, "[site] must be a table")
-    unknown = sorted(set(table) - set(SITE_KEYS))
-    if unknown:
-        raise ConfigError(path, f"[site]: unknown setting {unknown[0]!r} "
-                                f"(settings: {', '.join(SITE_KEYS)})")  # fmt: skip
-    title = table.get("title", archive.resolve().name or "newsmirror")
-    url = table.get("url", "")
-    if not isinstance(title, str) or not title.strip():
-        raise ConfigError(path, "[site] title must be a non-empty string")
-    if not isinstance(url, str) or (url and not url.startswith(("http://", "https://"))):
-        raise ConfigError(path, "[site] url must be an absolute http(s) URL, or left out")
-    page_size = table.get("page_size", 30)
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 5 <= page_size <= 500:
-        raise ConfigError(path, "[site] page_size must be a whole number from 5 to 500")
-    return SiteConfig(title=title.strip(), url=url.rstrip("/"),
-                      lang=site_lang(table.get("lang", "zh-Hans"), path), page_size=page_size)  # fmt: skip
+# The [site] table of newsmirror.toml, for validation and docs/configuration.md.
+SITE_SETTINGS = definitions("site", "site", SiteConfig)
 
 
 def load_site_config(archive: Path) -> SiteConfig:
-    """Read `[site]` from `archive/newsmirror.toml`; defaults when absent."""
-    path = archive / "newsmirror.toml"
-    if not path.is_file():
-        return SiteConfig(title=archive.resolve().name or "newsmirror")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(path, f"not valid TOML ({e})") from None
-    return site_config_from(data.get("site", {}), path, archive)
+    """Read and check `[site]` of `archive/newsmirror.toml`; defaults when absent."""
+    path = archive / CONFIG_FILE
+    values = check_table(path, "[site]", read_config(archive).get("site", {}), SITE_SETTINGS)
+    url = values.get("url", "")
+    if url and not is_http_url(url):
+        raise ConfigError(path, f"[site]: url must be an http(s) URL or empty, got {url!r}")
+    values["url"] = url.rstrip("/")
+    return SiteConfig(**values)
