@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 from .config import UI_STRINGS, SiteConfig
 from .output import OutputWriter, href, root_of
 from .records import PV, Plan, PostPages, Rec, day
-from .render import NearbyPost, PostLink, PostPageJob, PostRenderer, make_env
+from .render import PostLink, PostPageJob, PostRenderer, make_env
 from .workers import Workers
 
 FEED_ENTRIES = 30
@@ -89,7 +89,7 @@ def _near_changes(plan: Plan, source: str, members: list[Rec]) -> set[int] | Non
 
 
 def _link(n: Rec | None) -> PostLink | None:
-    return None if n is None else PostLink(n.qurl, n.post.title)
+    return None if n is None else (n.qurl, n.post.title)
 
 
 def _source_jobs(plan: Plan, source: str, members: list[Rec],
@@ -112,7 +112,7 @@ def _source_jobs(plan: Plan, source: str, members: list[Rec],
             continue
         r.sig = sig
         resigned.append(r)
-        near = [NearbyPost(n.qurl, n.post.title, n.post.lang, day(n)) for n in nearby]
+        near = [(n.qurl, n.post.title, n.post.lang, day(n)) for n in nearby]  # NearbyPost
         jobs.append(PostPageJob(r.name, r.url, r.post, source_dir + "index.html", _link(older),
                                 _link(newer), near))  # fmt: skip
     return jobs

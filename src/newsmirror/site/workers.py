@@ -78,7 +78,9 @@ def _init(posts_dir: Path, out: Path, config: SiteConfig) -> None:
     _state = _WorkerState(posts_dir, out, config)
 
 
-def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[ParseResult]:
+def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[tuple]:
+    """Parse a chunk of posts: their ParseResults as plain tuples (NamedTuples pickle
+    ~5x slower; `Workers.parse` names them again)."""
     names, keep, pids = task
     assert _state is not None
     postings = None  # without pids, the terms go back with the results
@@ -93,7 +95,7 @@ def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[ParseRe
         if keep and content is not None and _state.kept_chars + len(content) <= KEEP_CHARS:
             _state.kept[name] = content
             _state.kept_chars += len(content)
-        results.append(result)
+        results.append((result.name, tuple(result.post) if result.post else None, result.terms))
     return results
 
 
@@ -113,12 +115,13 @@ def _take_postings(task: tuple[int, int, str]) -> str:
     return path
 
 
-def _render_chunk(jobs: list[PostPageJob]) -> tuple[int, int]:
-    """Render a batch of post pages; returns (written, skipped)."""
+def _render_chunk(jobs: list[tuple]) -> tuple[int, int]:
+    """Render a batch of post pages (PostPageJobs as plain tuples); returns (written, skipped)."""
     assert _state is not None
     writer = _state.renderer.writer
     w0, s0 = writer.written, writer.skipped
-    for job in jobs:
+    for raw in jobs:
+        job = PostPageJob._make(raw)
         content = _state.kept.pop(job.name, None)
         if content is not None:
             _state.kept_chars -= len(content)
@@ -155,7 +158,8 @@ class Workers:
             streams.append(pool.imap(_parse_chunk, tasks))
         for batch in itertools.chain.from_iterable(itertools.zip_longest(*streams)):
             if batch is not None:
-                yield from batch
+                for name, post, terms in batch:
+                    yield ParseResult(name, None if post is None else ParsedPost._make(post), terms)
 
     def take_postings(self, parts: int = 8) -> list[Callable[[], bytes]]:
         """Each worker's postings, in `parts` parts (`search.Postings.merge` takes
@@ -185,7 +189,8 @@ class Workers:
             (unowned if w is None else shares[w]).append(job)
         for job in unowned:  # to the least busy worker
             min(shares, key=len).append(job)
-        return [pool.map_async(_render_chunk, [share[i : i + 50] for i in range(0, len(share), 50)])
+        return [pool.map_async(_render_chunk, [list(map(tuple, share[i : i + 50]))
+                                               for i in range(0, len(share), 50)])
                 for pool, share in zip(self.pools, shares, strict=True) if share]  # fmt: skip
 
     def close(self) -> None:
