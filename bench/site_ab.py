@@ -76,6 +76,8 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=6)
     ap.add_argument("--work", type=Path)
     ap.add_argument("--hugo", action="store_true", help="time Hugo's build after each pair")
+    ap.add_argument("--inc-rounds", type=int, default=1,
+                    help="rounds of +50 posts rebuilds, the sides taking turns")  # fmt: skip
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="nm-bench-ab-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -91,7 +93,6 @@ def main() -> None:
         check_tree(src)
     runs: dict[str, list[dict]] = {"A": [], "B": []}
     sizes: dict[str, tuple[int, int]] = {}
-    incs: dict[str, dict] = {}
     hugos: list[float] = []
     for src in sides.values():  # untimed: each side's code and files in memory
         build(src, archive, "full")
@@ -107,23 +108,26 @@ def main() -> None:
         print(f"pair {i + 1}: A {a['wall']:.2f} s (load {a['load']:.1f}), "
               f"B {b['wall']:.2f} s (load {b['load']:.1f}), B/A {b['wall'] / a['wall']:.2f}"
               + (f", hugo {hugos[-1]:.2f} s" if hugos else ""), flush=True)  # fmt: skip
-    for name, src in sides.items():
-        build(src, archive, "full")
-        added = generate(archive, 50, start=args.posts)
-        incs[name] = build(src, archive, "incremental")
-        for p in added:
-            p.unlink()
-        build(src, archive, "incremental")
+    incs: dict[str, list[dict]] = {"A": [], "B": []}
+    for _ in range(args.inc_rounds):  # each side's cache must be its own: a full build first
+        for name, src in sides.items():
+            build(src, archive, "full")
+            added = generate(archive, 50, start=args.posts)
+            incs[name].append(build(src, archive, "incremental"))
+            for p in added:
+                p.unlink()
+            build(src, archive, "incremental")
     print(f"\n== {args.posts} posts, {args.pairs} alternated pairs")
     for name, src in sides.items():
         walls = [r["wall"] for r in runs[name]]
         cpu = statistics.median(r["cpu"] for r in runs[name])
         rss = max(max(r["rss_mb"], r["children_rss_mb"]) for r in runs[name])
         size, files = sizes[name]
+        inc_walls = ", ".join(f"{r['wall']:.2f}" for r in incs[name])
         print(f"{name} ({src}): full {statistics.median(walls):.2f} s median of "
               f"{', '.join(f'{w:.2f}' for w in walls)}; CPU {cpu:.1f} s; peak RSS {rss:.0f} MB; "
               f"{runs[name][-1]['written']} files; search index {size / 1e6:.1f} MB in {files} "
-              f"files; +50 posts {incs[name]['wall']:.2f} s")  # fmt: skip
+              f"files; +50 posts {inc_walls} s")  # fmt: skip
     ratios = [b["wall"] / a["wall"] for a, b in zip(runs["A"], runs["B"], strict=True)]
     cpus = [b["cpu"] / a["cpu"] for a, b in zip(runs["A"], runs["B"], strict=True)]
     print(f"B/A CPU: per pair {', '.join(f'{r:.2f}' for r in cpus)}; "
