@@ -46,6 +46,7 @@ from .reader import title_from_filename
 from .records import Plan, PostPages, ReadPosts, Scanned
 from .render import TEMPLATES, PostRenderer
 from .scan import compare, scan_in_background
+from .scriptswitch import write_tables
 from .textutil import slugify
 from .workers import Workers
 
@@ -304,6 +305,7 @@ def write_out(planner: Planner, scanned: Scanned, read: ReadPosts, site: Plan,
         writer.write(f"static/{f.name}", f.read_bytes())
     planner.keep(scriptfold.JS_FILE)  # generated from the table the index was folded with
     writer.write(scriptfold.JS_FILE, scriptfold.js_source())
+    write_tables(out, writer.write, planner.keep, cache.path.parent)  # the 繁/简 switch's
     copy_assets(scanned.archive / "assets", out, planner)
     _phase("search and static", len(planner.new))
     cache.source_dirs = site.groups.source_dir

@@ -25,6 +25,7 @@ from jinja2 import Environment, Template
 from markupsafe import Markup, escape
 
 from .config import UI_STRINGS, SiteConfig
+from .mirrors import write_mirror_pages
 from .output import OutputWriter, href, root_of
 from .records import PV, Plan, PostPages, Rec, day
 from .render import PostLink, PostPageJob, PostRenderer, make_env
@@ -393,6 +394,7 @@ def render_indexes(planner: Planner, kit: PageKit, plan: Plan) -> None:
                  lambda: env.get_template("404.html").render(**kit.common("404.html", "404")))  # fmt: skip
     planner.page("search.html", (), lambda: env.get_template("search.html").render(
         **kit.common("search.html", t["search"]), page_class="search"))  # fmt: skip
+    write_mirror_pages(planner.page, env, kit.config)
     render_sitemap(planner, kit.config, plan.recs)
 
 
