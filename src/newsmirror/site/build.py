@@ -35,6 +35,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from ..models import NewsmirrorError
+from ..util.text import plural
 from . import scriptfold, search
 from .cache import PostRow, SiteCache, make_row, with_sig
 from .config import SiteConfig, load_site_config
@@ -102,6 +103,15 @@ class BuildReport:
     def open_hint(self) -> str:
         """One line telling where to open the site, e.g. "open file:///.../index.html"."""
         return f"open {self.index_uri} in a browser" if self.site else ""
+
+    def summary_lines(self) -> list[str]:
+        """What the build did, and where to open the site: for the CLI and `watch`."""
+        counts = (
+            f"site: {plural(self.posts, 'post')}, {plural(self.pages_written, 'page')} written,"
+            f" {self.pages_unchanged} unchanged, {self.pages_removed} removed,"
+            f" in {self.seconds:.2f}s"
+        )
+        return [counts, self.open_hint] if self.open_hint else [counts]
 
 
 def _stamp(config: SiteConfig) -> str:
