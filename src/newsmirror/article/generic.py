@@ -19,7 +19,7 @@ from lxml import etree
 
 from ..sanitize import parse_fragment, serialize_fragment
 from .blocks import BLOCK_ID, Block, cut_to, match_key, page_blocks
-from .kinds import LEAD_WORDS, drop_page_chrome, kind_of
+from .kinds import LEAD_WORDS, drop_page_chrome, kind_of, text_kind
 from .readability_doc import ReadabilityDocument
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def decide(votes: Votes) -> set[int]:
     if not keep:
         return keep
     kinds = block_kinds(blocks, keep)
-    keep = {i for i in keep if not _junk(blocks[i], kinds[i])}
+    keep = {i for i in keep if kinds[i] is None}
     if LEADS and keep:
         keep |= _lead(blocks, keep)
     if TAIL and keep:
@@ -137,6 +137,7 @@ def decide(votes: Votes) -> set[int]:
 
 
 CAPTION_MAX = 80
+TEXT_KINDS = True
 LEADS = True
 TAIL = 1
 PROSE_CHARS = 100
@@ -181,12 +182,6 @@ def _lead(blocks: list[Block], keep: set[int]) -> set[int]:
                 found.add(block.index)
                 break
     return found
-
-
-def _junk(block: Block, kind: str | None) -> bool:
-    if kind == "caption":
-        return len(block.text) < CAPTION_MAX
-    return kind is not None or _link_line(block)
 
 
 IMAGE_CAPTIONS = False
@@ -239,8 +234,6 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
     kinds: list[str | None] = []
     for block in blocks:
         found = "caption" if CAPTIONS and block.element.tag == "figcaption" else None
-        if found is None and IMAGE_CAPTIONS and len(block.text) < CAPTION_MAX and _by_image(block):
-            found = "caption"
         if found is None:
             for el in (block.element, *block.element.iterancestors()):
                 if held.get(el, 0) > limit or el.tag in ("body", "html"):
@@ -250,6 +243,12 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
                 if known[el] is not None:
                     found = known[el]
                     break
+        if found is None and _link_line(block):
+            found = "link-line"
+        if found is None and TEXT_KINDS:
+            found = text_kind(block.text)
+        elif found == "caption" and len(block.text) >= CAPTION_MAX:
+            found = None  # a caption that long describes; a short one credits or labels
         kinds.append(found)
     # A kind that holds much of the voted text is how this page lays out its article
     # (a slideshow of captions, a live ticker of comments), not something beside it.
@@ -270,9 +269,15 @@ def extract_generic(html: str, url: str) -> str | None:
     votes = vote(root, url)
     keep = decide(votes)
     kept_chars = sum(len(votes.blocks[i].text) for i in keep)
+    page_chars = sum(len(b.text) for b in votes.blocks)
     # readability alone returns a few words ("Home") on pages without an article:
-    # so short a text counts only when both extractors chose it.
-    if kept_chars < MIN_ARTICLE_CHARS and not keep <= votes.in_traf & votes.in_read:
+    # so short a text counts only when both extractors chose it, or when it is all
+    # the text the page has.
+    if (
+        kept_chars < MIN_ARTICLE_CHARS
+        and not keep <= votes.in_traf & votes.in_read
+        and kept_chars < page_chars
+    ):
         return None
     article = cut_to(votes.blocks, keep)
     if article is None:

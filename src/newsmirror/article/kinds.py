@@ -98,3 +98,27 @@ def kind_of(el: lxml.html.HtmlElement) -> str | None:
 
 
 _ORDER = {kind: i for i, kind in enumerate(_KIND_WORDS)}
+
+
+# Short lines whose words say what they are. Several languages: the pages are.
+TEXT_KIND_CHARS = 160
+_TEXT_KINDS = {
+    "newsletter": r"newsletter|subscri(?:be|ption)|abonn(?:ieren|iere|ez|er)\b|subskrypc|suscr[ií]b",
+    "credit": r"^\(?\s*(?:foto|fotos|photo|photos|bild|bilder|image|images|quelle|source|credit|credits"
+              r"|copyright|©|titelbild|beitragsbild)\b|\b(?:foto|photo|bild)s?\s*:\s*$|^©",
+    "date": r"^(?:(?:stand|aktualisiert|updated?|published|veröffentlicht|release date|last modified)"
+            r"(?:\s+am|\s+on)?\s*:?\s*)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2})?"
+            r"(?:,?\s*\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm))?)?\s*$",
+}  # fmt: skip
+_TEXT_KIND_PATTERNS = {kind: re.compile(words, re.I) for kind, words in _TEXT_KINDS.items()}
+ENABLED_TEXT_KINDS = frozenset(_TEXT_KINDS)
+
+
+def text_kind(text: str) -> str | None:
+    """The kind a short line's own words name ("Foto: ...", "Subscribe to ...", a bare date)."""
+    if len(text) > TEXT_KIND_CHARS:
+        return None
+    for kind, pattern in _TEXT_KIND_PATTERNS.items():
+        if kind in ENABLED_TEXT_KINDS and pattern.search(text):
+            return kind
+    return None
