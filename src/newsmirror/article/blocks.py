@@ -110,7 +110,8 @@ def cut_to(blocks: list[Block], keep: set[int]) -> lxml.html.HtmlElement | None:
 
     Works on the tree the blocks were taken from (it changes it). Elements that
     hold only dropped text go whole (with their images); elements without text
-    (images, figures, embeds) stay where they are.
+    (images, figures, embeds) stay where they are, unless other page text lies
+    between them and the kept text (a logo above the menu, an ad slot after it).
     """
     kept = [b for b in blocks if b.index in keep]
     if not kept:
@@ -132,7 +133,31 @@ def cut_to(blocks: list[Block], keep: set[int]) -> lxml.html.HtmlElement | None:
                 else:
                     el.text = None
     top = _common_ancestor([_holder(node) for block in kept for node in block.nodes])
-    doomed = {el for el in top.iterdescendants() if el in has_dropped and el not in has_kept}
+    # Document order under top: an element spans [start, end]; text is at its start,
+    # a tail just after its end.
+    start: dict[lxml.html.HtmlElement, int] = {}
+    end: dict[lxml.html.HtmlElement, int] = {}
+    step = 0
+    for event, el in etree.iterwalk(top, events=("start", "end")):
+        step += 1
+        (start if event == "start" else end)[el] = step
+    def places(wanted: list[Block]) -> list[int]:
+        return [end[el] if is_tail else start[el] for b in wanted for el, is_tail in b.nodes
+                if el in start]  # fmt: skip
+
+    kept_at = places(kept)
+    first, last = min(kept_at), max(kept_at)
+    dropped_at = places([b for b in blocks if b.index not in keep])
+    # Media before the article's text stay when nothing dropped lies between (a
+    # lead picture), not when they come before other page text (a logo); the same after.
+    lead_from = max((at for at in dropped_at if at < first), default=0)
+    tail_to = min((at for at in dropped_at if at > last), default=step + 1)
+    doomed = {
+        el
+        for el in top.iterdescendants()
+        if el not in has_kept
+        and (el in has_dropped or end.get(el, 0) < lead_from or start.get(el, 0) > tail_to)
+    }
     for el in doomed:
         if not any(a in doomed for a in el.iterancestors()):
             el.drop_tree()  # its descendants go with it

@@ -129,11 +129,38 @@ def decide(votes: Votes) -> set[int]:
         return keep
     kinds = block_kinds(blocks, keep)
     keep = {i for i in keep if kinds[i] is None}
+    if ISLANDS and keep:
+        keep -= _islands(blocks, keep) - (both if ISLANDS == 2 else set())
     if LEADS and keep:
-        keep |= _lead(blocks, keep)
+        keep |= _lead(blocks, keep, kinds)
     if TAIL and keep:
         keep -= _tail(blocks, keep)
     return keep
+
+
+ISLANDS = 2
+ISLAND_GAP = 400  # characters of dropped text that part two runs of kept blocks
+ISLAND_SHARE = 0.1  # a run with less than this share of the kept text is an island
+
+
+def _islands(blocks: list[Block], keep: set[int]) -> set[int]:
+    """Short runs of kept blocks far from the article: a category link up in the
+    header, a teaser down in the footer, kept by one extractor."""
+    runs: list[list[int]] = []
+    gap = ISLAND_GAP + 1
+    for block in blocks:
+        if block.index in keep:
+            if gap > ISLAND_GAP or not runs:
+                runs.append([])
+            runs[-1].append(block.index)
+            gap = 0
+        else:
+            gap += len(block.text)
+    if len(runs) < 2:
+        return set()
+    sizes = [sum(len(blocks[i].text) for i in run) for run in runs]
+    total = sum(sizes)
+    return {i for run, size in zip(runs, sizes) if size < ISLAND_SHARE * total for i in run}
 
 
 CAPTION_MAX = 80
@@ -148,6 +175,11 @@ def _is_prose(block: Block) -> bool:
     return len(block.text) >= PROSE_CHARS and block.link_density < 0.3
 
 
+def _label(block: Block) -> bool:
+    """A short line ending in a colon: the title of what follows ("Contact:")."""
+    return len(block.text) <= 60 and block.text.endswith(":")
+
+
 def _tail(blocks: list[Block], keep: set[int]) -> set[int]:
     """What follows the article's last paragraph under a heading of its own
     ("More on this", "Contact:", "Sources"): a section of the page, not of the article."""
@@ -160,6 +192,8 @@ def _tail(blocks: list[Block], keep: set[int]) -> set[int]:
         return set()
     if TAIL == 1:
         return {i for i in after if blocks[i].element.tag in HEADINGS}
+    if TAIL == 3:
+        return {i for i in after if blocks[i].element.tag in HEADINGS or _label(blocks[i])}
     head = blocks[after[0]]
     if head.element.tag in HEADINGS or (len(head.text) < 60 and head.text.endswith(":")):
         return set(after)
@@ -167,13 +201,21 @@ def _tail(blocks: list[Block], keep: set[int]) -> set[int]:
 LEAD_MIN = 40
 
 
-def _lead(blocks: list[Block], keep: set[int]) -> set[int]:
+def _lead(blocks: list[Block], keep: set[int], kinds: list[str | None]) -> set[int]:
     """The article's lead (standfirst) when the extractors left it out: a block
-    named as one, just before the article's first block."""
-    first = min(keep)
+    named as one, shortly before the article's first paragraph."""
+    first = min((i for i in keep if blocks[i].element.tag not in HEADINGS), default=None)
+    if first is None:
+        return set()
     found: set[int] = set()
-    for block in blocks[max(0, first - LEAD_REACH) : first]:
-        if block.length < LEAD_MIN or block.link_density > 0.2:
+    reach = 0
+    for block in reversed(blocks[:first]):
+        if kinds[block.index] is not None:
+            continue  # page chrome between lead and body does not count
+        reach += 1
+        if reach > LEAD_REACH:
+            break
+        if block.index in keep or block.length < LEAD_MIN or block.link_density > 0.2:
             continue
         for el in (block.element, *block.element.iterancestors()):
             if el.tag in ("body", "html", "article", "main"):
@@ -182,24 +224,6 @@ def _lead(blocks: list[Block], keep: set[int]) -> set[int]:
                 found.add(block.index)
                 break
     return found
-
-
-IMAGE_CAPTIONS = False
-_PICTURES = ("img", "picture", "video")
-
-
-def _by_image(block: Block) -> bool:
-    """Whether a block sits with a picture: holds one, or comes right after one."""
-    el = block.element
-    if IMAGE_CAPTIONS == 2 and any(True for _ in el.iter(*_PICTURES)):
-        return True
-    previous = el.getprevious()
-    if previous is None:
-        return False
-    if previous.tag in _PICTURES:
-        return True
-    # An image wrapper: a picture and no text of its own.
-    return not previous.text_content().strip() and any(True for _ in previous.iter(*_PICTURES))
 
 
 def _inside(candidates: set[int], reference: set[int]) -> set[int]:

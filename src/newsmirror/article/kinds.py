@@ -106,7 +106,8 @@ _TEXT_KINDS = {
     "newsletter": r"newsletter|subscri(?:be|ption)|abonn(?:ieren|iere|ez|er)\b|subskrypc|suscr[ií]b",
     "credit": r"^\(?\s*(?:foto|fotos|photo|photos|bild|bilder|image|images|quelle|source|credit|credits"
               r"|copyright|©|titelbild|beitragsbild)\b|\b(?:foto|photo|bild)s?\s*:\s*$|^©",
-    "date": r"^(?:(?:stand|aktualisiert|updated?|published|veröffentlicht|release date|last modified)"
+    "date": r"^(?:(?:stand|aktualisiert|publiziert|veröffentlicht|updated?|published|posted|release date"
+            r"|last modified|publié|mis à jour|publicado|actualizado|pubblicato|aggiornato)"
             r"(?:\s+am|\s+on)?\s*:?\s*)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2})?"
             r"(?:,?\s*\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm))?)?\s*$",
 }  # fmt: skip
