@@ -156,11 +156,15 @@ def readability_table(results: list[PageResult], names: list[str], title: str) -
         name: {r.page.name: token_score(r.outputs[name], r.page.expected_text) for r in results}
         for name in names
     }
-    langs = sorted({r.page.lang for r in results}, key=lambda x: (-sum(r.page.lang == x for r in results), x))
+    langs = sorted(
+        {r.page.lang for r in results}, key=lambda x: (-sum(r.page.lang == x for r in results), x)
+    )
     by_lang = {lang: [r.page.name for r in results if r.page.lang == lang] for lang in langs}
     print(f"\n{title} (n={len(results)})")
     lang_head = " ".join(f"{lang + ' ' + str(len(by_lang[lang])):>7}" for lang in langs)
-    print(f"{'extractor':24} {'prec':>6} {'recall':>6} {'F1':>6} {'ms/art':>8} {'time':>7}  F1 by language: {lang_head}")
+    print(
+        f"{'extractor':24} {'prec':>6} {'recall':>6} {'F1':>6} {'ms/art':>8} {'time':>7}  F1 by language: {lang_head}"
+    )
     for name in names:
         s: dict[str, TokenScore] = scores[name]
         row = (
@@ -283,8 +287,14 @@ def main(argv: list[str] | None = None) -> int:
             errors[name] += 1
     print(f"{len(results)} pages in {wall:.0f} s wall, {args.jobs} process(es), load {os.getloadavg()[0]:.2f}"
           f" on {os.cpu_count()} cores; errors: {dict(errors) or 'none'}")  # fmt: skip
-    for corpus, table in (("readability", readability_table), ("trafilatura-eval", traf_eval_table)):
-        for part, label in (("dev", "development part (tuned on)"), ("test", "test part (never tuned on)")):
+    for corpus, table in (
+        ("readability", readability_table),
+        ("trafilatura-eval", traf_eval_table),
+    ):
+        for part, label in (
+            ("dev", "development part (tuned on)"),
+            ("test", "test part (never tuned on)"),
+        ):
             subset = [r for r in results if r.page.corpus == corpus and r.page.part == part]
             if subset:
                 table(subset, names, f"{corpus}, {label}")

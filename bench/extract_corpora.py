@@ -193,9 +193,7 @@ def readability_language(page: Path, expected_text: str) -> str:
 @cache
 def traf_eval_common() -> ModuleType:
     """trafilatura-eval's eval_common.py, imported from the corpus folder."""
-    spec = importlib.util.spec_from_file_location(
-        "traf_eval_common", TRAF_EVAL / "eval_common.py"
-    )
+    spec = importlib.util.spec_from_file_location("traf_eval_common", TRAF_EVAL / "eval_common.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.dont_write_bytecode, before = True, sys.dont_write_bytecode  # the corpus is read-only

@@ -141,6 +141,7 @@ def cut_to(blocks: list[Block], keep: set[int]) -> lxml.html.HtmlElement | None:
     for event, el in etree.iterwalk(top, events=("start", "end")):
         step += 1
         (start if event == "start" else end)[el] = step
+
     def places(wanted: list[Block]) -> list[int]:
         return [end[el] if is_tail else start[el] for b in wanted for el, is_tail in b.nodes
                 if el in start]  # fmt: skip

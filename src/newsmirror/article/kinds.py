@@ -1,10 +1,13 @@
 """Kinds of page elements that are not the article, named by what they are.
 
-Two uses: `drop_page_chrome` removes, before any extractor runs, what is never
-article text (scripts, hidden elements, menus, form controls, cookie banners);
-`junk_kind` names the kind of a block the extractors kept but that is not article
-text (share bars, newsletter boxes, "read also" lists, comment sections...).
-Rules name a kind of element, never a site: per-site rules live in rules.py.
+`drop_page_chrome` removes, before any extractor runs, what is never article
+text: scripts, hidden elements, menus, form controls, cookie banners.
+`kind_of` names the kind of container an element is by its class or id words
+(comments, related links, share bars, newsletter boxes, captions, author boxes,
+post metadata, tables of contents, ads, sidebars); `text_kind` names a short line
+by its own words (a newsletter call, a photo credit, a bare date); `LEAD_WORDS`
+names an article's lead. The rules name a kind of element, never a site: per-site
+rules live in rules.py and are not used here.
 """
 
 from __future__ import annotations
@@ -18,19 +21,18 @@ NEVER_TEXT = ("script", "style", "noscript", "template", "link", "meta", "button
               "input", "select", "option", "textarea", "nav")  # fmt: skip
 _ROLES = frozenset(("navigation", "menu", "menubar", "search", "dialog", "alertdialog"))
 _HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
-# Cookie and consent banners: class or id words.
 _CONSENT = re.compile(
     r"(?:^|[\s_-])(?:cookies?|consent|gdpr|onetrust|didomi|usercentrics|cookiebot"
     r"|cookie-?notice|cookie-?banner)(?:$|[\s_-])",
     re.I,
 )
+_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden='true' or @role or @style]")
 
 
-_MAYBE_HIDDEN_XPATH = etree.XPath("//*[@hidden or @aria-hidden='true' or @role or @style]")
 def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
     """Remove what no extractor should ever see as text (in place)."""
     doomed = list(root.iter(*NEVER_TEXT, etree.Comment, etree.ProcessingInstruction))
-    for el in _MAYBE_HIDDEN_XPATH(root):
+    for el in _MAYBE_HIDDEN(root):
         style = el.get("style")
         if (
             el.get("hidden") is not None
@@ -48,8 +50,9 @@ def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
             el.drop_tree()
 
 
-# Kinds of containers inside a page that hold no article text, by class or id words.
-# A word matches at its start ("relatedPosts", "jp-relatedposts", "share-bar").
+# Class or id words of containers that hold no article text. A word matches where
+# it starts ("relatedPosts", "jp-relatedposts", "share-bar"); where two kinds
+# match, the one listed first wins.
 _KIND_WORDS = {
     "comments": r"comment(?!ary)|kommentar|respond|disqus|discussion",
     "related": r"related|recommend|read-?more|more-?(?:stories|articles|news)|also-?read"
@@ -65,21 +68,20 @@ _KIND_WORDS = {
     "ads": r"ad(?:s|vert|vertisement|-?slot|-?container|-?unit)?(?![a-z])|anzeige|sponsor",
     "sidebar": r"sidebar",
 }  # fmt: skip
-# One pattern, a named group per kind: the first kind listed wins where two match.
 _KINDS = re.compile(
     "|".join(rf"(?<![a-z])(?P<{kind}>{words})" for kind, words in _KIND_WORDS.items()), re.I
 )
+_KIND_ORDER = {kind: i for i, kind in enumerate(_KIND_WORDS)}
+# Class words that label a post's taxonomy (WordPress: "tag-social", "category-related",
+# "post-123"), not what the element is.
+_TAXONOMY = re.compile(r"^(?:(?:tag|category|categories|postid|format|status|type)-|post-\d)", re.I)
+
+# Class or id words of an article's lead (standfirst, deck, intro).
 LEAD_WORDS = re.compile(
     r"(?<![a-z])(?:lead|intro|teaser-?text|abstract|excerpt|chapo|perex|standfirst|deck"
     r"|sub-?headline|subtitle|summary|article-?description|einleitung)",
     re.I,
 )
-
-
-# Class words that label a post's taxonomy (WordPress: "tag-social", "category-related"),
-# not the element's kind.
-_TAXONOMY = re.compile(r"^(?:(?:tag|category|categories|postid|format|status|type)-|post-\d)", re.I)
-ENABLED_KINDS = frozenset(_KIND_WORDS)
 
 
 def kind_of(el: lxml.html.HtmlElement) -> str | None:
@@ -92,34 +94,39 @@ def kind_of(el: lxml.html.HtmlElement) -> str | None:
     found = None
     for match in _KINDS.finditer(words):
         kind = match.lastgroup
-        if kind in ENABLED_KINDS and (found is None or _ORDER[kind] < _ORDER[found]):
+        if kind is not None and (found is None or _KIND_ORDER[kind] < _KIND_ORDER[found]):
             found = kind
     return found
 
 
-_ORDER = {kind: i for i, kind in enumerate(_KIND_WORDS)}
-
-
-# Short lines whose words say what they are. Several languages: the pages are.
+# Short lines whose own words say what they are, in the languages of the corpora.
 TEXT_KIND_CHARS = 160
 _TEXT_KINDS = {
-    "newsletter": r"newsletter|subscri(?:be|ption)|abonn(?:ieren|iere|ez|er)\b|subskrypc|suscr[ií]b",
-    "credit": r"^\(?\s*(?:foto|fotos|photo|photos|bild|bilder|image|images|quelle|source|credit|credits"
-              r"|copyright|©|titelbild|beitragsbild)\b|\b(?:foto|photo|bild)s?\s*:\s*$|^©",
-    "date": r"^(?:(?:stand|aktualisiert|publiziert|veröffentlicht|updated?|published|posted|release date"
-            r"|last modified|publié|mis à jour|publicado|actualizado|pubblicato|aggiornato)"
-            r"(?:\s+am|\s+on)?\s*:?\s*)?(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2})?"
-            r"(?:,?\s*\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm))?)?\s*$",
-}  # fmt: skip
-_TEXT_KIND_PATTERNS = {kind: re.compile(words, re.I) for kind, words in _TEXT_KINDS.items()}
-ENABLED_TEXT_KINDS = frozenset(_TEXT_KINDS)
+    "newsletter": re.compile(
+        r"newsletter|subscri(?:be|ption)|abonn(?:ieren|iere|ez|er)\b|subskrypc|suscr[ií]b", re.I
+    ),
+    "credit": re.compile(
+        r"^\(?\s*(?:fotos?|photos?|bild|bilder|images?|quelle|source|credits?|copyright|©"
+        r"|titelbild|beitragsbild)\b|\b(?:foto|photo|bild)s?\s*:\s*$|^©",
+        re.I,
+    ),
+    # A date or time, alone or after a label ("Updated: 03.04.2020, 12:35").
+    "date": re.compile(
+        r"^(?:(?:stand|aktualisiert|publiziert|veröffentlicht|updated?|published|posted"
+        r"|release date|last modified|publié|mis à jour|publicado|actualizado|pubblicato"
+        r"|aggiornato)(?:\s+am|\s+on)?\s*:?\s*)?"
+        r"(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2})?"
+        r"(?:,?\s*\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm))?)?\s*$",
+        re.I,
+    ),
+}
 
 
 def text_kind(text: str) -> str | None:
     """The kind a short line's own words name ("Foto: ...", "Subscribe to ...", a bare date)."""
-    if len(text) > TEXT_KIND_CHARS:
+    if len(text) > TEXT_KIND_CHARS or not text.strip():
         return None
-    for kind, pattern in _TEXT_KIND_PATTERNS.items():
-        if kind in ENABLED_TEXT_KINDS and pattern.search(text):
+    for kind, pattern in _TEXT_KINDS.items():
+        if pattern.search(text):
             return kind
     return None

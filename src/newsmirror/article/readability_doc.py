@@ -182,6 +182,4 @@ def clean_length(text: str) -> int:
 
 def _blocks_div_to_p(el: Any) -> bool:
     """Whether el or a descendant has a tag readability-lxml's div test looks for."""
-    return any(
-        isinstance(d.tag, str) and d.tag.startswith(_DIV_TO_P_BLOCKERS) for d in el.iter()
-    )
+    return any(isinstance(d.tag, str) and d.tag.startswith(_DIV_TO_P_BLOCKERS) for d in el.iter())
