@@ -158,11 +158,28 @@ def cut_to(blocks: list[Block], keep: set[int]) -> lxml.html.HtmlElement | None:
         for el in top.iterdescendants()
         if el not in has_kept
         and (el in has_dropped or end.get(el, 0) < lead_from or start.get(el, 0) > tail_to)
+        and not _picture_of_article(el, lead_from, tail_to, start, end)
     }
     for el in doomed:
         if not any(a in doomed for a in el.iterancestors()):
             el.drop_tree()  # its descendants go with it
     return top
+
+
+PICTURES = ("img", "picture", "video")
+
+
+def _picture_of_article(
+    el: lxml.html.HtmlElement, lead_from: int, tail_to: int,
+    start: dict[lxml.html.HtmlElement, int], end: dict[lxml.html.HtmlElement, int],
+) -> bool:  # fmt: skip
+    """A figure within the article whose caption alone was dropped keeps its picture."""
+    return (
+        el.tag == "figure"
+        and end.get(el, 0) >= lead_from
+        and start.get(el, 0) <= tail_to
+        and any(True for _ in el.iter(*PICTURES))
+    )
 
 
 def _holder(node: TextNode) -> lxml.html.HtmlElement:
