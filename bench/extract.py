@@ -19,7 +19,7 @@ Tuning aids (--diff, --worst) print only development-part pages: the test part's
 pages are scored, never shown.
 
 Run: python bench/extract.py [--part dev|test|both] [--corpus readability|trafilatura-eval]
-     [--extractors NAME ...] [--jobs N] [--worst N] [--diff PAGE ...]
+     [--extractors NAME ...] [--jobs N] [--limit N] [--worst N] [--diff PAGE ...]
 """
 
 from __future__ import annotations
@@ -248,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--extractors", nargs="+", choices=list(EXTRACTORS), default=list(EXTRACTORS))
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (timings get noisier)")
     ap.add_argument("--worst", type=int, default=0, help="list newsmirror's N worst dev pages")
+    ap.add_argument("--limit", type=int, default=0, help="only the first N pages of each part")
     ap.add_argument("--diff", nargs="*", default=[], metavar="PAGE",
                     help="newsmirror's lost/extra text on these development pages")  # fmt: skip
     args = ap.parse_args(argv)
@@ -265,6 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         pages += traf_eval_pages()
     if args.part != "both":
         pages = [p for p in pages if p.part == args.part]
+    if args.limit:
+        taken: dict[tuple[str, str], int] = defaultdict(int)
+        limited = []
+        for page in pages:
+            if taken[page.corpus, page.part] < args.limit:
+                taken[page.corpus, page.part] += 1
+                limited.append(page)
+        pages = limited
     refused = [p.name for p in pages if p.name in args.diff and p.part == "test"]
     if refused:
         ap.error(f"--diff shows development pages only; in the test part: {', '.join(refused)}")

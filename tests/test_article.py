@@ -4,6 +4,7 @@ scores (the test parts are never used here: they are only for the bench)."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 from statistics import mean
@@ -264,3 +265,26 @@ def test_readability_development_pages_stay_above_a_floor() -> None:
     # The Chinese development pages stay whole; the Japanese one no worse than before.
     assert min(f1[n] for n in ("gmw", "pixnet", "youth")) >= 0.99
     assert f1["hukumusume"] >= 0.62
+
+
+@needs_corpora
+def test_the_bench_runs_on_a_few_pages_of_each_part() -> None:
+    bench = Path(__file__).resolve().parents[1] / "bench" / "extract.py"
+    proc = subprocess.run(
+        [sys.executable, str(bench), "--limit", "2"], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    for corpus in ("readability", "trafilatura-eval"):
+        for part in ("development part (tuned on)", "test part (never tuned on)"):
+            assert f"{corpus}, {part}" in out
+    rows = [line.split()[0] for line in out.splitlines() if line[:1].isalpha()]
+    for name in ("newsmirror", "trafilatura", "trafilatura-precision", "readability-lxml"):
+        assert rows.count(name) == 4, name
+    # A development page can be diffed; a test page cannot.
+    test_page = next(p.name for p in corpora.readability_pages() if p.part == "test")
+    refused = subprocess.run(
+        [sys.executable, str(bench), "--corpus", "readability", "--diff", test_page],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "development pages only" in refused.stderr
