@@ -54,7 +54,7 @@ from extract_corpora import (  # noqa: E402
 from readability import Document  # noqa: E402
 from trafilatura.utils import decode_file  # noqa: E402
 
-from newsmirror.extract import extract_article  # noqa: E402
+from newsmirror.ingest.extract import extract_article  # noqa: E402
 
 # trafilatura's canonical benchmark settings (eval_common.EXTRACT_OPTS).
 TRAF_OPTS: dict[str, Any] = dict(traf_eval_common().EXTRACT_OPTS)

@@ -19,7 +19,7 @@ import aiohttp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from loopback import loopback_server  # noqa: E402
 
-from newsmirror.fetch import Fetcher, FetchSettings  # noqa: E402
+from newsmirror.ingest.fetch import Fetcher, FetchSettings  # noqa: E402
 
 BODY = b"<rss version='2.0'><channel><title>bench</title></channel></rss>" * 20
 Get = Callable[[str], Awaitable[int]]

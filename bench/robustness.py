@@ -24,8 +24,8 @@ from urllib.parse import urljoin
 
 import feedparser
 
+from newsmirror.ingest.parse import feedparser_result, parse_feed
 from newsmirror.models import Entry, FeedError, ParsedFeed
-from newsmirror.parse import feedparser_result, parse_feed
 
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "feeds"
 FEEDPARSER_TESTS = CORPUS / "feedparser" / "tests"

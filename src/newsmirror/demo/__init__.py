@@ -1,5 +1,6 @@
-"""The built-in demo: feeds shipped with newsmirror, served on 127.0.0.1 and
-mirrored into a local archive, so that newsmirror can be tried with no internet.
+"""The built-in demo's feeds: shipped with newsmirror and served on 127.0.0.1
+(`newsmirror demo` mirrors them into a local archive), so that newsmirror
+can be tried with no internet.
 
 The feeds cover RSS 2.0 with content:encoded, Atom, YouTube's media:group,
 JSON Feed, a summary-only feed (full text comes from the article page) and a
@@ -9,13 +10,17 @@ GBK-encoded feed.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import threading
 from importlib.resources import files
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from ..archive.fsutil import atomic_write
+from ..archive.subscriptions import load_subscriptions
+from ..models import ConfigError
 
 FEEDS = [
     ("示例新闻", "rss2.xml", "application/rss+xml; charset=utf-8"),
@@ -27,6 +32,37 @@ FEEDS = [
 ]
 PAGES = {"/articles/1.html": "article-1.html"}
 PREFERRED_PORT = 18733  # fixed when free, so reruns see the same item links
+# In a demo archive: the address its feeds were served from.
+DEMO_MARK = Path(".newsmirror") / "demo-server"
+
+
+def mark_demo_archive(archive: Path, base: str) -> None:
+    atomic_write(archive / DEMO_MARK, base + "\n")
+
+
+def check_demo_server(archive: Path) -> None:
+    """Refuse, in one line saying what to do, a run over the demo's archive
+    when the demo's server has gone (every feed would fail to connect)."""
+    try:
+        base = (archive / DEMO_MARK).read_text(encoding="utf-8").strip()
+    except OSError:
+        return
+    subs = load_subscriptions(archive)
+    if subs and all(s.url.startswith(base + "/") for s in subs) and not _answers(base):
+        raise ConfigError(
+            archive,
+            "this is the demo's archive, and the demo's feed server has ended with "
+            "`newsmirror demo`: run `newsmirror demo` again to mirror them anew",
+        )
+
+
+def _answers(base: str) -> bool:
+    parts = urlsplit(base)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 class DemoServer:
@@ -87,28 +123,12 @@ class DemoServer:
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
+            # As the server will: a port whose last connections linger in
+            # TIME_WAIT (a demo run a minute ago) is free to listen on.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return s.getsockname()[1]
     raise OSError("no free port on 127.0.0.1")
-
-
-def run_demo(archive: Path, *, build: bool = False) -> None:
-    """Serve the demo feeds, mirror them into `archive`, optionally build the site."""
-    from ..cli import build_site_cli, run_with_progress
-    from ..config import load_settings
-    from ..pipeline import RunOptions
-
-    archive.mkdir(parents=True, exist_ok=True)
-    with DemoServer() as server:
-        subs = [{"site": site, "url": server.feed_url(name)} for site, name, _ in FEEDS]
-        (archive / "subs.json").write_text(
-            json.dumps(subs, ensure_ascii=False, indent=4), encoding="utf-8"
-        )
-        run_with_progress(archive, RunOptions(), load_settings(archive))
-    print(f"posts: {archive / '_posts'}")
-    if build:
-        build_site_cli(archive, None, full=False)
-        print(f"site: open {(archive / '_site' / 'index.html').resolve().as_uri()}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..archive.fsutil import atomic_write
 from ..models import NewsmirrorError
 
 SCAFFOLD = resources.files("newsmirror") / "jekyll"

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
 
-from ..fsutil import atomic_write
+from ..archive.fsutil import atomic_write
 
 
 class OutputWriter:

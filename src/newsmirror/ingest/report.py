@@ -1,0 +1,159 @@
+"""What a run did, for people (a rich table or plain lines) and machines (JSON)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from ..archive.fsutil import atomic_write
+from ..util.text import plural
+
+FeedStatus = Literal["fetched", "not_modified", "failed", "skipped"]
+
+
+@dataclass
+class FeedOutcome:
+    site: str
+    url: str
+    status: FeedStatus
+    reason: str | None = None  # why it failed or was skipped
+    new_posts: int = 0
+    items: int = 0
+    item_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    # One line per address the fetch policy refused: the item and the address.
+    refused: list[str] = field(default_factory=list)
+    moved_to: str | None = None
+    seconds: float = 0.0
+    cache_seconds: float | None = None  # the server's Cache-Control max-age / Expires hint
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+
+
+@dataclass
+class RunReport:
+    archive: str
+    started: float
+    finished: float = 0.0
+    feeds: list[FeedOutcome] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)  # file names written
+    imported: tuple[int, int] = (0, 0)  # (allurls.dat links, existing posts) on a first run
+
+    def count(self, status: FeedStatus) -> int:
+        return sum(1 for f in self.feeds if f.status == status)
+
+    @property
+    def failed(self) -> list[FeedOutcome]:
+        return [f for f in self.feeds if f.status == "failed"]
+
+    def new_posts_by_site(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for f in self.feeds:
+            if f.new_posts:
+                counts[f.site] += f.new_posts
+        return counts
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["summary"] = {
+            "feeds": len(self.feeds),
+            "fetched": self.count("fetched"),
+            "not_modified": self.count("not_modified"),
+            "failed": self.count("failed"),
+            "skipped": self.count("skipped"),
+            "new_posts": len(self.posts),
+            "seconds": round(self.finished - self.started, 3),
+        }
+        return data
+
+    def summary_line(self) -> str:
+        s = self.to_dict()["summary"]
+        return (
+            f"{plural(s['feeds'], 'feed')}: {s['fetched']} fetched, {s['not_modified']} not"
+            f" modified, {s['failed']} failed, {s['skipped']} skipped;"
+            f" {plural(s['new_posts'], 'new post')} in {s['seconds']:.1f}s"
+        )
+
+    def write_json(self, folder: Path) -> Path:
+        """Write `run-<UTC time>.json` and `last-run.json` into `folder`."""
+        stamp = datetime.fromtimestamp(self.started, UTC).strftime("%Y%m%dT%H%M%SZ")
+        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
+        path = folder / f"run-{stamp}.json"
+        atomic_write(path, text)
+        atomic_write(folder / "last-run.json", text)
+        return path
+
+
+def outcome_line(outcome: FeedOutcome) -> str:
+    """One plain log line per feed."""
+    if outcome.status == "failed":
+        return f"FAIL {outcome.site} <{outcome.url}>: {outcome.reason}"
+    if outcome.status == "skipped":
+        return f"skip {outcome.site} <{outcome.url}>: {outcome.reason}"
+    if outcome.status == "not_modified":
+        return f"  ok {outcome.site}: not modified"
+    extra = f", {plural(len(outcome.item_errors), 'bad item')}" if outcome.item_errors else ""
+    return f"  ok {outcome.site}: {outcome.new_posts} new of {outcome.items}{extra}"
+
+
+def print_summary(report: RunReport, console: object | None = None) -> None:
+    """The rich summary table: feed counts, failures with reasons, new posts per site."""
+    from rich.console import Console
+    from rich.table import Table
+
+    con = console if console is not None else Console(stderr=True)
+    totals = Table(title="newsmirror run", show_header=True)
+    for col in ("feeds", "fetched", "not modified", "failed", "skipped", "new posts", "seconds"):
+        totals.add_column(col, justify="right")
+    s = report.to_dict()["summary"]
+    totals.add_row(
+        *(
+            str(s[k])
+            for k in ("feeds", "fetched", "not_modified", "failed", "skipped", "new_posts")
+        ),
+        f"{s['seconds']:.1f}",
+    )
+    con.print(totals)  # type: ignore[attr-defined]
+    by_site = report.new_posts_by_site()
+    if by_site:
+        table = Table(title="new posts per site", min_width=30)
+        table.add_column("site")
+        table.add_column("posts", justify="right")
+        for site, n in by_site.most_common():
+            table.add_row(site, str(n))
+        con.print(table)  # type: ignore[attr-defined]
+    if report.failed:
+        table = Table(title="failed feeds")
+        table.add_column("site")
+        table.add_column("url", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        for f in report.failed:
+            table.add_row(f.site, f.url, f.reason or "")
+        con.print(table)  # type: ignore[attr-defined]
+    refused = [(f.site, r) for f in report.feeds for r in f.refused]
+    _print_lines(con, f"refused addresses ({len(refused)}; allow_private_networks allows)",
+                 "item and address", refused)  # fmt: skip
+    problems = [(f.site, e) for f in report.feeds for e in f.item_errors]
+    _print_lines(con, f"skipped items ({len(problems)})", "why", problems)
+
+
+def _print_lines(con: object, title: str, column: str, rows: list[tuple[str, str]]) -> None:
+    """A table of (site, line) rows, the first MAX_LISTED of them."""
+    from rich.table import Table
+
+    if not rows:
+        return
+    table = Table(title=title)
+    table.add_column("site")
+    table.add_column(column, overflow="fold")
+    for site, line in rows[:MAX_LISTED]:
+        table.add_row(site, line)
+    con.print(table)  # type: ignore[attr-defined]
+    if len(rows) > MAX_LISTED:
+        con.print(f"... and {len(rows) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
+
+
+MAX_LISTED = 20

@@ -1,0 +1,176 @@
+"""`newsmirror watch`: ingest (and build) in a loop, until SIGTERM or SIGINT.
+
+Each tick runs the pipeline over the feeds that are due (each feed has its
+own next check, see schedule.py). A failed tick is logged and the loop goes
+on. A stop signal lets the loop end cleanly: between ticks at once; during a
+run, the run is cancelled at its next await point. Every post write is
+atomic and an item is recorded only once its file is on disk, so a
+cancelled run loses nothing: the next run completes it without duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+
+from ..archive.config import load_settings
+from ..archive.fsutil import ArchiveLock, ArchiveLocked
+from ..archive.retention import apply_retention
+from ..ingest.pipeline import RunOptions, run
+from ..ingest.report import FeedOutcome, RunReport, outcome_line
+from ..models import NewsmirrorError
+from ..site.build import build_site
+from .site_report import describe_build
+
+log = logging.getLogger("newsmirror")
+
+JITTER = 0.1  # ±10% on the loop's period
+
+TickHook = Callable[[int, RunReport | None], None]
+
+
+class _Stopper:
+    """Turns SIGTERM/SIGINT into a stop request.
+
+    During a pipeline run, SIGINT keeps Python's default handler, which
+    asyncio.run replaces with its own: cancel the run's task (its `async with`
+    blocks close the connections, the store and the archive lock), then raise
+    KeyboardInterrupt. SIGTERM is passed on as SIGINT to get the same.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.in_run = False
+        self.main = threading.current_thread() is threading.main_thread()
+
+    def on_signal(self, signum: int, frame: FrameType | None) -> None:
+        log.info("%s received: stopping", signal.Signals(signum).name)
+        self.stop.set()
+        if self.in_run:
+            signal.raise_signal(signal.SIGINT)
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        if not self.main:
+            yield  # signals reach the main thread only; the caller's stop_event still works
+            return
+        old = {s: signal.signal(s, self.on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for signum, handler in old.items():
+                signal.signal(signum, handler)
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        if self.main:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        self.in_run = True
+        try:
+            yield
+        finally:
+            self.in_run = False
+            if self.main:
+                signal.signal(signal.SIGINT, self.on_signal)
+
+
+def watch(
+    archive: Path,
+    every: float,
+    *,
+    once_hook: TickHook | None = None,
+    stop_event: threading.Event | None = None,
+    max_runs: int | None = None,
+) -> int:
+    """Run ingest every `every` seconds (+-10%) until stopped. Returns the
+    number of runs started. `once_hook(run_number, report_or_None)` is called
+    after each tick; `max_runs` bounds the loop (for tests and cron-like use)."""
+    stop = stop_event or threading.Event()
+    stopper = _Stopper(stop)
+    runs = 0
+    with stopper.installed():
+        while not stop.is_set() and (max_runs is None or runs < max_runs):
+            runs += 1
+            report = _tick(archive, stopper)
+            if once_hook is not None:
+                once_hook(runs, report)
+            if stop.is_set() or (max_runs is not None and runs >= max_runs):
+                break
+            _sleep(every * random.uniform(1 - JITTER, 1 + JITTER), stop)
+    log.info("watch stopped after %d runs", runs)
+    return runs
+
+
+def _tick(archive: Path, stopper: _Stopper) -> RunReport | None:
+    """One run (and build). Never raises, except for a stop request."""
+    def on_feed(outcome: FeedOutcome) -> None:
+        level = logging.WARNING if outcome.status == "failed" else logging.DEBUG
+        log.log(level, outcome_line(outcome), extra={"fields": {"feed": outcome.url}})
+
+    try:
+        settings = load_settings(archive)  # re-read: the config may change between ticks
+        with stopper.running():
+            report = run(archive, RunOptions(only_due=True), settings, on_feed=on_feed)
+    except KeyboardInterrupt:
+        stopper.stop.set()
+        log.info("run cancelled by a stop request; the next run completes it")
+        return None
+    except ArchiveLocked as e:
+        log.warning("skipping this tick: %s", e)
+        return None
+    except NewsmirrorError as e:
+        log.error("run failed: %s", e)
+        return None
+    except Exception as e:  # an unattended loop must outlive a bug in one run
+        log.exception("run failed with an internal error: %s: %s", type(e).__name__, e)
+        return None
+    try:
+        report.write_json(archive / ".newsmirror" / "reports")
+    except OSError as e:
+        log.error("could not write the run report: %s", e)
+    log.info(report.summary_line())
+    if settings.retention_days and not stopper.stop.is_set():
+        _retain(archive, settings.retention_days)
+    if settings.build and not stopper.stop.is_set():
+        _build(archive)
+    return report
+
+
+def _retain(archive: Path, days: int) -> None:
+    try:
+        moved = apply_retention(archive, days)
+    except NewsmirrorError as e:
+        log.error("retention failed: %s", e)
+        return
+    if moved:
+        log.info("retention: moved %d posts to archived/", len(moved))
+
+
+def _build(archive: Path) -> None:
+    try:
+        # Like `newsmirror build`: never read _posts/ while another run writes it.
+        with ArchiveLock(archive):
+            result = build_site(archive, None, full=False)
+        for line in describe_build(result, archive / "_site"):
+            log.info(line)
+    except NewsmirrorError as e:
+        log.error("site build failed: %s", e)
+    except Exception as e:
+        log.exception("site build failed with an internal error: %s: %s", type(e).__name__, e)
+
+
+def _sleep(seconds: float, stop: threading.Event) -> None:
+    """Wait in short slices, so a signal handler's stop request is seen promptly."""
+    deadline = time.monotonic() + seconds
+    while not stop.is_set():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        stop.wait(min(left, 0.5))

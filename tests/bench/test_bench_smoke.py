@@ -1,0 +1,108 @@
+"""A tiny run of bench/ingest.py (5 feeds x 3 items): it completes, counts the
+posts each scenario must write, prints the ratios and cleans up. No timings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+sys.path.insert(0, str(BENCH))
+from common import FeedSet, FeedSpec  # noqa: E402
+
+FEEDS, ITEMS = 5, 3
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str, Path]:
+    out = tmp_path_factory.mktemp("bench")
+    result_file = out / "rows.json"
+    work = out / "work"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "ingest.py"),
+            "--feeds",
+            str(FEEDS),
+            "--items",
+            str(ITEMS),
+            "--json",
+            str(result_file),
+            "--keep",
+            str(work),
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(result_file.read_text()), proc.stdout, work
+
+
+def test_every_scenario_writes_the_posts_it_must(smoke: tuple[dict, str, Path]) -> None:
+    data, _, _ = smoke
+    new = {r["scenario"]: r["new_posts"] for r in data["rows"]}
+    # 10% of 5 feeds is one feed, gaining min(5, ITEMS) items per round.
+    assert new == {
+        "cold": 15,
+        "cold-r2": 15,  # the same cold work, into new archives, each after its own cold floor
+        "cold-r3": 15,
+        "cold-clean": 15,
+        "warm": 0,
+        "changed-1": 3,
+        "changed-2": 3,
+        "changed-3": 3,
+        "cold-again": 15,
+    }
+    floor = {r["scenario"]: r["floor_posts"] for r in data["rows"]}
+    assert floor == {**new, "cold-clean": None}  # with 3 items, all of a changed feed's are new
+    archive = {r["scenario"]: r["archive_posts"] for r in data["rows"]}
+    assert archive["cold-again"] == 15 + 9 + 15
+    assert all(r["feeds"] == FEEDS and r["failed"] == 0 for r in data["rows"])
+    assert all(r["peak_rss_mb"] > 10 for r in data["rows"])
+
+
+def test_the_table_prints_ratios_and_targets(smoke: tuple[dict, str, Path]) -> None:
+    data, stdout, _ = smoke
+    rows = {r["scenario"]: r for r in data["rows"]}
+    assert rows["cold"]["ratio"] > 0 and rows["cold-clean"]["ratio"] is None
+    assert rows["cold"]["cpu_seconds"] > 0 and rows["cold"]["floor_cpu_seconds"] > 0
+    lines = stdout.splitlines()
+    cold_line = next(line for line in lines if line.split()[:1] == ["cold"])
+    assert float(cold_line.split()[-2]) == pytest.approx(rows["cold"]["ratio"], abs=0.01)
+    verdicts = [line.split()[0] for line in lines if line.startswith(("PASS", "FAIL"))]
+    assert len(verdicts) == len(data["targets"]) == 5
+    assert data["targets"][0] == {"target": "no feed failed: 0 failures", "pass": True}
+
+
+def test_kept_archive_holds_real_posts(smoke: tuple[dict, str, Path]) -> None:
+    _, _, work = smoke
+    posts = sorted((work / "archive" / "_posts").glob("*.md"))
+    assert len(posts) == 15 + 9 + 15
+    assert posts[0].read_text(encoding="utf-8").startswith("---\n")
+    assert not list(work.glob("floor-*/"))  # outputs are moved aside after each run ...
+    assert not (work / ".trash").exists()  # ... and deleted at the end
+
+
+def test_generated_feed_is_realistic_rss() -> None:
+    feeds = FeedSet(FeedSpec(feeds=2, items=50, base_url="http://127.0.0.1:1"))
+    root = etree.fromstring(feeds.bodies[1])
+    items = root.findall("channel/item")
+    assert len(items) == 50
+    assert 150_000 < len(feeds.bodies[1]) < 300_000
+    links = [i.findtext("link") for i in items]
+    assert len(set(links)) == 50
+    content = items[0].findtext("{http://purl.org/rss/1.0/modules/content/}encoded")
+    assert "<img " in content and "<a href=" in content
+    assert any('"' in (i.findtext("title") or "") for i in items)
+    before = list(feeds.etags)
+    assert feeds.change(0.5, 1) == 5  # one of two feeds, 5 new items
+    changed = [n for n in range(2) if feeds.etags[n] != before[n]]
+    assert changed == [1]
+    newest = etree.fromstring(feeds.bodies[1]).findtext("channel/item/link")
+    assert newest == "http://127.0.0.1:1/a/1/p0--5.html"
