@@ -22,6 +22,7 @@ TOOLS: dict[str, Callable[[], bool]] = {
     "jekyll": lambda: shutil.which("jekyll") is not None,
     "node": lambda: bool(shutil.which("node") and shutil.which("npm")),
     "root": lambda: os.geteuid() == 0,
+    "epubcheck": lambda: Path("/usr/share/java/epubcheck.jar").is_file() and bool(shutil.which("java")),
 }
 # Markers that imply a tool (pyproject.toml [tool.pytest.ini_options] markers).
 _MARKER_TOOLS = {"browser": "chromium", "jekyll": "jekyll"}
