@@ -23,7 +23,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 # bench/site.py by its path: `import site` is the standard library's module.
@@ -34,6 +33,7 @@ _spec.loader.exec_module(bench_site)
 CHILD, discard, empty_trash = bench_site.CHILD, bench_site.discard, bench_site.empty_trash
 generate, hugo_site, timed, warm = (bench_site.generate, bench_site.hugo_site, bench_site.timed,
                                     bench_site.warm)  # fmt: skip
+run_child = bench_site.run_child  # bench/common.py's, as bench/site.py imported it
 
 
 def build(src: Path, archive: Path, mode: str) -> dict:
@@ -43,13 +43,13 @@ def build(src: Path, archive: Path, mode: str) -> dict:
     os.sync()
     env = dict(os.environ, PYTHONPATH=str(src.resolve()))
     load = os.getloadavg()[0]
-    t = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(archive), mode], capture_output=True,
-                          text=True, env=env)  # fmt: skip
-    wall = time.perf_counter() - t
-    if proc.returncode:
-        sys.exit(f"build with {src} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1]) | {"load": load, "wall": wall}
+    run = run_child([sys.executable, "-c", CHILD, str(archive), mode], env=env)
+    if run.returncode:
+        sys.exit(f"build with {src} failed:\n{run.stderr[-3000:]}")
+    # Memory as bench/site.py measures it: the sum over the build's processes.
+    return json.loads(run.stdout.strip().splitlines()[-1]) | {
+        "load": load, "wall": run.seconds, "cpu": run.cpu_seconds, "sum_mb": run.rss_sum_mb,
+        "max_mb": run.rss_max_mb}  # fmt: skip
 
 
 def check_tree(src: Path) -> None:
@@ -103,7 +103,7 @@ def main() -> None:
             sizes[name] = index_size(archive / "_site")
         if args.hugo:
             discard(hugo_dir / "public")
-            hugos.append(timed(["/usr/bin/hugo", "--quiet"], hugo_dir))
+            hugos.append(timed(["/usr/bin/hugo", "--quiet"], hugo_dir).seconds)
         a, b = runs["A"][-1], runs["B"][-1]
         print(f"pair {i + 1}: A {a['wall']:.2f} s (load {a['load']:.1f}), "
               f"B {b['wall']:.2f} s (load {b['load']:.1f}), B/A {b['wall'] / a['wall']:.2f}"
@@ -121,11 +121,13 @@ def main() -> None:
     for name, src in sides.items():
         walls = [r["wall"] for r in runs[name]]
         cpu = statistics.median(r["cpu"] for r in runs[name])
-        rss = max(max(r["rss_mb"], r["children_rss_mb"]) for r in runs[name])
+        rss = max(r["sum_mb"] for r in runs[name])
+        largest = max(r["max_mb"] for r in runs[name])
         size, files = sizes[name]
         inc_walls = ", ".join(f"{r['wall']:.2f}" for r in incs[name])
         print(f"{name} ({src}): full {statistics.median(walls):.2f} s median of "
-              f"{', '.join(f'{w:.2f}' for w in walls)}; CPU {cpu:.1f} s; peak RSS {rss:.0f} MB; "
+              f"{', '.join(f'{w:.2f}' for w in walls)}; CPU {cpu:.1f} s; peak memory {rss:.0f} MB summed over "
+              f"its processes (largest {largest:.0f} MB); "
               f"{runs[name][-1]['written']} files; search index {size / 1e6:.1f} MB in {files} "
               f"files; +50 posts {inc_walls} s")  # fmt: skip
     ratios = [b["wall"] / a["wall"] for a, b in zip(runs["A"], runs["B"], strict=True)]

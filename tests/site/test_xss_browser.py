@@ -26,7 +26,10 @@ Each detector is first shown to fire on a page where a payload does run.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import html
 import http.server
 import json
 import re
@@ -42,6 +45,7 @@ import pytest
 from conftest import tool_path, write_subs
 from feeds import rss, rss_item
 
+import newsmirror.site
 from newsmirror.cli import main
 from newsmirror.site import build_site
 
@@ -53,12 +57,34 @@ PAYLOADS = (
 MARKER = "SAFEWORD123"
 SENTINELS = {"xss.example", "evil.example"}  # hosts the payloads load scripts from
 ARTICLES = "news.example"  # item links: relative URLs in content resolve here (images)
-CSP = (
-    "default-src 'self'; script-src 'self'; script-src-attr 'none'; object-src 'none';"
-    " frame-src 'none'; child-src 'none'; worker-src 'none'; base-uri 'none';"
-    " form-action 'self'; connect-src 'self'; style-src 'self' 'unsafe-inline';"
-    " img-src * data:; media-src *; font-src 'self'; report-uri /__csp-report"
-)
+SITE_SOURCE = Path(newsmirror.site.__file__).parent
+
+
+def own_handlers() -> set[tuple[str, str]]:
+    """The event handler attributes the site's own templates and page code write
+    (e.g. onerror="this.remove()" on a listing's thumbnail): the only ones allowed."""
+    found = set()
+    for path in [*SITE_SOURCE.glob("templates/*.html"), *SITE_SOURCE.glob("*.py")]:
+        for name, code in re.findall(r"\b(on[a-z]+)=\"([^\"]*)\"", path.read_text(encoding="utf-8")):
+            found.add((name, html.unescape(code)))
+    return found
+
+
+def csp() -> str:
+    """Scripts only from the site's own files; of inline handlers, only the site's own."""
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(code.encode()).digest()).decode() + "'"
+        for code in sorted({code for _, code in own_handlers()})
+    )
+    handlers = f"'unsafe-hashes' {hashes}" if hashes else "'none'"
+    return (
+        "default-src 'self'; script-src 'self';"
+        f" script-src-attr {handlers};"
+        " object-src 'none'; frame-src 'none'; child-src 'none'; worker-src 'none';"
+        " base-uri 'none'; form-action 'self'; connect-src 'self';"
+        " style-src 'self' 'unsafe-inline'; img-src * data:; media-src *; font-src 'self';"
+        " report-uri /__csp-report"
+    )
 TRAP = (
     "window.__dialogs = 0;"
     "window.alert = window.confirm = window.prompt = window.print ="
@@ -73,13 +99,16 @@ INTERACT = (
 # Markup that runs script when a reader clicks, or a browser parses it.
 AUDIT = r"""
 const own = new Set(arguments[0]);
+const handlers = new Set(arguments[1]);
 const bad = [];
 const scheme = /^(javascript|vbscript|data:text\/html|data:application\/xhtml)/;
 for (const el of document.querySelectorAll('*')) {
   const tag = el.tagName.toLowerCase();
   for (const a of el.attributes) {
     const name = a.name.toLowerCase();
-    if (name.startsWith('on')) bad.push(tag + ' ' + name);
+    if (name.startsWith('on')) {
+      if (!handlers.has(name + '=' + a.value)) bad.push(tag + ' ' + name + '=' + a.value.slice(0, 40));
+    }
     else if (scheme.test(a.value.replace(/[\u0000-\u0020]/g, '').toLowerCase()))
       bad.push(tag + ' ' + name + '=' + a.value.slice(0, 40));
   }
@@ -101,11 +130,11 @@ class Site:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.reports: list[dict] = []
-        site = self
+        site, policy = self, csp()
 
         class Handler(http.server.SimpleHTTPRequestHandler):
             def end_headers(self) -> None:
-                self.send_header("Content-Security-Policy-Report-Only", CSP)
+                self.send_header("Content-Security-Policy-Report-Only", policy)
                 self.send_header("Cache-Control", "no-store")
                 super().end_headers()
 
@@ -200,7 +229,8 @@ class Trap:
             found.append(f"navigated to {drv.current_url}")
         if drv.execute_script("return window.__dialogs"):
             found.append("dialog")
-        found += [f"markup: {b}" for b in drv.execute_script(AUDIT, sorted(self._own()))]
+        handlers = sorted(f"{name}={code}" for name, code in own_handlers())
+        found += [f"markup: {b}" for b in drv.execute_script(AUDIT, sorted(self._own()), handlers)]
         for entry in drv.get_log("performance"):
             event = json.loads(entry["message"])["message"]
             params = event.get("params", {})
