@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models import ConfigError, FeedOptions
+from ..util.durations import parse_duration
 from .subscriptions import CONFIG_FILE, feed_options, read_toml
 
 
@@ -40,6 +41,24 @@ class ScheduleSettings:
     dead_after: int = 10  # consecutive failures
 
 
+DAY = 86400.0
+DEFAULT_RECHECK_SCHEDULE = (3600.0, 6 * 3600.0, DAY, 3 * DAY, 7 * DAY, 30 * DAY)
+
+
+@dataclass(frozen=True)
+class RecheckSettings:
+    """How originals are re-checked (the `[recheck]` table; read by `ingest.recheck`)."""
+
+    # Seconds after a post's first capture at which its original is fetched again.
+    schedule: tuple[float, ...] = DEFAULT_RECHECK_SCHEDULE
+    confirm_after: float = 3600.0  # a deletion needs two checks at least this far apart
+    max_per_run: int = 2000  # checks in one run; the rest wait for the next one
+    max_per_host: int = 200  # checks of one host in one run
+    rate_per_host: float = 1.0  # requests per second to one host, at most
+    every: float | None = 1800.0  # how often `watch` runs it; None: never
+    watch_feeds: bool = True  # note posts dropped from their feed during `run`
+
+
 @dataclass(frozen=True)
 class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
@@ -48,6 +67,7 @@ class Settings:
     rules: tuple[dict[str, Any], ...] = ()
     retention_days: int | None = None  # off: the whole archive stays in _posts/
     build: bool = False  # build the site after each run
+    recheck: RecheckSettings = field(default_factory=RecheckSettings)
 
 
 _FETCH_FIELDS = {f.name: f for f in dataclasses.fields(FetchSettings)}
@@ -85,7 +105,62 @@ def load_settings(archive: Path, **overrides: Any) -> Settings:
         rules=tuple(rules),
         retention_days=retention,
         build=bool(table.get("build", False)),
+        recheck=recheck_settings(path, raw.get("recheck", {})),
     )
+
+
+def recheck_settings(path: Path, table: Any, **overrides: Any) -> RecheckSettings:
+    """The `[recheck]` table: durations as '1h' or seconds, `confirm_after` also
+    as minutes (a bare number), `every = "off"` to keep `watch` from rechecking."""
+    if not isinstance(table, dict):
+        raise ConfigError(path, "[recheck] must be a table")
+    table = {**table, **{k: v for k, v in overrides.items() if v is not None}}
+    defaults = RecheckSettings()
+    values: dict[str, Any] = {}
+    for name, value in table.items():
+        where = f"[recheck] {name}"
+        if name == "schedule":
+            if not isinstance(value, list) or not value:
+                raise ConfigError(path, f"{where} must be a list of durations like \"1h\"")
+            steps = tuple(sorted(_seconds(path, where, v, allow_zero=True) for v in value))
+            values[name] = steps
+        elif name == "confirm_after":
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                values[name] = float(value) * 60.0  # minutes, as --confirm-after
+            else:
+                values[name] = _seconds(path, where, value, allow_zero=True)
+        elif name == "every":
+            values[name] = None if value in ("off", False) else _seconds(path, where, value)
+        elif name in ("max_per_run", "max_per_host"):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(path, f"{where} must be a whole number >= 1, got {value!r}")
+            values[name] = value
+        elif name == "rate_per_host":
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(path, f"{where} must be a number > 0, got {value!r}")
+            values[name] = float(value)
+        elif name == "watch_feeds":
+            if not isinstance(value, bool):
+                raise ConfigError(path, f"{where} must be true or false, got {value!r}")
+            values[name] = value
+        else:
+            raise ConfigError(path, f"[recheck]: unknown setting {name!r}")
+    return dataclasses.replace(defaults, **values)
+
+
+def _seconds(path: Path, where: str, value: Any, *, allow_zero: bool = False) -> float:
+    """'1h', '30m', '2d' or a number of seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and allow_zero and value.strip() in ("0", "0s", "0m", "0h"):
+        seconds = 0.0
+    elif isinstance(value, str):
+        seconds = parse_duration(value, name=f"{path}: {where}")
+    else:
+        raise ConfigError(path, f"{where} must be a duration like \"1h\", got {value!r}")
+    if seconds < 0 or (seconds == 0 and not allow_zero):
+        raise ConfigError(path, f"{where} must be a duration > 0, got {value!r}")
+    return seconds
 
 
 def _typed(path: Path, name: str, value: Any, default: Any) -> Any:

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from ..archive.fsutil import ArchiveLocked
 from ..models import ConfigError, NewsmirrorError
-from . import demo, ops, run, site, subs
+from . import demo, ops, recheck, run, site, subs
 from .common import EXIT_CONFIG, EXIT_FAILED, EXIT_LOCKED, setup_logging
 
-COMMAND_GROUPS = (run, subs, demo, site, ops)
+COMMAND_GROUPS = (run, recheck, subs, demo, site, ops)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,7 +40,8 @@ from . import schedule
 from .extract import fulltext_for
 from .fetch import Fetcher
 from .images import mirror_images
-from .prepare import PreparedItem, Workers
+from .prepare import PreparedFeed, PreparedItem, Workers
+from .recheck import note_dropped
 from .report import FeedOutcome, RunReport
 from .rules import RuleSet, load_rules
 
@@ -248,6 +249,7 @@ class _Mirror:
         outcome.warnings.extend(parsed.warnings)
         state.ttl_minutes = parsed.ttl_minutes
         outcome.items = len(parsed.entries)
+        self._note_dropped(sub, prepared, outcome)
         # Oldest first, so that same-day, same-title posts number in order.
         epoch = datetime.min.replace(tzinfo=UTC)
         seen = self.store.seen_of(k for item in prepared.items for k in item.keys or ())
@@ -268,6 +270,20 @@ class _Mirror:
                 new, batch_started = [], time.monotonic()
         written += await self._write(new, outcome)
         return _Written(written, result.etag, result.last_modified)
+
+    def _note_dropped(self, sub: Subscription, prepared: PreparedFeed, outcome: FeedOutcome) -> None:
+        """Earlier posts gone from the feed's listing (recheck.note_dropped)."""
+        if not self.settings.recheck.watch_feeds:
+            return
+        listed = [
+            (item.keys or [], item.entry.published.timestamp() if item.entry.published else None)
+            for item in prepared.items
+        ]
+        events = note_dropped(
+            self.archive, self.store, self.settings.recheck, sub.url, listed, time.time()
+        )
+        outcome.dropped = len(events)
+        outcome.warnings.extend(f"dropped from the feed: {e.post}" for e in events)
 
     async def _write(
         self, new: list[tuple[PreparedItem, Entry, Post]], outcome: FeedOutcome

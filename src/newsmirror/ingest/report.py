@@ -28,6 +28,7 @@ class FeedOutcome:
     seconds: float = 0.0
     cache_seconds: float | None = None  # the server's Cache-Control max-age / Expires hint
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    dropped: int = 0  # earlier posts no longer in the feed, which lists older items
 
 
 @dataclass

@@ -1,0 +1,380 @@
+"""`recheck`: fetch the originals of recent posts again and record what
+became of them: deleted (404/410/451, a redirect to the home page or a
+listing, a removal notice), edited (the text changed beyond whitespace and
+boilerplate), back (a deleted original reappeared), dropped from its feed.
+
+Each post is checked on a decaying schedule after its capture (1 h, 6 h,
+1 d, 3 d, 7 d, 30 d by default; `[recheck]` in newsmirror.toml), with its
+ETag/Last-Modified, so an unchanged page costs a 304. A run is bounded
+(checks per run and per host, requests per second per host) and uses the
+same fetcher, proxy, limits and deadlines as `run`. A deletion is confirmed
+only by two checks at least `confirm_after` apart; then the post gets
+`deleted:` in its front matter. Events and text versions go to the history
+files (archive/history.py), the schedule and validators to state.db.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..archive.config import RecheckSettings, Settings, load_settings
+from ..archive.fsutil import ArchiveLock
+from ..archive.history import (
+    EventKind,
+    History,
+    Version,
+    fingerprint,
+    iso_time,
+    load_history,
+    save_history,
+)
+from ..archive.originals import Original, Originals, next_check
+from ..archive.postmarks import clear_deleted, find_post, set_deleted
+from ..archive.store import Store
+from ..models import NewsmirrorError
+from .detect import Finding, classify
+from .extract import PAGE_ACCEPT
+from .fetch import Fetcher
+from .recheck_report import RecheckEvent, RecheckReport
+from .rules import RuleSet, load_rules
+
+RETRY_FAILED_AFTER = 3600.0  # a failed check is tried again this soon (up to 3 times)
+SAVE_BATCH = 256  # unchanged rows written back together
+
+EventCallback = Callable[[RecheckEvent], None]
+
+
+@dataclass(frozen=True)
+class RecheckOptions:
+    confirm_after: float | None = None  # seconds; None: the [recheck] setting
+    everything: bool = False  # check every watched post now, due or not
+    max_checks: int | None = None  # None: the [recheck] max_per_run
+    now: float | None = None  # the checks' time (tests pin it); None: the clock
+
+
+def recheck(
+    archive: Path,
+    options: RecheckOptions | None = None,
+    settings: Settings | None = None,
+    on_event: EventCallback | None = None,
+) -> RecheckReport:
+    """Re-check the originals that are due. Raises NewsmirrorError for what
+    stops the whole run (bad config, archive locked, state unwritable)."""
+    options = options or RecheckOptions()
+    settings = settings or load_settings(archive)
+    rules = load_rules(list(settings.rules))
+    with ArchiveLock(archive):
+        try:
+            with Store.open(archive) as store:
+                checker = _Recheck(archive, settings, options, rules, store, on_event)
+                return asyncio.run(checker.run())
+        except (OSError, sqlite3.Error) as e:
+            reason = getattr(e, "strerror", None) or str(e)
+            raise NewsmirrorError(f"{archive}: recheck stopped: {reason}") from None
+
+
+def pick(
+    due: Sequence[Original], max_checks: int, max_per_host: int
+) -> tuple[list[Original], int]:
+    """The rows to check in this run (in `due`'s order) and how many are left."""
+    chosen: list[Original] = []
+    per_host: dict[str, int] = {}
+    for row in due:
+        if len(chosen) >= max_checks:
+            break
+        host = host_key(row.link)
+        if per_host.get(host, 0) >= max_per_host:
+            continue
+        per_host[host] = per_host.get(host, 0) + 1
+        chosen.append(row)
+    return chosen, len(due) - len(chosen)
+
+
+def host_key(link: str) -> str:
+    """host:port, as the fetcher's per-host limit counts hosts."""
+    try:
+        parts = urlsplit(link)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return f"{(parts.hostname or '').lower()}:{port}"
+    except ValueError:
+        return link
+
+
+class HostPacer:
+    """At most `rate` request starts per second per host: starts at least
+    1/rate apart, and in-flight counts the fetcher's own limits never exceed
+    (so that nothing queues, and bunches, behind them)."""
+
+    def __init__(self, rate: float, per_host: int, overall: int) -> None:
+        self.interval = 1.0 / rate
+        self.per_host = per_host
+        self.overall = asyncio.Semaphore(overall)
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._last: dict[str, float] = {}
+
+    async def start(self, host: str) -> asyncio.Semaphore:
+        """Wait for the host's turn; returns the host slot, held until `done`."""
+        slot = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
+        await slot.acquire()
+        loop = asyncio.get_running_loop()
+        while True:
+            wait = self._last.get(host, -self.interval) + self.interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            await self.overall.acquire()
+            if loop.time() >= self._last.get(host, -self.interval) + self.interval:
+                self._last[host] = loop.time()
+                return slot
+            self.overall.release()  # another request of this host went first
+
+    def done(self, slot: asyncio.Semaphore) -> None:
+        self.overall.release()
+        slot.release()
+
+
+class _Recheck:
+    def __init__(
+        self,
+        archive: Path,
+        settings: Settings,
+        options: RecheckOptions,
+        rules: RuleSet,
+        store: Store,
+        on_event: EventCallback | None,
+    ) -> None:
+        self.archive = archive
+        self.settings = settings
+        self.config: RecheckSettings = settings.recheck
+        self.options = options
+        self.rules = rules
+        self.originals = Originals(store)
+        self.on_event = on_event
+        self.confirm_after = (
+            self.config.confirm_after if options.confirm_after is None else options.confirm_after
+        )
+        self.report = RecheckReport(archive=str(archive), started=time.time())
+        self.unsaved: list[Original] = []
+
+    def now(self) -> float:
+        return self.options.now if self.options.now is not None else time.time()
+
+    async def run(self) -> RecheckReport:
+        now = self.now()
+        self.originals.sync(self.config.schedule, now)
+        due = self.originals.due(now, self.confirm_after, everything=self.options.everything)
+        limit = self.options.max_checks or self.config.max_per_run
+        chosen, left = pick(due, limit, self.config.max_per_host)
+        self.report.due, self.report.left = len(due), left
+        by_host: dict[str, list[Original]] = {}
+        for row in chosen:
+            by_host.setdefault(host_key(row.link), []).append(row)
+        fetch = self.settings.fetch
+        pacer = HostPacer(self.config.rate_per_host, fetch.per_host, fetch.concurrency)
+        try:
+            async with Fetcher(fetch) as fetcher:
+                await asyncio.gather(
+                    *(self._host(fetcher, pacer, host, rows) for host, rows in by_host.items())
+                )
+        finally:
+            self._save_unsaved()
+        self.report.finished = time.time()
+        return self.report
+
+    async def _host(
+        self, fetcher: Fetcher, pacer: HostPacer, host: str, rows: list[Original]
+    ) -> None:
+        tasks = []
+        try:
+            for row in rows:
+                slot = await pacer.start(host)
+                tasks.append(asyncio.create_task(self._check(fetcher, pacer, slot, row)))
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def _check(
+        self, fetcher: Fetcher, pacer: HostPacer, slot: asyncio.Semaphore, row: Original
+    ) -> None:
+        try:
+            result = await fetcher.fetch(
+                row.link, etag=row.etag, last_modified=row.last_modified,
+                accept=PAGE_ACCEPT, guard=True,
+            )  # fmt: skip
+        finally:
+            pacer.done(slot)
+        finding = classify(result, row.link, self.rules.rule_for(row.link),
+                           last_body_sha=row.body_sha)  # fmt: skip
+        changed = self.apply(row, finding, self.now())
+        if changed:
+            self.originals.save([row])
+        else:
+            self.unsaved.append(row)
+            if len(self.unsaved) >= SAVE_BATCH:
+                self._save_unsaved()
+
+    def _save_unsaved(self) -> None:
+        rows, self.unsaved = self.unsaved, []
+        if rows:
+            self.originals.save(rows)
+
+    # --- what a finding does to a post -------------------------------------
+
+    def apply(self, row: Original, finding: Finding, now: float) -> bool:
+        """Update `row` (and the history file and post) for one finding;
+        True when something was recorded beyond the check itself."""
+        counts = self.report.feed(row.feed, row.site)
+        counts.checked += 1
+        row.last_check = now
+        kind = finding.kind
+        if kind == "unchanged":
+            counts.not_modified += 1
+            kind = "notice" if row.last_kind == "notice" else "article"
+        if finding.kind in ("article", "notice"):  # its validators replace the old ones
+            row.etag, row.last_modified = finding.etag, finding.last_modified
+            row.body_sha, row.last_kind = finding.body_sha, finding.kind
+        row.next_check = next_check(row.captured, self.config.schedule, now)
+        if kind == "failed":
+            counts.failed += 1
+            row.failures += 1
+            row.last_error = finding.evidence
+            if row.failures <= 3 and row.next_check is not None:
+                row.next_check = min(row.next_check, now + RETRY_FAILED_AFTER)
+            return False
+        row.failures, row.last_error = 0, None
+        history = _Lazy(self.archive, row)
+        if kind == "article":
+            self._alive(row, finding, now, history)
+        else:
+            self._gone(row, finding, now, history)
+        return history.save()
+
+    def _alive(self, row: Original, finding: Finding, now: float, history: _Lazy) -> None:
+        row.last_alive = now
+        if row.state == "suspect":
+            self._event(row, history, "cleared", now, f"answered again ({finding.evidence or 'HTTP 200'})")
+        elif row.state == "deleted":
+            self._event(row, history, "back", now, f"answered again ({finding.evidence or 'HTTP 200'})")
+            row.returns += 1
+            row.last_back = now
+            self._mark(row, None)
+        row.state, row.suspect_since, row.evidence, row.deleted_at = "alive", None, None, None
+        if finding.text is None:
+            return
+        new = fingerprint(finding.text)
+        old = row.fingerprint
+        if old is None:
+            versions = history.get().versions
+            old = versions[-1].fingerprint if versions else None
+        if new != old:
+            history.get().versions.append(Version(iso_time(now), new, finding.text))
+            history.touched = True
+            if old is not None:
+                n = len(history.get().versions)
+                self._event(row, history, "edited", now, f"text changed (version {n})")
+                row.edits += 1
+                row.last_edit = now
+        row.fingerprint = new
+
+    def _gone(self, row: Original, finding: Finding, now: float, history: _Lazy) -> None:
+        evidence = finding.evidence
+        if row.state == "alive":
+            row.state, row.suspect_since, row.evidence = "suspect", now, evidence
+            self._event(row, history, "suspected", now, evidence)
+        elif row.state == "suspect" and now - (row.suspect_since or now) >= self.confirm_after:
+            first = row.suspect_since or now
+            row.state, row.deleted_at = "deleted", first
+            self._event(row, history, "deleted", now,
+                        f"{row.evidence}; again at {iso_time(now)}: {evidence}")  # fmt: skip
+            self._mark(row, first)
+
+    def _event(self, row: Original, history: _Lazy, kind: EventKind, now: float, why: str) -> None:
+        history.get().add(kind, now, why)
+        history.touched = True
+        event = RecheckEvent(kind, now, row.post, row.link, row.feed, row.site, why)
+        self.report.note(event)
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _mark(self, row: Original, deleted_at: float | None) -> None:
+        """Set (or, with None, remove) the post's `deleted:` front matter."""
+        path = find_post(self.archive, row.post, row.link)
+        if path is None:
+            self.report.errors.append(f"{row.post}: post file not found for {row.link}")
+            return
+        if deleted_at is None:
+            clear_deleted(path)
+        else:
+            set_deleted(path, datetime.fromtimestamp(deleted_at, UTC))
+
+
+class _Lazy:
+    """A post's history, read from its file only when a finding needs it."""
+
+    def __init__(self, archive: Path, row: Original) -> None:
+        self.archive = archive
+        self.row = row
+        self.history: History | None = None
+        self.touched = False
+
+    def get(self) -> History:
+        if self.history is None:
+            row = self.row
+            self.history = load_history(self.archive, row.key) or History(
+                key=row.key, link=row.link, post=row.post, site=row.site, feed=row.feed
+            )
+        return self.history
+
+    def save(self) -> bool:
+        if self.touched and self.history is not None:
+            save_history(self.archive, self.history)
+        return self.touched
+
+
+# --- dropped from the feed (called by the run, per fetched feed) -------------
+
+
+def note_dropped(
+    archive: Path,
+    store: Store,
+    config: RecheckSettings,
+    feed_url: str,
+    listed: Iterable[tuple[Sequence[str], float | None]],
+    now: float,
+) -> list[RecheckEvent]:
+    """Posts of the feed gone from its listing although the feed still lists
+    items published before them: a weak signal of removal, recorded as
+    "dropped". `listed` is each listed item's keys and published time."""
+    keys: set[str] = set()
+    published: list[float] = []
+    for item_keys, when in listed:
+        keys.update(item_keys)
+        if when is not None:
+            published.append(when)
+    if len(published) < 2:
+        return []  # without dates the listing tells nothing about what it should hold
+    originals = Originals(store)
+    originals.sync(config.schedule, now)
+    oldest = min(published)
+    events = []
+    gone = [row for row in originals.of_feed(feed_url, oldest) if row.key not in keys]
+    for row in gone:
+        history = load_history(archive, row.key) or History(
+            key=row.key, link=row.link, post=row.post, site=row.site, feed=row.feed
+        )
+        why = f"no longer in the feed, which still lists items published since {iso_time(oldest)}"
+        history.add("dropped", now, why)
+        save_history(archive, history)
+        row.dropped_at = now
+        events.append(RecheckEvent("dropped", now, row.post, row.link, row.feed, row.site, why))
+    originals.save(gone)
+    return events
