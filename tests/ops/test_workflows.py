@@ -62,7 +62,11 @@ def test_structure(workflows: dict[str, dict[Any, Any]]) -> None:
     assert ingest["permissions"] == {"contents": "write"}
     lines = run_lines(ingest)
     commands = [ln for ln in lines if ln.startswith("newsmirror ")]
-    assert commands == ["newsmirror run --archive . --only-due", "newsmirror publish --archive ."]
+    assert commands == [
+        "newsmirror run --archive . --only-due",
+        "newsmirror recheck --archive .",
+        "newsmirror publish --archive .",
+    ]
     assert any(ln.startswith("git config user.email") for ln in lines)
 
     pages = workflows["pages.yml"]

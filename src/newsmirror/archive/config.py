@@ -130,7 +130,8 @@ def recheck_settings(path: Path, table: Any, **overrides: Any) -> RecheckSetting
             else:
                 values[name] = _seconds(path, where, value, allow_zero=True)
         elif name == "every":
-            values[name] = None if value in ("off", False) else _seconds(path, where, value)
+            off = value is False or value == "off"
+            values[name] = None if off else _seconds(path, where, value)
         elif name in ("max_per_run", "max_per_host"):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(path, f"{where} must be a whole number >= 1, got {value!r}")
