@@ -103,7 +103,7 @@ def test_commands_exist_and_parse(workflows: dict[str, dict[Any, Any]]) -> None:
             with pytest.raises(SystemExit) as exit_info:
                 main([argv[1], "--help"])
             assert exit_info.value.code == 0
-    assert seen == {"run", "publish", "build", "retention"}
+    assert seen == {"run", "recheck", "publish", "build", "retention"}
 
 
 def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
