@@ -244,3 +244,18 @@ def test_articles_quoting_a_notice_are_never_notices(html):
 
 def test_the_hypothesis_articles_are_long_articles():
     assert len(long_articles()) >= 15
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"host": "x.org", "removed_text": [""]}, "removed_text must be a list of non-empty phrases"),
+        ({"host": "x.org", "removed_text": 3}, "removed_text must be a list"),
+        ({"host": "x.org", "removed_selector": ["div[["]}, "removed_selector selector 'div[['"),
+    ],
+)
+def test_bad_notice_rules_are_one_line_errors(rule, message):
+    from newsmirror.models import ConfigError
+
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        load_rules([rule])

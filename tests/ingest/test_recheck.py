@@ -4,6 +4,7 @@ redirects, replaces with a notice, edits and restores pages between runs."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from originals import HOUR, HTML, PARAGRAPHS, Site, loopback_toml, notice_page
 
 import newsmirror
 from newsmirror.archive.history import load_history, parse_iso
-from newsmirror.archive.postmarks import deleted_mark
+from newsmirror.archive.postmarks import deleted_mark, post_mark
 from newsmirror.cli import main
 
 
@@ -116,7 +117,7 @@ def test_failures_are_no_signal(site):
     site.server.route(site.path(2), "forbidden", status=403)
     report = recheck(site.archive, confirm_after=0, everything=True)
     assert report.total("failed") == 2 and report.total("suspected") == 0
-    assert load_history(site.archive, site.key(1)).events == []
+    assert load_history(site.archive, site.key(1)) is None
 
 
 def test_a_deleted_original_that_comes_back_loses_its_mark(site):
@@ -148,6 +149,30 @@ def test_an_edited_original_gets_a_second_version(site):
     assert len(history.versions) == 2
     assert "编者按" in history.versions[1].text and "编者按" not in history.versions[0].text
     assert "分析人士认为" in history.versions[1].text and "居民代表说" not in history.versions[1].text
+    assert post_mark(site.post(1).read_text(encoding="utf-8"), "edited") == history.versions[1].time
+    assert post_mark(site.post(0).read_text(encoding="utf-8"), "edited") is None
+    # A second edit: a third version, the mark moves on.
+    site.serve(1, edited[:3], etag='"v3-1"')
+    assert recheck(site.archive, everything=True, now=time.time() + 5).total("edited") == 1
+    history = load_history(site.archive, site.key(1))
+    assert len(history.versions) == 3
+    assert post_mark(site.post(1).read_text(encoding="utf-8"), "edited") == history.versions[2].time
+
+
+def test_edits_are_still_found_after_the_state_database_is_lost(site):
+    toml = site.archive / "newsmirror.toml"
+    toml.write_text(toml.read_text().replace('"1d"]', '"30d"]'), encoding="utf-8")
+    recheck(site.archive)
+    site.serve(1, PARAGRAPHS[:3], etag='"v2-1"')
+    recheck(site.archive, everything=True)
+    (site.archive / ".newsmirror" / "state.db").unlink()
+    for extra in ("state.db-wal", "state.db-shm"):
+        (site.archive / ".newsmirror" / extra).unlink(missing_ok=True)
+    site.ingest()  # the posts are found again; the originals are watched again
+    site.serve(1, PARAGRAPHS[:2], etag='"v3-1"')
+    report = recheck(site.archive, everything=True)
+    assert report.total("edited") == 1  # against the last version in the history file
+    assert len(load_history(site.archive, site.key(1)).versions) == 3
 
 
 def test_whitespace_and_counters_are_not_edits(site):
@@ -156,7 +181,8 @@ def test_whitespace_and_counters_are_not_edits(site):
     site.serve(1, spaced, etag='"v2-1"', extra=("阅读 12,345", "3 小时前", "2026-11-29 08:00"))
     report = recheck(site.archive, everything=True)
     assert report.total("edited") == 0 and report.total("checked") == 3
-    assert len(load_history(site.archive, site.key(1)).versions) == 1
+    assert load_history(site.archive, site.key(1)) is None  # nothing happened to it
+    assert post_mark(site.post(1).read_text(encoding="utf-8"), "edited") is None
 
 
 def test_unchanged_originals_cost_a_304(site):

@@ -4,9 +4,11 @@ by a hash of the post's dedupe key (its canonical link), so a post moved to
 `archived/` by retention keeps its history. `publish` commits these files
 with the posts; the site reads them for badges, revision lists and diffs.
 
-A file holds the post's events (suspected, deleted, cleared, edited,
-dropped, back; each with its time and evidence) and every version of the
-original's text that was seen (the first re-check's, then one per edit).
+A file is made for a post once something happens to its original: it holds
+the post's events (suspected, deleted, cleared, edited, dropped, back; each
+with its time and evidence), when the original was last seen alive before it
+went, and, once it was edited, every version of its text (the one the
+re-checks first saw, then one per edit).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class History:
     post: str  # its file name when the history began
     site: str = ""
     feed: str = ""
+    last_alive: str | None = None  # the last check that found the article, before it went
     events: list[Event] = field(default_factory=list)
     versions: list[Version] = field(default_factory=list)
 
@@ -103,6 +106,7 @@ def read_history(path: Path) -> History:
             post=data["post"],
             site=data.get("site", ""),
             feed=data.get("feed", ""),
+            last_alive=data.get("last_alive"),
             events=[Event(e["kind"], e["time"], e.get("evidence", "")) for e in data["events"]],
             versions=[Version(v["time"], v["fingerprint"], v["text"]) for v in data["versions"]],
         )

@@ -3,16 +3,22 @@
 and what the last checks found.
 
 This is working state, like the rest of state.db: the record that outlives it
-is in the post files (`deleted:`) and the history files (`history.py`). Rows
-come from the `items` table, so only posts newsmirror itself wrote are
-watched (posts imported from an old archive are older than any schedule).
+is in the post files (`deleted:`, `edited:`) and the history files
+(`history.py`). Rows come from the `items` table (posts the runs wrote) and,
+once per state database, from the recent posts in `_posts/` (posts an old
+generator wrote, or all of them when state.db was lost).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from .dedupe import primary_key
@@ -47,12 +53,16 @@ CREATE TABLE IF NOT EXISTS originals (
     last_edit REAL,
     last_back REAL,
     failures INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT
+    last_error TEXT,
+    text BLOB,                   -- the last version's text, zlib-compressed, while watched
+    text_seen REAL               -- when that version was first seen
 );
 CREATE INDEX IF NOT EXISTS originals_next ON originals (next_check);
 CREATE INDEX IF NOT EXISTS originals_feed ON originals (feed, published);
 """
 _SYNCED = "originals_synced_item"  # meta: the last `items` row taken in
+_IMPORTED = "originals_imported_posts"  # meta: set once `_posts/` was looked through
+_FRONT_LINE = re.compile(r"^(date|from|tags):\s*(.*?)\s*$")
 
 
 @dataclass
@@ -83,6 +93,18 @@ class Original:
     last_back: float | None = None
     failures: int = 0
     last_error: str | None = None
+    # The last version's text (zlib): the "before" of the next edit. Kept only
+    # while the post is watched, so state.db holds the texts of one schedule's
+    # worth of posts; history files get it once there is an edit.
+    text: bytes | None = None
+    text_seen: float | None = None
+
+    def last_text(self) -> str | None:
+        return zlib.decompress(self.text).decode("utf-8") if self.text else None
+
+    def keep_text(self, text: str | None, seen: float) -> None:
+        self.text = zlib.compress(text.encode("utf-8"), 6) if text else None
+        self.text_seen = seen
 
 
 _COLUMNS = [f.name for f in dataclasses.fields(Original)]
@@ -137,6 +159,38 @@ class Originals:
             self.store.set_meta(_SYNCED, str(rows[-1][0]))
         return len(rows)
 
+    def import_posts(self, archive: Path, schedule: Sequence[float], now: float) -> int:
+        """Once per state database: watch the posts in `_posts/` still within the
+        schedule that no run recorded (their feed is found by site name)."""
+        if self.store.get_meta(_IMPORTED) or not schedule:
+            return 0
+        cutoff = now - max(schedule)
+        first_day = datetime.fromtimestamp(cutoff - 86400, UTC).strftime("%Y-%m-%d")
+        feeds: dict[str, list[str]] = {}
+        for url, site in self.db.execute("SELECT url, site FROM feeds"):
+            feeds.setdefault(site, []).append(url)
+        rows = []
+        folder = archive / "_posts"
+        names = sorted(n for n in _list(folder) if n.endswith(".md") and n[:10] >= first_day)
+        for name in names:
+            front = _front_matter(folder / name)
+            link, site = front.get("from", ""), front.get("tags", "")
+            captured = min(_timestamp(front.get("date", "")) or now, now)
+            if not link or captured < cutoff:
+                continue
+            urls = feeds.get(site, [])
+            feed = urls[0] if len(urls) == 1 else ""
+            rows.append((primary_key(link), link, name, feed, site, captured, None,
+                         first_check(captured, schedule, now)))  # fmt: skip
+        with self.store.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO originals (key, link, post, feed, site, captured,"
+                " published, next_check) VALUES (?,?,?,?,?,?,?,?)",
+                rows,
+            )
+            self.store.set_meta(_IMPORTED, str(now))
+        return len(rows)
+
     def due(self, now: float, confirm_after: float, *, everything: bool = False) -> list[Original]:
         """Rows to check now: suspected deletions whose confirmation time has
         come first, then the rest by how long they have been due. With
@@ -184,3 +238,46 @@ class Originals:
 
     def _rows(self, sql: str, args: Sequence[object]) -> list[Original]:
         return [Original(*row) for row in self.db.execute(sql, args)]
+
+
+def _list(folder: Path) -> list[str]:
+    try:
+        return [entry.name for entry in os.scandir(folder) if entry.is_file()]
+    except FileNotFoundError:
+        return []
+
+
+def _front_matter(path: Path) -> dict[str, str]:
+    """`date`, `from` and the first of `tags` of a post, read leniently."""
+    found: dict[str, str] = {}
+    try:
+        with path.open(encoding="utf-8", errors="replace") as f:
+            if f.readline().strip() != "---":
+                return found
+            for _ in range(40):
+                line = f.readline()
+                if not line or line.strip() == "---":
+                    break
+                match = _FRONT_LINE.match(line)
+                if match:
+                    found.setdefault(match[1], _unquote(match[2]))
+    except OSError:
+        return found
+    tags = found.get("tags", "")
+    if tags.startswith("[") and tags.endswith("]"):
+        found["tags"] = _unquote(tags[1:-1].strip())
+    return found
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
+
+
+def _timestamp(text: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

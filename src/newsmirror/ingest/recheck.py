@@ -33,10 +33,11 @@ from ..archive.history import (
     fingerprint,
     iso_time,
     load_history,
+    parse_iso,
     save_history,
 )
 from ..archive.originals import Original, Originals, next_check
-from ..archive.postmarks import clear_deleted, find_post, set_deleted
+from ..archive.postmarks import MarkKey, clear_deleted, find_post, set_mark, touch
 from ..archive.store import Store
 from ..models import NewsmirrorError
 from .detect import Finding, classify
@@ -47,6 +48,7 @@ from .rules import RuleSet, load_rules
 
 RETRY_FAILED_AFTER = 3600.0  # a failed check is tried again this soon (up to 3 times)
 SAVE_BATCH = 256  # unchanged rows written back together
+PACING_MARGIN = 0.005  # seconds added to each host's interval between requests
 
 EventCallback = Callable[[RecheckEvent], None]
 
@@ -109,11 +111,13 @@ def host_key(link: str) -> str:
 
 class HostPacer:
     """At most `rate` request starts per second per host: starts at least
-    1/rate apart, and in-flight counts the fetcher's own limits never exceed
-    (so that nothing queues, and bunches, behind them)."""
+    1/rate apart (plus a margin: the server sees them with the network's and
+    its own scheduling jitter, which must not put rate + 1 in one second), and
+    in-flight counts the fetcher's own limits never exceed (so that nothing
+    queues, and bunches, behind them)."""
 
     def __init__(self, rate: float, per_host: int, overall: int) -> None:
-        self.interval = 1.0 / rate
+        self.interval = 1.02 / rate + PACING_MARGIN
         self.per_host = per_host
         self.overall = asyncio.Semaphore(overall)
         self._slots: dict[str, asyncio.Semaphore] = {}
@@ -168,6 +172,7 @@ class _Recheck:
     async def run(self) -> RecheckReport:
         now = self.now()
         self.originals.sync(self.config.schedule, now)
+        self.originals.import_posts(self.archive, self.config.schedule, now)
         due = self.originals.due(now, self.confirm_after, everything=self.options.everything)
         limit = self.options.max_checks or self.config.max_per_run
         chosen, left = pick(due, limit, self.config.max_per_host)
@@ -259,43 +264,53 @@ class _Recheck:
         return history.save()
 
     def _alive(self, row: Original, finding: Finding, now: float, history: _Lazy) -> None:
-        row.last_alive = now
+        said = f"answered again ({finding.evidence or 'HTTP 200'})"
         if row.state == "suspect":
-            self._event(row, history, "cleared", now, f"answered again ({finding.evidence or 'HTTP 200'})")
+            self._event(row, history, "cleared", now, said)
         elif row.state == "deleted":
-            self._event(row, history, "back", now, f"answered again ({finding.evidence or 'HTTP 200'})")
+            self._event(row, history, "back", now, said)
             row.returns += 1
             row.last_back = now
-            self._mark(row, None)
+            self._mark(row, "deleted", None)
         row.state, row.suspect_since, row.evidence, row.deleted_at = "alive", None, None, None
-        if finding.text is None:
-            return
-        new = fingerprint(finding.text)
-        old = row.fingerprint
-        if old is None:
+        row.last_alive = now
+        if finding.text is not None:
+            self._compare_text(row, finding.text, now, history)
+        if row.next_check is None:
+            row.text = None  # the schedule is over: no later check needs the "before"
+
+    def _compare_text(self, row: Original, text: str, now: float, history: _Lazy) -> None:
+        """A changed fingerprint is an edit: keep the old and the new version."""
+        new = fingerprint(text)
+        old, old_text, old_seen = row.fingerprint, row.last_text(), row.text_seen
+        if old is None and (earlier := history.existing()) is not None and earlier.versions:
+            last = earlier.versions[-1]  # state.db was lost; the history file was not
+            old, old_text, old_seen = last.fingerprint, last.text, parse_iso(last.time).timestamp()
+        if old is not None and new != old:
             versions = history.get().versions
-            old = versions[-1].fingerprint if versions else None
-        if new != old:
-            history.get().versions.append(Version(iso_time(now), new, finding.text))
-            history.touched = True
-            if old is not None:
-                n = len(history.get().versions)
-                self._event(row, history, "edited", now, f"text changed (version {n})")
-                row.edits += 1
-                row.last_edit = now
+            if not versions:
+                versions.append(Version(iso_time(old_seen or row.captured), old, old_text or ""))
+            versions.append(Version(iso_time(now), new, text))
+            self._event(row, history, "edited", now, f"text changed (version {len(versions)})")
+            row.edits += 1
+            row.last_edit = now
+            self._mark(row, "edited", now)
+        if new != old or row.text is None:
+            row.keep_text(text, now)
         row.fingerprint = new
 
     def _gone(self, row: Original, finding: Finding, now: float, history: _Lazy) -> None:
         evidence = finding.evidence
         if row.state == "alive":
             row.state, row.suspect_since, row.evidence = "suspect", now, evidence
+            history.get().last_alive = iso_time(row.last_alive or row.captured)
             self._event(row, history, "suspected", now, evidence)
         elif row.state == "suspect" and now - (row.suspect_since or now) >= self.confirm_after:
             first = row.suspect_since or now
             row.state, row.deleted_at = "deleted", first
             self._event(row, history, "deleted", now,
                         f"{row.evidence}; again at {iso_time(now)}: {evidence}")  # fmt: skip
-            self._mark(row, first)
+            self._mark(row, "deleted", first)
 
     def _event(self, row: Original, history: _Lazy, kind: EventKind, now: float, why: str) -> None:
         history.get().add(kind, now, why)
@@ -305,16 +320,15 @@ class _Recheck:
         if self.on_event is not None:
             self.on_event(event)
 
-    def _mark(self, row: Original, deleted_at: float | None) -> None:
-        """Set (or, with None, remove) the post's `deleted:` front matter."""
+    def _mark(self, row: Original, key: MarkKey, when: float | None) -> None:
+        """Set (or, with None, remove) a mark in the post's front matter."""
         path = find_post(self.archive, row.post, row.link)
         if path is None:
             self.report.errors.append(f"{row.post}: post file not found for {row.link}")
-            return
-        if deleted_at is None:
+        elif when is None:
             clear_deleted(path)
         else:
-            set_deleted(path, datetime.fromtimestamp(deleted_at, UTC))
+            set_mark(path, key, datetime.fromtimestamp(when, UTC))
 
 
 class _Lazy:
@@ -325,6 +339,12 @@ class _Lazy:
         self.row = row
         self.history: History | None = None
         self.touched = False
+
+    def existing(self) -> History | None:
+        """The history file's content, or None when the post has none yet."""
+        if self.history is None:
+            self.history = load_history(self.archive, self.row.key)
+        return self.history
 
     def get(self) -> History:
         if self.history is None:
@@ -374,6 +394,9 @@ def note_dropped(
         why = f"no longer in the feed, which still lists items published since {iso_time(oldest)}"
         history.add("dropped", now, why)
         save_history(archive, history)
+        path = find_post(archive, row.post, row.link)
+        if path is not None:
+            touch(path)  # its page shows the note
         row.dropped_at = now
         events.append(RecheckEvent("dropped", now, row.post, row.link, row.feed, row.site, why))
     originals.save(gone)
