@@ -46,6 +46,7 @@ from .reader import SitePost, title_from_filename
 from .render import TEMPLATES, PostRenderer, make_env
 from .scan import PostChanges, compare, scan_in_background
 from .textutil import slugify
+from .watch import SitePage, Watch, load_watch, source_filter_links, write_pages
 from .workers import Workers, parse_one
 
 BUILD_FORMAT = "1"
@@ -311,15 +312,16 @@ def _build_with_cache(archive: Path, out: Path, full: bool, started: float, post
                       fresh_site: bool, recs_by_name: dict[str, Rec]) -> BuildReport:  # fmt: skip
     old_pages = {} if fresh_site else cache.pages
     writer = OutputWriter(out)
-    warnings: list[str] = []
+    watch = load_watch(archive)  # what re-checking the originals found (watch.py)
+    warnings: list[str] = list(watch.errors)
 
     to_parse = list(changes.changed)
     workers = None
     if len(to_parse) >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-        workers = Workers(min(2, os.cpu_count() or 1), posts_dir, out, config)
+        workers = Workers(min(2, os.cpu_count() or 1), posts_dir, out, config, watch.posts)
     try:
         report = _build(archive, out, posts_dir, config, stamp, cache, changes, to_parse,
-                        old_pages, writer, warnings, workers, fresh_site, recs_by_name)  # fmt: skip
+                        old_pages, writer, warnings, workers, fresh_site, recs_by_name, watch)  # fmt: skip
     finally:
         if workers is not None:
             workers.close()
@@ -331,7 +333,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
            cache: SiteCache, changes: PostChanges, to_parse: list[str],
            old_pages: dict[str, int | None], writer: OutputWriter, warnings: list[str],
            workers: Workers | None, fresh_site: bool,
-           recs_by_name: dict[str, Rec]) -> BuildReport:  # fmt: skip
+           recs_by_name: dict[str, Rec], watch: Watch) -> BuildReport:  # fmt: skip
     old_posts = cache.posts
     # Ids are given before parsing, so that workers can index posts as they parse them.
     pids: dict[str, int] = {}
@@ -478,7 +480,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
             queued, jobs = queued + len(jobs), []
     post_written = post_skipped = 0
     if jobs:
-        renderer = PostRenderer(posts_dir, out, config)
+        renderer = PostRenderer(posts_dir, out, config, watch.posts)
         for job in jobs:
             renderer.render(job)
         post_written, post_skipped = renderer.writer.written, renderer.writer.skipped
@@ -492,8 +494,10 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     def common(rel: str, title: str) -> dict:
         return {"site": config, "t": t, "lang": config.lang, "title": title, "root": root_of(rel)}
 
+    watched = _watched_pages(recs_by_name, watch)
+
     def listing(base: str, heading: str, members: list[Rec], feed: str | None,
-                show_source: bool = True, changed: bool = True) -> None:  # fmt: skip
+                show_source: bool = True, changed: bool = True, source: str = "") -> None:  # fmt: skip
         """Pages numbered from the oldest, so new posts leave old pages untouched."""
         size = config.page_size
         chunks = max(1, math.ceil(len(members) / size))
@@ -513,22 +517,25 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         for rel, group, newer, older in pages:
             if not changed and planner.same(rel):
                 continue
-            sig = hash((heading_crc, tuple(map(_PV, group)), newer or -1, older or -1, feed_crc))
+            filters = source_filter_links(source, base, rel, watched, watch, config.lang,
+                                          len(members)) if source else ""  # fmt: skip
+            sig = hash((heading_crc, tuple(map(_PV, group)), newer or -1, older or -1, feed_crc,
+                        _crc(filters)))  # fmt: skip
 
-            def render(rel=rel, group=group, newer=newer, older=older) -> str:
+            def render(rel=rel, group=group, newer=newer, older=older, filters=filters) -> str:
                 root = root_of(rel)
                 return list_tpl.render(**common(rel, heading), heading=heading,
                     rows=_list_rows(root, group, show_source, source_dir),
                     newer=href(root, page_rel(newer)) if newer else "",
                     older=href(root, page_rel(older)) if older else "",
-                    feed=href(root, feed) if feed else "")  # fmt: skip
+                    feed=href(root, feed) if feed else "", filters=filters)  # fmt: skip
 
             planner.page(rel, sig, render)
 
     listing("", t["latest"], recs, "feed.xml", changed=check_all or touched.any)
     for s, members in by_source.items():
         listing(source_dir[s], s, members, source_dir[s] + "feed.xml", show_source=False,
-                changed=check_all or s in touched.sources)  # fmt: skip
+                changed=check_all or s in touched.sources, source=s)  # fmt: skip
         _feed(
             planner,
             env,
@@ -556,6 +563,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         planner.page(rel, hash(tuple(map(_PV, members))), lambda rel=rel, heading=heading, members=members: list_tpl.render(
             **common(rel, heading), heading=heading, rows=_list_rows(root_of(rel), members, True, source_dir), newer="", older="", feed=""))  # fmt: skip
     _feed(planner, env, config, "feed.xml", config.title, recs, "index.html")
+    write_pages(planner.page, env, config, watch, watched, source_dir)
 
     def index_page(
         rel: str, heading: str, groups: list[tuple[str, list[tuple[str, str, int]]]]
@@ -633,6 +641,17 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         seconds=0.0,
         warnings=warnings,
     )
+
+
+def _watched_pages(recs_by_name: dict[str, Rec], watch: Watch) -> dict[str, SitePage]:
+    """The posts re-checking found something about, as watch.py needs them."""
+    found = {}
+    for name in watch.posts:
+        r = recs_by_name.get(name)
+        if r is not None:
+            p = r.post
+            found[name] = SitePage(name, r.url, p.title, p.source, p.lang, p.link)
+    return found
 
 
 def _atom_time(d: datetime) -> str:

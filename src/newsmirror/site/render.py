@@ -21,6 +21,7 @@ from ..archive.sanitize import (
 from .config import UI_STRINGS, SiteConfig
 from .output import OutputWriter, href, root_of
 from .reader import SitePost, post_body_html, split_front_matter
+from .watch import WATCH_STRINGS, PostWatch, revisions_rel
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ROOT_ASSETS = re.compile(r"""(\s(?:src|href|poster)=["'])/assets/""")
@@ -74,7 +75,8 @@ class Chrome:
         parts = self.by_root.get(root)
         if parts is None:
             t = UI_STRINGS[self.config.lang]
-            parts = self.template.make_module({"site": self.config, "t": t, "root": root})
+            w = WATCH_STRINGS[self.config.lang]
+            parts = self.template.make_module({"site": self.config, "t": t, "w": w, "root": root})
             self.by_root[root] = parts
         return parts
 
@@ -144,11 +146,13 @@ RenderJob = tuple[
 class PostRenderer:
     """Renders post pages; one per process (Jinja compiles each template once)."""
 
-    def __init__(self, posts_dir: Path, out: Path, config: SiteConfig) -> None:
+    def __init__(self, posts_dir: Path, out: Path, config: SiteConfig,
+                 watch: dict[str, PostWatch] | None = None) -> None:  # fmt: skip
         self.posts_dir = posts_dir
         self.writer = OutputWriter(out)
         self.config = config
         self.template = make_env(config).get_template("post.html")
+        self.watch = watch or {}  # what re-checks found about posts' originals (watch.py)
 
     def render(self, job: RenderJob, content: str | None = None) -> None:
         """Render and write one post page; `content` is the post's HTML if already read."""
@@ -184,5 +188,8 @@ class PostRenderer:
             prev=link(prev),
             next=link(nxt),
             nearby=Markup(nearby_rows),
+            watch=self.watch.get(name),
+            w=WATCH_STRINGS[self.config.lang],
+            revisions_url=href(root, revisions_rel(rel)),
         )
         self.writer.write(rel, page)
