@@ -49,7 +49,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from common import ChildRun, _paragraph_pool, load_average, run_child
+from common import ChildRun, _paragraph_pool, _wait_for_eof, load_average, run_child
 
 from newsmirror.archive.config import FetchSettings
 from newsmirror.archive.history import fingerprint
@@ -203,14 +203,6 @@ def _max_in_window(times: list[float], window: float) -> int:
             start += 1
         most = max(most, end - start + 1)
     return most
-
-
-def _wait_for_eof(conn: Connection) -> None:
-    try:
-        while True:
-            conn.recv()
-    except (EOFError, OSError):
-        return
 
 
 class PageServer:
@@ -430,10 +422,11 @@ def _resident(pid: int) -> int:
         return 0
 
 
-def one_round(server: PageServer, seeded: Path, work: Path, rate: float, n: int) -> list[Row]:
+def one_round(server: PageServer, pages: Pages, seeded: Path, work: Path, rate: float,
+              n: int) -> list[Row]:  # fmt: skip
     rows = []
     jobs = [
-        (f"{ip}:{port}", server.url(h, i), Pages(server.hosts, server.posts).seed(h, i)[1])
+        (f"{ip}:{port}", server.url(h, i), pages.seed(h, i)[1])
         for h, (ip, port) in enumerate(server.addresses)
         for i in range(server.posts)
     ]
@@ -526,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
                       file=sys.stderr)  # fmt: skip
                 seed_archive(seeded, server, pages, rate)
                 for n in range(1, opts.rounds + 1):
-                    rows += one_round(server, seeded, work, rate, n)
+                    rows += one_round(server, pages, seeded, work, rate, n)
         targets = report(rows, opts.hosts, opts.posts)
         if opts.json:
             data = {"rows": [asdict(r) for r in rows],

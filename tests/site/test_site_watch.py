@@ -148,3 +148,22 @@ def test_the_diff_is_by_character_for_cjk_and_by_word_for_latin():
     assert rewritten == "<p><del>居民代表说，他们此前已经多次递交材料。</del><ins>编者按：本文已修改。</ins></p>"
     assert "<del>" not in diff_html("same\ntext", "same\ntext")
     assert "&lt;script&gt;" in diff_html("a", "<script>")
+
+
+def test_the_reader_reads_a_marked_post_as_the_same_post(tmp_path):
+    from datetime import UTC, datetime
+
+    from test_site import GOLDEN
+
+    from newsmirror.archive.postmarks import set_deleted, set_mark
+    from newsmirror.site.reader import parse_front_matter, read_post, split_front_matter
+
+    path = tmp_path / GOLDEN[0].name
+    path.write_bytes(GOLDEN[0].read_bytes())
+    before = read_post(path)
+    set_mark(path, "edited", datetime(2026, 11, 29, tzinfo=UTC))
+    set_deleted(path, datetime(2026, 11, 30, tzinfo=UTC))
+    after = read_post(path)
+    assert after == before
+    front, _ = split_front_matter(path.read_text(encoding="utf-8"))
+    assert parse_front_matter(front)["title"] == before[0].title

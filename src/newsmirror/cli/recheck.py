@@ -10,7 +10,7 @@ import logging
 import newsmirror
 
 from .common import add_archive
-from .run import settings_from_args
+from .run import add_fetch_options, settings_from_args
 
 log = logging.getLogger("newsmirror")
 
@@ -39,13 +39,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     )
     p.add_argument("--max-checks", type=int, help="checks in this run (default 2000)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.add_argument("--user-agent", help="User-Agent header for every request")
-    p.add_argument("--proxy", help="http:// or socks5:// proxy (default: from the environment)")
-    p.add_argument("--concurrency", type=int, help="requests in flight overall (default 64)")
-    p.add_argument("--per-host", type=int, help="requests in flight per host (default 6)")
-    p.add_argument("--timeout", type=float, help="connect and read timeout in seconds")
-    p.add_argument("--deadline", type=float, help="seconds allowed per page (default 90)")
-    p.add_argument("--max-bytes", type=int, help="largest response body accepted, in bytes")
+    add_fetch_options(p, "page")
     p.set_defaults(func=cmd_recheck)
 
 

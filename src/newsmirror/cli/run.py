@@ -43,13 +43,7 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--strict", action="store_true", help="exit 1 if any feed failed")
     p.add_argument("--build", action="store_true", help="build the site after ingesting")
-    p.add_argument("--user-agent", help="User-Agent header for every request")
-    p.add_argument("--proxy", help="http:// or socks5:// proxy (default: from the environment)")
-    p.add_argument("--concurrency", type=int, help="requests in flight overall (default 64)")
-    p.add_argument("--per-host", type=int, help="requests in flight per host (default 6)")
-    p.add_argument("--timeout", type=float, help="connect and read timeout in seconds")
-    p.add_argument("--deadline", type=float, help="seconds allowed per feed (default 90)")
-    p.add_argument("--max-bytes", type=int, help="largest response body accepted, in bytes")
+    add_fetch_options(p, "feed")
     p.add_argument("--only-due", action="store_true", help="skip feeds not due for a check")
     p.add_argument(
         "--workers",
@@ -59,6 +53,17 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--include-dead", action="store_true", help="also try feeds marked dead")
     p.add_argument("--json", action="store_true", help="print the run report as JSON")
+
+
+def add_fetch_options(p: argparse.ArgumentParser, what: str) -> None:
+    """How requests are made (`settings_from_args` reads them)."""
+    p.add_argument("--user-agent", help="User-Agent header for every request")
+    p.add_argument("--proxy", help="http:// or socks5:// proxy (default: from the environment)")
+    p.add_argument("--concurrency", type=int, help="requests in flight overall (default 64)")
+    p.add_argument("--per-host", type=int, help="requests in flight per host (default 6)")
+    p.add_argument("--timeout", type=float, help="connect and read timeout in seconds")
+    p.add_argument("--deadline", type=float, help=f"seconds allowed per {what} (default 90)")
+    p.add_argument("--max-bytes", type=int, help="largest response body accepted, in bytes")
 
 
 def settings_from_args(args: argparse.Namespace) -> newsmirror.Settings:

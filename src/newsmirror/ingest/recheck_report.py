@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from ..archive.fsutil import atomic_write
 from ..archive.history import EventKind, iso_time
+from .report import write_report
 
 COUNTED = ("checked", "not_modified", "failed", "suspected", "deleted", "cleared", "edited",
            "back", "dropped")  # fmt: skip
@@ -100,9 +98,4 @@ class RecheckReport:
 
     def write_json(self, folder: Path) -> Path:
         """Write `recheck-<UTC time>.json` and `last-recheck.json` into `folder`."""
-        stamp = datetime.fromtimestamp(self.started, UTC).strftime("%Y%m%dT%H%M%SZ")
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-        path = folder / f"recheck-{stamp}.json"
-        atomic_write(path, text)
-        atomic_write(folder / "last-recheck.json", text)
-        return path
+        return write_report(folder, "recheck", self.started, self.to_dict())
