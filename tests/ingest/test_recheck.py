@@ -13,7 +13,7 @@ from loopback import redirect
 from originals import HOUR, HTML, PARAGRAPHS, Site, loopback_toml, notice_page
 
 import newsmirror
-from newsmirror.archive.history import load_history, parse_iso
+from newsmirror.archive.history import history_path, load_history, parse_iso
 from newsmirror.archive.postmarks import deleted_mark, post_mark
 from newsmirror.cli import main
 
@@ -267,3 +267,17 @@ def test_status_counts_and_lists_deletions_edits_and_returns(site, capsys):
     assert (feed["deleted"], feed["edited"], feed["back"]) == (1, 1, 0)
     assert [d["post"] for d in feed["originals"]["deleted"]] == [site.post(1).name]
     assert [d["post"] for d in feed["originals"]["edited"]] == [site.post(2).name]
+
+
+def test_a_broken_history_file_costs_one_post_a_one_line_error(site):
+    recheck(site.archive, confirm_after=0)
+    site.server.route(site.path(1), "", status=404)
+    site.server.route(site.path(2), "", status=404)
+    recheck(site.archive, confirm_after=0, everything=True)
+    broken = history_path(site.archive, site.key(1))
+    broken.write_text("{broken", encoding="utf-8")
+    report = recheck(site.archive, confirm_after=0)
+    assert report.total("deleted") == 1  # post 2
+    [error] = report.errors
+    assert str(broken) in error and "\n" not in error
+    assert site.marks()[2] is not None and site.marks()[1] is None

@@ -279,9 +279,13 @@ class _Mirror:
             (item.keys or [], item.entry.published.timestamp() if item.entry.published else None)
             for item in prepared.items
         ]
-        events = note_dropped(
-            self.archive, self.store, self.settings.recheck, sub.url, listed, time.time()
-        )
+        try:
+            events = note_dropped(
+                self.archive, self.store, self.settings.recheck, sub.url, listed, time.time()
+            )
+        except NewsmirrorError as e:  # a broken history file: the feed itself is fine
+            outcome.warnings.append(f"posts dropped from the feed not noted: {e}")
+            return
         outcome.dropped = len(events)
         outcome.warnings.extend(f"dropped from the feed: {e.post}" for e in events)
 

@@ -16,6 +16,8 @@ files (archive/history.py), the schedule and validators to state.db.
 from __future__ import annotations
 
 import asyncio
+import errno
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -45,6 +47,8 @@ from .extract import PAGE_ACCEPT
 from .fetch import Fetcher
 from .recheck_report import RecheckEvent, RecheckReport
 from .rules import RuleSet, load_rules
+
+log = logging.getLogger("newsmirror")
 
 RETRY_FAILED_AFTER = 3600.0  # a failed check is tried again this soon (up to 3 times)
 SAVE_BATCH = 256  # unchanged rows written back together
@@ -219,13 +223,31 @@ class _Recheck:
             pacer.done(slot)
         finding = classify(result, row.link, self.rules.rule_for(row.link),
                            last_body_sha=row.body_sha)  # fmt: skip
-        changed = self.apply(row, finding, self.now())
+        try:
+            changed = self.apply(row, finding, self.now())
+        except Exception as e:  # noqa: BLE001 - one post's trouble must not stop the others
+            self._failed(row, e)
+            return
         if changed:
             self.originals.save([row])
         else:
             self.unsaved.append(row)
             if len(self.unsaved) >= SAVE_BATCH:
                 self._save_unsaved()
+
+    def _failed(self, row: Original, error: Exception) -> None:
+        """Report what went wrong with one post, or re-raise what must stop the run."""
+        if isinstance(error, sqlite3.Error) or (
+            isinstance(error, OSError) and error.errno == errno.ENOSPC
+        ):
+            raise error  # the archive itself is failing (see `recheck`)
+        if isinstance(error, NewsmirrorError):
+            self.report.errors.append(f"{row.post}: {error}")
+        elif isinstance(error, OSError):
+            self.report.errors.append(f"{row.post}: cannot write: {error.strerror or error}")
+        else:
+            log.error("unexpected error on %s", row.post, exc_info=error)
+            self.report.errors.append(f"{row.post}: internal error: {type(error).__name__}: {error}")
 
     def _save_unsaved(self) -> None:
         rows, self.unsaved = self.unsaved, []
