@@ -111,26 +111,64 @@ def test_pick_bounds_per_host_and_overall():
     assert host_key("https://News.Example/a") == "news.example:443"
 
 
-def test_the_pacer_spaces_request_starts_per_host():
-    """Starts are taken on the event loop's clock, which the pacer itself
-    uses: this checks its logic, not how fast the machine is."""
+def test_the_pacer_gives_a_host_one_check_at_a_time_spaced_from_the_last_end():
+    """Times are taken on the event loop's clock, which the pacer itself uses:
+    this checks its logic, not how fast the machine is."""
 
-    async def main() -> dict[str, list[float]]:
-        pacer = HostPacer(rate=20.0, per_host=3, overall=4)
-        starts: dict[str, list[float]] = {}
+    async def main() -> dict[str, list[tuple[float, float]]]:
+        pacer = HostPacer(rate=20.0, overall=2)
+        spans: dict[str, list[tuple[float, float]]] = {}
         loop = asyncio.get_running_loop()
 
         async def one(host: str) -> None:
-            slot = await pacer.start(host)
-            starts.setdefault(host, []).append(loop.time())
-            await asyncio.sleep(0.01)
-            pacer.done(slot)
+            await pacer.start(host)
+            began = loop.time()
+            await asyncio.sleep(0.01)  # the request
+            spans.setdefault(host, []).append((began, loop.time()))
+            pacer.done(host)
 
         await asyncio.gather(*(one(h) for h in ["a", "b", "a", "a", "b", "a", "c", "a"]))
-        return starts
+        return spans
 
-    starts = asyncio.run(main())
-    assert sorted(len(v) for v in starts.values()) == [1, 2, 5]
-    for times in starts.values():
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-        assert all(gap >= 1 / 20.0 for gap in gaps), gaps
+    spans = asyncio.run(main())
+    assert sorted(len(v) for v in spans.values()) == [1, 2, 5]
+    for host_spans in spans.values():
+        for (_, ended), (began, _) in zip(host_spans, host_spans[1:], strict=False):
+            assert began - ended >= 1 / 20.0  # after the last one ended, never overlapping
+
+
+def test_the_fetcher_awaits_before_send_for_every_hop(server):
+    from loopback import redirect
+
+    from newsmirror.ingest.fetch import Fetcher
+
+    server.route("/a", handler=redirect("/b"))
+    server.route("/b", "ok")
+    seen: list[str] = []
+
+    async def before_send(host: str) -> None:
+        seen.append(host)
+
+    async def main() -> int | None:
+        async with Fetcher(before_send=before_send) as fetcher:
+            return (await fetcher.fetch(server.url("/a"))).status
+
+    assert asyncio.run(main()) == 200
+    assert seen == [f"127.0.0.1:{server.port}"] * 2
+
+
+def test_before_send_spaces_the_requests_as_sent():
+    async def main() -> list[float]:
+        pacer = HostPacer(rate=10.0, overall=64)
+        loop = asyncio.get_running_loop()
+        sent: list[float] = []
+
+        async def one() -> None:
+            await pacer.before_send("h:80")
+            sent.append(loop.time())
+
+        await asyncio.gather(*(one() for _ in range(4)))
+        return sent
+
+    sent = asyncio.run(main())
+    assert all(b - a >= 0.1 for a, b in zip(sent, sent[1:], strict=False))

@@ -15,7 +15,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from http import HTTPStatus
@@ -188,10 +188,20 @@ def _env_socks_proxy() -> str | None:
 
 
 class Fetcher:
-    """A shared HTTP client for a whole run. Use `async with Fetcher(settings) as f`."""
+    """A shared HTTP client for a whole run. Use `async with Fetcher(settings) as f`.
 
-    def __init__(self, settings: FetchSettings = FetchSettings()) -> None:  # noqa: B008
+    `before_send(host_key)`, when given, is awaited right before each request
+    (every hop and retry) is sent, within the limits: a re-check paces its
+    requests per host there.
+    """
+
+    def __init__(
+        self,
+        settings: FetchSettings = FetchSettings(),  # noqa: B008
+        before_send: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self.settings = settings
+        self._before_send = before_send
         self._session: aiohttp.ClientSession | None = None
         self._http_proxy: str | None = None
         self._overall = asyncio.Semaphore(settings.concurrency)
@@ -410,6 +420,8 @@ class Fetcher:
         per_host = self._per_host.setdefault(host_key, asyncio.Semaphore(self.settings.per_host))
         # Per-host first, so a busy host doesn't hold overall slots other hosts could use.
         async with per_host, self._overall:
+            if self._before_send is not None:
+                await self._before_send(host_key)
             if not state.clock_started and state.clock is not None:
                 state.clock_started = True
                 state.deadline_at = asyncio.get_running_loop().time() + self.settings.deadline

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import functools
 import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +43,7 @@ from ..archive.history import (
 from ..archive.originals import Original, Originals, next_check
 from ..archive.postmarks import MarkKey, clear_deleted, find_post, set_mark, touch
 from ..archive.store import Store
-from ..models import NewsmirrorError
+from ..models import FetchResult, NewsmirrorError
 from .detect import Finding, classify
 from .extract import PAGE_ACCEPT
 from .fetch import Fetcher
@@ -114,37 +116,44 @@ def host_key(link: str) -> str:
 
 
 class HostPacer:
-    """At most `rate` request starts per second per host: starts at least
-    1/rate apart (plus a margin: the server sees them with the network's and
-    its own scheduling jitter, which must not put rate + 1 in one second), and
-    in-flight counts the fetcher's own limits never exceed (so that nothing
-    queues, and bunches, behind them)."""
+    """At most `rate` requests per second to each host, as the host sees them.
 
-    def __init__(self, rate: float, per_host: int, overall: int) -> None:
-        self.interval = 1.02 / rate + PACING_MARGIN
-        self.per_host = per_host
+    A host gets one check at a time, and the next begins 1/rate seconds (plus
+    a margin) after the last one ended: its requests had all reached the host
+    by then, so however late a request arrives (a new connection, a busy
+    network), the host never sees two closer together than that. Checks
+    spread over hosts, within the fetcher's overall limit. `before_send`,
+    which the fetcher awaits before each request, also spaces a check's own
+    redirect hops and retries.
+    """
+
+    def __init__(self, rate: float, overall: int) -> None:
+        self.interval = 1.0 / rate + PACING_MARGIN
         self.overall = asyncio.Semaphore(overall)
-        self._slots: dict[str, asyncio.Semaphore] = {}
-        self._last: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
+        self._ended: dict[str, float] = {}
+        self._sent: dict[str, float] = {}
 
-    async def start(self, host: str) -> asyncio.Semaphore:
-        """Wait for the host's turn; returns the host slot, held until `done`."""
-        slot = self._slots.setdefault(host, asyncio.Semaphore(self.per_host))
-        await slot.acquire()
+    async def start(self, host: str) -> None:
+        """Wait for the host's turn (held until `done`) and an overall slot."""
+        turn = self._turns.setdefault(host, asyncio.Lock())
+        await turn.acquire()
         loop = asyncio.get_running_loop()
-        while True:
-            wait = self._last.get(host, -self.interval) + self.interval - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await self.overall.acquire()
-            if loop.time() >= self._last.get(host, -self.interval) + self.interval:
-                self._last[host] = loop.time()
-                return slot
-            self.overall.release()  # another request of this host went first
+        wait = self._ended.get(host, -self.interval) + self.interval - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self.overall.acquire()
 
-    def done(self, slot: asyncio.Semaphore) -> None:
+    def done(self, host: str) -> None:
+        self._ended[host] = asyncio.get_running_loop().time()
         self.overall.release()
-        slot.release()
+        self._turns[host].release()
+
+    async def before_send(self, host: str) -> None:
+        loop = asyncio.get_running_loop()
+        while (wait := self._sent.get(host, -self.interval) + self.interval - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        self._sent[host] = loop.time()
 
 
 class _Recheck:
@@ -169,6 +178,7 @@ class _Recheck:
         )
         self.report = RecheckReport(archive=str(archive), started=time.time())
         self.unsaved: list[Original] = []
+        self.extracting = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-extract")
 
     def now(self) -> float:
         return self.options.now if self.options.now is not None else time.time()
@@ -185,13 +195,14 @@ class _Recheck:
         for row in chosen:
             by_host.setdefault(host_key(row.link), []).append(row)
         fetch = self.settings.fetch
-        pacer = HostPacer(self.config.rate_per_host, fetch.per_host, fetch.concurrency)
+        pacer = HostPacer(self.config.rate_per_host, fetch.concurrency)
         try:
-            async with Fetcher(fetch) as fetcher:
+            async with Fetcher(fetch, before_send=pacer.before_send) as fetcher:
                 await asyncio.gather(
                     *(self._host(fetcher, pacer, host, rows) for host, rows in by_host.items())
                 )
         finally:
+            self.extracting.shutdown(wait=True, cancel_futures=True)
             self._save_unsaved()
         self.report.finished = time.time()
         return self.report
@@ -199,30 +210,37 @@ class _Recheck:
     async def _host(
         self, fetcher: Fetcher, pacer: HostPacer, host: str, rows: list[Original]
     ) -> None:
-        tasks = []
+        """This host's checks, one after the other at the pacer's rate; each
+        answer is judged while the next request goes out."""
+        judging: list[asyncio.Task[None]] = []
         try:
             for row in rows:
-                slot = await pacer.start(host)
-                tasks.append(asyncio.create_task(self._check(fetcher, pacer, slot, row)))
-            await asyncio.gather(*tasks)
+                await pacer.start(host)
+                try:
+                    result = await fetcher.fetch(
+                        row.link, etag=row.etag, last_modified=row.last_modified,
+                        accept=PAGE_ACCEPT, guard=True,
+                    )  # fmt: skip
+                finally:
+                    pacer.done(host)
+                judging.append(asyncio.create_task(self._judge(row, result)))
+            await asyncio.gather(*judging)
         except BaseException:
-            for task in tasks:
+            for task in judging:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*judging, return_exceptions=True)
             raise
 
-    async def _check(
-        self, fetcher: Fetcher, pacer: HostPacer, slot: asyncio.Semaphore, row: Original
-    ) -> None:
-        try:
-            result = await fetcher.fetch(
-                row.link, etag=row.etag, last_modified=row.last_modified,
-                accept=PAGE_ACCEPT, guard=True,
-            )  # fmt: skip
-        finally:
-            pacer.done(slot)
-        finding = classify(result, row.link, self.rules.rule_for(row.link),
-                           last_body_sha=row.body_sha)  # fmt: skip
+    async def _judge(self, row: Original, result: FetchResult) -> None:
+        """Classify one answer (extraction on its own thread, so that other
+        hosts' requests go out on time) and record what it means."""
+        rule = self.rules.rule_for(row.link)
+        if result.ok and result.body:
+            finding = await asyncio.get_running_loop().run_in_executor(
+                self.extracting, functools.partial(classify, result, row.link, rule,
+                                                   last_body_sha=row.body_sha))  # fmt: skip
+        else:
+            finding = classify(result, row.link, rule, last_body_sha=row.body_sha)
         try:
             changed = self.apply(row, finding, self.now())
         except Exception as e:  # noqa: BLE001 - one post's trouble must not stop the others
