@@ -54,6 +54,7 @@ log = logging.getLogger("newsmirror")
 
 RETRY_FAILED_AFTER = 3600.0  # a failed check is tried again this soon (up to 3 times)
 SAVE_BATCH = 256  # unchanged rows written back together
+MAX_QUEUED_PAGES = 32  # fetched pages waiting for extraction; more wait to be fetched
 PACING_MARGIN = 0.005  # seconds added to each host's interval between requests
 
 EventCallback = Callable[[RecheckEvent], None]
@@ -179,6 +180,7 @@ class _Recheck:
         self.report = RecheckReport(archive=str(archive), started=time.time())
         self.unsaved: list[Original] = []
         self.extracting = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-extract")
+        self.bodies = asyncio.Semaphore(MAX_QUEUED_PAGES)  # bound to the loop on first use
 
     def now(self) -> float:
         return self.options.now if self.options.now is not None else time.time()
@@ -223,6 +225,8 @@ class _Recheck:
                     )  # fmt: skip
                 finally:
                     pacer.done(host)
+                if result.ok and result.body:
+                    await self.bodies.acquire()  # a page to extract: wait if many are queued
                 judging.append(asyncio.create_task(self._judge(row, result)))
             await asyncio.gather(*judging)
         except BaseException:
@@ -236,9 +240,12 @@ class _Recheck:
         hosts' requests go out on time) and record what it means."""
         rule = self.rules.rule_for(row.link)
         if result.ok and result.body:
-            finding = await asyncio.get_running_loop().run_in_executor(
-                self.extracting, functools.partial(classify, result, row.link, rule,
-                                                   last_body_sha=row.body_sha))  # fmt: skip
+            try:
+                finding = await asyncio.get_running_loop().run_in_executor(
+                    self.extracting, functools.partial(classify, result, row.link, rule,
+                                                       last_body_sha=row.body_sha))  # fmt: skip
+            finally:
+                self.bodies.release()
         else:
             finding = classify(result, row.link, rule, last_body_sha=row.body_sha)
         try:
