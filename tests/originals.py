@@ -31,7 +31,7 @@ def loopback_toml(extra: str = "") -> str:
     lines = ["[settings]"]
     if "allow_private_networks" in FetchSettings.__dataclass_fields__:
         lines.append("allow_private_networks = true")  # the originals are on loopback
-    lines += ["retries = 0", "", "[recheck]", 'schedule = ["0s", "1h", "1d"]', "rate_per_host = 50", extra]
+    lines += ["retries = 0", "", "[recheck]", 'schedule = "0s 1h 1d"', "rate_per_host = 50", extra]
     return "\n".join(lines) + "\n"
 
 

@@ -6,7 +6,10 @@ The public API, which the command line uses too::
     from pathlib import Path
     import newsmirror
 
-    archive = Path("mirror")                    # holds subs.json (and newsmirror.toml)
+    archive = Path("mirror")
+    newsmirror.init_archive(archive)            # newsmirror.toml and an empty subs.json
+    feed = newsmirror.find_feed("https://example.com/blog/")   # the feed its page links
+    newsmirror.add_subscription(archive, newsmirror.Subscription(feed.title or "blog", feed.url))
     report = newsmirror.mirror(archive)         # fetch every feed once -> _posts/
     print(report.summary_line())
     site = newsmirror.build_site(archive)       # -> mirror/_site/, works from file://
@@ -31,6 +34,8 @@ _EXPORTS = {
     "RunReport": "newsmirror.ingest.report:RunReport",
     "FeedOutcome": "newsmirror.ingest.report:FeedOutcome",
     "parse_feed": "newsmirror.ingest.parse:parse_feed",
+    "find_feed": "newsmirror.ingest.discover:find_feed",
+    "FoundFeed": "newsmirror.ingest.discover:FoundFeed",
     "extract_article": "newsmirror.ingest.extract:extract_article",
     # watching the originals
     "recheck": "newsmirror.ingest.recheck:recheck",
@@ -44,6 +49,8 @@ _EXPORTS = {
     "load_settings": "newsmirror.archive.config:load_settings",
     "Settings": "newsmirror.archive.config:Settings",
     "load_subscriptions": "newsmirror.archive.subscriptions:load_subscriptions",
+    "add_subscription": "newsmirror.archive.subscriptions:add_subscription",
+    "remove_subscription": "newsmirror.archive.subscriptions:remove_subscription",
     "import_opml": "newsmirror.archive.subscriptions:import_opml",
     "to_opml": "newsmirror.archive.subscriptions:to_opml",
     "render_post": "newsmirror.archive.posts:render_post",
@@ -54,7 +61,10 @@ _EXPORTS = {
     "build_site": "newsmirror.site.build:build_site",
     "BuildReport": "newsmirror.site.build:BuildReport",
     "init_jekyll": "newsmirror.site.jekyll:init_jekyll",
+    "load_site_config": "newsmirror.site.config:load_site_config",
     # operating a mirror
+    "init_archive": "newsmirror.ops.init:init_archive",
+    "check_archive": "newsmirror.ops.init:check_archive",
     "feed_health": "newsmirror.ops.status:feed_health",
     "enable_feed": "newsmirror.ops.status:enable_feed",
     "watch": "newsmirror.ops.watch:watch",
@@ -96,7 +106,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .archive.posts import render_post
     from .archive.retention import apply_retention
     from .archive.sanitize import sanitize_html
-    from .archive.subscriptions import import_opml, load_subscriptions, to_opml
+    from .archive.subscriptions import (
+        add_subscription,
+        import_opml,
+        load_subscriptions,
+        remove_subscription,
+        to_opml,
+    )
+    from .ingest.discover import FoundFeed, find_feed
     from .ingest.extract import extract_article
     from .ingest.notices import removal_notice
     from .ingest.parse import parse_feed
@@ -116,9 +133,11 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         Post,
         Subscription,
     )
+    from .ops.init import check_archive, init_archive
     from .ops.publish import publish
     from .ops.status import enable_feed, feed_health
     from .ops.watch import watch
     from .ops.workflows import write_workflows
     from .site.build import BuildReport, build_site
+    from .site.config import load_site_config
     from .site.jekyll import init_jekyll

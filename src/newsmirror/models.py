@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 ContentMode = Literal["clean", "raw"]
 FulltextMode = Literal["auto", "always", "never"]
@@ -33,23 +33,63 @@ class FeedError(NewsmirrorError):
     """A feed document could not be used at all (not a feed, undecodable...)."""
 
 
+def setting(
+    default: Any,
+    help: str,
+    *,
+    kind: type | None = None,
+    choices: tuple[Any, ...] = (),
+    minimum: float | None = None,
+    maximum: float | None = None,
+    per_feed_only: bool = False,
+) -> Any:
+    """A settings dataclass field that documents itself: its default, one line
+    of help and the values it takes. `archive.config` reads these to validate
+    newsmirror.toml, write its commented template and docs/configuration.md,
+    so that adding a setting is adding one such field."""
+    meta = {
+        "help": help,
+        "kind": kind or type(default),
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "per_feed_only": per_feed_only,
+    }
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True)
 class FeedOptions:
     """Per-feed options; every field has the project-wide default."""
 
-    content: ContentMode = "clean"
-    fulltext: FulltextMode = "auto"
-    mirror_images: bool = False
-    enabled: bool = True
+    content: ContentMode = setting(
+        "clean",
+        "clean: full text, sanitised; raw: the feed's content as given",
+        choices=("clean", "raw"),
+    )
+    fulltext: FulltextMode = setting(
+        "auto",
+        "fetch the article page: auto (when the feed gives a summary), always, never",
+        choices=("auto", "always", "never"),
+    )
+    mirror_images: bool = setting(False, "copy posts' images into assets/ (served by the mirror)")
+    enabled: bool = setting(
+        True, "false: keep the feed listed but never fetch it", per_feed_only=True
+    )
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """One feed the archive follows: the `{"site": ..., "url": ...}` of subs.json."""
+    """One feed the archive follows: the `{"site": ..., "url": ...}` of subs.json.
+
+    `category` is the OPML folder (or subs.json's optional "category") the feed
+    is filed under: for grouping feeds and for OPML round trips. The posts'
+    `categories:` stay the site name (FORMAT.md)."""
 
     site: str
     url: str
     options: FeedOptions = field(default_factory=FeedOptions)
+    category: str | None = None
 
 
 @dataclass

@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from newsmirror.archive import fsutil
-from newsmirror.archive.fsutil import ArchiveLock, ArchiveLocked, atomic_write
+from newsmirror.archive.fsutil import (
+    TEMP_PREFIX,
+    ArchiveLock,
+    ArchiveLocked,
+    atomic_write,
+    remove_stale_temps,
+)
 
 
 @pytest.fixture(params=["unnamed", "named"])
@@ -66,3 +73,20 @@ def test_second_lock_is_refused(tmp_path) -> None:
             ArchiveLock(tmp_path).acquire()
     with ArchiveLock(tmp_path):  # released: free again
         pass
+
+
+def test_stale_temps_of_live_writers_can_be_kept(tmp_path: Path) -> None:
+    live = subprocess.Popen(["sleep", "30"])
+    try:
+        dead = subprocess.Popen(["true"])
+        dead.wait()
+        names = [f"{TEMP_PREFIX}{live.pid}-0", f"{TEMP_PREFIX}{dead.pid}-0",
+                 f"{TEMP_PREFIX}{os.getpid()}-7", f"{TEMP_PREFIX}x"]  # fmt: skip
+        for name in names:
+            (tmp_path / name).write_text("half")
+        assert remove_stale_temps(tmp_path, dead_writers_only=True) == 3
+        assert [p.name for p in tmp_path.iterdir()] == [names[0]]
+        assert remove_stale_temps(tmp_path) == 1
+    finally:
+        live.kill()
+        live.wait()

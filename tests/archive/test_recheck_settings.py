@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from newsmirror.archive.config import DEFAULT_RECHECK_SCHEDULE, load_settings
+from newsmirror.archive.config import load_settings
 from newsmirror.models import ConfigError
+
+DAY = 86400.0
 
 
 def settings_of(archive, toml: str):
@@ -15,13 +17,13 @@ def settings_of(archive, toml: str):
 
 def test_defaults(archive):
     r = load_settings(archive).recheck
-    assert r.schedule == DEFAULT_RECHECK_SCHEDULE == (3600, 21600, 86400, 259200, 604800, 2592000)
-    assert (r.confirm_after, r.every, r.rate_per_host) == (3600.0, 1800.0, 1.0)
+    assert r.steps == (3600, 6 * 3600, DAY, 3 * DAY, 7 * DAY, 30 * DAY)
+    assert (r.confirm_seconds, r.every_seconds, r.rate_per_host) == (3600.0, 1800.0, 1.0)
 
 
 def test_a_recheck_table_sets_everything(archive):
     r = settings_of(archive, """[recheck]
-schedule = ["30m", "2h", 86400, "14d"]
+schedule = "14d 30m, 2h 1d"
 confirm_after = 90
 max_per_run = 500
 max_per_host = 20
@@ -29,27 +31,28 @@ rate_per_host = 0.5
 every = "2h"
 watch_feeds = false
 """)
-    assert r.schedule == (1800.0, 7200.0, 86400.0, 14 * 86400.0)
-    assert r.confirm_after == 90 * 60.0  # minutes, like --confirm-after
+    assert r.steps == (1800.0, 7200.0, DAY, 14 * DAY)  # sorted
+    assert r.confirm_seconds == 90 * 60.0  # minutes, like --confirm-after
     assert (r.max_per_run, r.max_per_host, r.rate_per_host) == (500, 20, 0.5)
-    assert r.every == 7200.0 and r.watch_feeds is False
+    assert r.every_seconds == 7200.0 and r.watch_feeds is False
 
 
-def test_durations_and_off(archive):
-    r = settings_of(archive, '[recheck]\nconfirm_after = "2h"\nevery = "off"\n')
-    assert r.confirm_after == 7200.0 and r.every is None
+def test_off_and_at_once(archive):
+    r = settings_of(archive, '[recheck]\nschedule = "0s 1h"\nevery = "off"\nconfirm_after = 0\n')
+    assert r.steps == (0.0, 3600.0) and r.every_seconds is None and r.confirm_seconds == 0
 
 
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[recheck]\nschedule = "1h"\n', "schedule must be a list"),
-        ('[recheck]\nschedule = ["soon"]\n', "not a duration"),
-        ("[recheck]\nmax_per_run = 0\n", "max_per_run must be a whole number"),
-        ("[recheck]\nrate_per_host = -1\n", "rate_per_host must be a number > 0"),
-        ("[recheck]\nconfirm_after = -5\n", "confirm_after"),
-        ("[recheck]\nevery = 0\n", "every must be a duration > 0"),
-        ("[recheck]\nshedule = []\n", "unknown setting 'shedule'"),
+        ('[recheck]\nschedule = ["1h"]\n', "schedule must be text"),
+        ('[recheck]\nschedule = "1h soon"\n', "not a duration"),
+        ('[recheck]\nschedule = ""\n', "needs at least one duration"),
+        ("[recheck]\nmax_per_run = 0\n", "max_per_run must be at least 1"),
+        ("[recheck]\nrate_per_host = -1\n", "rate_per_host must be at least 0.001"),
+        ("[recheck]\nconfirm_after = -5\n", "confirm_after must be at least 0"),
+        ('[recheck]\nevery = "never"\n', "not a duration"),
+        ("[recheck]\nshedule = '1h'\n", "unknown setting 'shedule' (did you mean schedule?)"),
         ("recheck = 3\n", "[recheck] must be a table"),
     ],
 )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 from conftest import posts_of
 
+import newsmirror
 from newsmirror.cli import main
+from newsmirror.demo import DEMO_MARK, DemoServer
 
 
 def test_demo_mirrors_every_kind_of_feed_and_builds(tmp_path, capsys):
@@ -22,3 +26,28 @@ def test_demo_mirrors_every_kind_of_feed_and_builds(tmp_path, capsys):
     assert (archive / "_site" / "index.html").is_file()
     assert main(["demo", "--archive", str(archive), "-q"]) == 0  # a rerun adds nothing
     assert posts_of(archive) == posts
+
+
+def test_the_demo_archive_says_its_server_is_gone(tmp_path, capsys):
+    archive = tmp_path / "demo"
+    assert main(["demo", "--archive", str(archive), "--build", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert f"open {(archive / '_site' / 'index.html').resolve().as_uri()}" in out
+    assert newsmirror.load_site_config(archive).title == "newsmirror demo"
+    assert main(["run", "--archive", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "run `newsmirror demo` again" in err
+    # Its posts and site stay usable, and its own commands still work.
+    assert main(["build", "--archive", str(archive), "-q"]) == 0
+    assert main(["status", "--archive", str(archive)]) == 0
+    # While a demo serves the feeds at the same address, a run over the archive
+    # works (the port is another when a parallel test holds the preferred one).
+    recorded = (archive / DEMO_MARK).read_text().strip()
+    with DemoServer() as server:
+        expected = 0 if server.base == recorded else 2
+        assert main(["run", "--archive", str(archive), "-q"]) == expected
+    # Feeds of the user's own beside the demo's: the run goes on.
+    subs = json.loads((archive / "subs.json").read_text(encoding="utf-8"))
+    subs.append({"site": "mine", "url": "http://127.0.0.1:9/feed.xml"})
+    (archive / "subs.json").write_text(json.dumps(subs), encoding="utf-8")
+    assert main(["run", "--archive", str(archive), "-q"]) == 0

@@ -261,14 +261,15 @@ def test_subs_opml_import_and_export(archive, tmp_path, capsys):
     )
     assert main(["subs", "import", str(opml), "--archive", str(archive)]) == 0
     data = json.loads((archive / "subs.json").read_text())
-    assert data == [
-        {"site": "中央社", "url": "https://a.example/f"},
-        {"site": "RFI", "url": "https://b.example/f"},
+    assert data == [  # the folder is kept as the feeds' category
+        {"site": "中央社", "url": "https://a.example/f", "category": "新闻"},
+        {"site": "RFI", "url": "https://b.example/f", "category": "新闻"},
     ]
     capsys.readouterr()
     assert main(["subs", "export", "--archive", str(archive)]) == 0
     out = capsys.readouterr().out
     assert 'xmlUrl="https://a.example/f"' in out and 'text="中央社"' in out
+    assert '<outline text="新闻" title="新闻">' in out
 
 
 def test_toml_feed_options_apply(server, archive):

@@ -161,7 +161,7 @@ def test_an_edited_original_gets_a_second_version(site):
 
 def test_edits_are_still_found_after_the_state_database_is_lost(site):
     toml = site.archive / "newsmirror.toml"
-    toml.write_text(toml.read_text().replace('"1d"]', '"30d"]'), encoding="utf-8")
+    toml.write_text(toml.read_text().replace('1d"', '30d"'), encoding="utf-8")
     recheck(site.archive)
     site.serve(1, PARAGRAPHS[:3], etag='"v2-1"')
     recheck(site.archive, everything=True)
@@ -201,7 +201,7 @@ def test_unchanged_originals_cost_a_304(site):
 def test_the_schedule_decays_and_ends(server, archive):
     site = Site(server, archive, n=1, extra_toml="")
     (archive / "newsmirror.toml").write_text(
-        loopback_toml().replace('["0s", "1h", "1d"]', '["1h", "6h", "1d"]'), encoding="utf-8"
+        loopback_toml().replace('"0s 1h 1d"', '"1h 6h 1d"'), encoding="utf-8"
     )
     site.ingest()
     now = datetime.now(UTC).timestamp()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from feeds import rss, rss_item
+from loopback import LoopbackServer
 
 from newsmirror.archive.store import FeedState, Store, WrittenPost
 from newsmirror.cli import main
@@ -39,11 +42,13 @@ def archive(tmp_path: Path) -> Path:
         store.save_feed(
             FeedState(FEEDS["死站"], "死站", failures=1, dead=True, last_error="HTTP 410 Gone")
         )
-        store.record_posts(FEEDS["路透"], [
-            WrittenPost([f"k-{age_days}-{i}"], f"p{age_days}-{i}.md", f"http://x/{age_days}/{i}",
-                        now - age_days * DAY, created=True)
-            for age_days, n in ((1, 3), (10, 2), (40, 4)) for i in range(n)
-        ])  # fmt: skip
+        # Fetched 1, 10 and 40 days ago; each post's own date is older still.
+        for age_days, n in ((1, 3), (10, 2), (40, 4)):
+            store.record_posts(FEEDS["路透"], [
+                WrittenPost([f"k-{age_days}-{i}"], f"p{age_days}-{i}.md",
+                            f"http://x/{age_days}/{i}", now - 400 * DAY, created=True)
+                for i in range(n)
+            ], now=now - age_days * DAY)  # fmt: skip
     return tmp_path
 
 
@@ -88,7 +93,7 @@ def test_enable_by_name_and_url(archive: Path, capsys: pytest.CaptureFixture[str
     with Store.open(archive) as store:
         state = store.feed(FEEDS["死站"])
     assert state and not state.dead and state.failures == 0 and state.next_check is None
-    assert main(["enable", "--archive", str(archive), FEEDS["紐約時報"]]) == 0
+    assert main(["subs", "enable", "--archive", str(archive), FEEDS["紐約時報"]]) == 0
     assert capsys.readouterr().out.strip() == f"enabled {FEEDS['紐約時報']}"
     states = {r.site: r.state for r in feed_health(archive)}
     assert states == {"死站": "new", "新來的": "new", "紐約時報": "ok", "路透": "ok"}
@@ -97,6 +102,32 @@ def test_enable_by_name_and_url(archive: Path, capsys: pytest.CaptureFixture[str
 def test_enable_unknown_feed_is_a_one_line_error(
     archive: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["enable", "--archive", str(archive), "nope"]) == 2
+    assert main(["subs", "enable", "--archive", str(archive), "nope"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no feed named or at 'nope'" in err
+
+
+def test_a_real_run_counts_new_posts_by_fetch_time_and_flags_rejecting_feeds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = datetime(2009, 5, 1, tzinfo=UTC)  # written long ago, fetched now
+    body = "<p>" + "全文。" * 100 + "</p>"
+    backlog = [rss_item(title=f"旧 {i}", link=f"https://o.example/{i}",
+                        published=old + timedelta(days=i), content_encoded=body)
+               for i in range(5)]  # fmt: skip
+    rejected = [rss_item(title="无链接", link=None, published=old, content_encoded=body)]
+    with LoopbackServer() as server:
+        server.route("/old.xml", rss(backlog), headers={"Content-Type": "application/rss+xml"})
+        server.route("/bad.xml", rss(rejected), headers={"Content-Type": "application/rss+xml"})
+        subs = [{"site": "旧站", "url": server.url("/old.xml")},
+                {"site": "全拒", "url": server.url("/bad.xml")}]  # fmt: skip
+        (tmp_path / "subs.json").write_text(json.dumps(subs, ensure_ascii=False), encoding="utf-8")
+        assert main(["run", "--archive", str(tmp_path), "-q"]) == 0
+    rows = {r.site: r for r in feed_health(tmp_path)}
+    assert (rows["旧站"].state, rows["旧站"].posts_7d, rows["旧站"].posts_30d) == ("ok", 5, 5)
+    bad = rows["全拒"]
+    assert bad.state == "rejecting" and bad.broken
+    assert bad.last_error == (
+        "its only item was rejected: item '无链接': item has neither a link nor a guid"
+    )
+    assert [r.site for r in feed_health(tmp_path)][0] == "全拒"  # problems first

@@ -116,7 +116,7 @@ def test_watch_loop_recovers_dies_gone_and_ttl(srv: LoopbackServer, tmp_path: Pa
     assert last_report["summary"]["feeds"] == 4
 
     # Reviving a dead feed makes the next tick try it again.
-    assert main(["enable", "--archive", str(archive), "die"]) == 0
+    assert main(["subs", "enable", "--archive", str(archive), "die"]) == 0
     srv.route("/die.xml", rss(srv, "die", 1), headers=RSS_TYPE)
     watch(archive, 0.01, max_runs=1)
     with Store.open(archive) as store:
@@ -210,3 +210,15 @@ def test_sigterm_during_a_write_loses_nothing(srv: LoopbackServer, tmp_path: Pat
     run(archive, RunOptions())  # the next run completes what SIGTERM cut short
     links = [_front_matter(p)["from"] for p in sorted(posts.iterdir())]
     assert len(links) == count and len(set(links)) == count
+
+
+def test_watch_with_build_logs_where_to_open_the_site(
+    srv: LoopbackServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    srv.route("/f.xml", rss(srv, "f", 1), headers=RSS_TYPE)
+    archive = make_archive(tmp_path / "a", {"f": srv.url("/f.xml")}, FAST + "build = true\n")
+    with caplog.at_level("INFO", logger="newsmirror"):
+        assert watch(archive, 0.05, max_runs=1) == 1
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("site: 1 post, ") for m in messages)
+    assert f"open {(archive / '_site' / 'index.html').resolve().as_uri()}" in messages

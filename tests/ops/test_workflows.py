@@ -120,7 +120,10 @@ def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 def test_cli_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", "--github-actions", "--archive", str(tmp_path)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"wrote {tmp_path / '.github' / 'workflows' / n}" for n in NAMES]
+    made = [f"wrote {tmp_path / n}" for n in ("newsmirror.toml", "subs.json")]
+    workflows = [f"wrote {tmp_path / '.github' / 'workflows' / n}" for n in NAMES]
+    assert out[: len(made) + len(workflows)] == made + workflows
+    assert out[len(made) + len(workflows)] == "next:"
     assert main(["init", "--github-actions", "--archive", str(tmp_path)]) == 2
 
 

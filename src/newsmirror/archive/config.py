@@ -1,62 +1,129 @@
 """Project-wide settings: the `[settings]` table of `newsmirror.toml`, then
-command-line overrides. Every setting has a sane default."""
+command-line overrides. Every setting has a sane default.
+
+The settings dataclasses below are the one table of settings: each field is
+declared with `models.setting(default, help, ...)`, and `SETTINGS` lists
+them as `Definition`s. `load_settings` validates newsmirror.toml from them;
+`newsmirror init` writes its commented newsmirror.toml from them and
+docs/configuration.md is generated from them (a test fails when it differs).
+Adding a setting is adding one field.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..models import ConfigError, FeedOptions
+from ..models import ConfigError, FeedOptions, setting
 from ..util.durations import parse_duration
-from .subscriptions import CONFIG_FILE, feed_options, read_toml
+
+CONFIG_FILE = "newsmirror.toml"
+# Top-level tables newsmirror.toml may hold; anything else is a typo.
+KNOWN_TABLES = ("settings", "site", "feeds", "rules", "publish", "recheck")
+DEFAULT_USER_AGENT = "newsmirror/0.1 (+https://github.com/newsmirror/newsmirror)"
 
 
 @dataclass(frozen=True)
 class FetchSettings:
     """How feeds and pages are fetched (read by `ingest.fetch.Fetcher`)."""
 
-    user_agent: str = "newsmirror/0.1 (+https://github.com/newsmirror/newsmirror)"
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0  # between bytes
-    deadline: float = 90.0  # whole fetch incl. retries+redirects
-    max_bytes: int = 20 * 2**20  # body cap, also on the decompressed size (gzip bomb)
-    max_redirects: int = 5
-    concurrency: int = 64  # overall in flight
-    per_host: int = 6  # in flight per host
-    retries: int = 2  # on 5xx, 429, 408, connection errors
-    backoff: float = 0.5  # base seconds, exponential with jitter
-    max_retry_after: float = 30.0  # longer Retry-After -> give up with that reason
-    proxy: str | None = None  # "http://..." or "socks5://..."; None -> from env
-    block_private: bool = False  # SSRF guard for fetch(guard=True)
+    user_agent: str = setting(DEFAULT_USER_AGENT, "User-Agent header of every request")
+    connect_timeout: float = setting(10.0, "seconds to wait for a connection", minimum=0.1)
+    read_timeout: float = setting(
+        30.0, "seconds to wait for the next bytes of a response", minimum=0.1
+    )
+    deadline: float = setting(
+        90.0, "seconds allowed per feed, retries and redirects included", minimum=0.1
+    )
+    max_bytes: int = setting(
+        20 * 2**20, "largest response body accepted, in bytes (after decompression too)", minimum=1
+    )
+    max_redirects: int = setting(5, "redirects followed per request", minimum=0)
+    concurrency: int = setting(64, "requests in flight overall", minimum=1)
+    per_host: int = setting(6, "requests in flight per host", minimum=1)
+    retries: int = setting(2, "retries after a 5xx, 429, 408 or connection error", minimum=0)
+    backoff: float = setting(0.5, "base seconds between retries (doubling, with jitter)", minimum=0)
+    max_retry_after: float = setting(
+        30.0, "longest Retry-After waited for, in seconds; a longer one fails the feed", minimum=0
+    )
+    proxy: str | None = setting(
+        None,
+        "http:// or socks5:// proxy for every request; unset: HTTP(S)_PROXY / ALL_PROXY"
+        " from the environment",
+        kind=str,
+    )
+    block_private: bool = setting(
+        False, "refuse article pages and images on private or loopback addresses"
+    )
 
 
 @dataclass(frozen=True)
 class ScheduleSettings:
     """How often feeds are checked (used by `watch`)."""
 
-    min_interval: float = 15 * 60.0
-    max_interval: float = 24 * 3600.0
-    dead_after: int = 10  # consecutive failures
-
-
-DAY = 86400.0
-DEFAULT_RECHECK_SCHEDULE = (3600.0, 6 * 3600.0, DAY, 3 * DAY, 7 * DAY, 30 * DAY)
+    min_interval: float = setting(
+        15 * 60.0, "seconds: the shortest wait between two checks of a feed", minimum=0
+    )
+    max_interval: float = setting(
+        24 * 3600.0, "seconds: the longest wait between two checks of a feed", minimum=0
+    )
+    dead_after: int = setting(
+        10, "failures in a row after which a feed is marked dead (revive: `subs enable`)", minimum=1
+    )
 
 
 @dataclass(frozen=True)
 class RecheckSettings:
     """How originals are re-checked (the `[recheck]` table; read by `ingest.recheck`)."""
 
-    # Seconds after a post's first capture at which its original is fetched again.
-    schedule: tuple[float, ...] = DEFAULT_RECHECK_SCHEDULE
-    confirm_after: float = 3600.0  # a deletion needs two checks at least this far apart
-    max_per_run: int = 2000  # checks in one run; the rest wait for the next one
-    max_per_host: int = 200  # checks of one host in one run
-    rate_per_host: float = 1.0  # requests per second to one host, at most
-    every: float | None = 1800.0  # how often `watch` runs it; None: never
-    watch_feeds: bool = True  # note posts dropped from their feed during `run`
+    schedule: str = setting(
+        "1h 6h 1d 3d 7d 30d",
+        "when a post's original is fetched again, after the post was written: durations"
+        " (90s, 30m, 1h, 2d) apart by spaces",
+    )
+    confirm_after: float = setting(
+        60.0,
+        "minutes at least between the two checks that confirm a deletion"
+        " (`recheck --confirm-after`)",
+        minimum=0,
+    )
+    max_per_run: int = setting(2000, "checks in one re-check; the rest wait for the next", minimum=1)
+    max_per_host: int = setting(200, "checks of one host in one re-check", minimum=1)
+    rate_per_host: float = setting(
+        1.0, "requests per second to one host, at most, one at a time", minimum=0.001
+    )
+    every: str = setting("30m", "how often `watch` re-checks: a duration, or off")
+    watch_feeds: bool = setting(
+        True, "note, during `run`, posts gone from a feed that still lists older items"
+    )
+
+    @property
+    def steps(self) -> tuple[float, ...]:
+        """The schedule in seconds, shortest first."""
+        return parse_schedule(self.schedule)
+
+    @property
+    def confirm_seconds(self) -> float:
+        return self.confirm_after * 60.0
+
+    @property
+    def every_seconds(self) -> float | None:
+        return None if self.every.strip().lower() == "off" else parse_duration(self.every)
+
+
+def parse_schedule(text: str, where: object = "[recheck] schedule") -> tuple[float, ...]:
+    """'1h 6h 1d' -> (3600.0, 21600.0, 86400.0); '0s' is allowed (at once)."""
+    steps = []
+    for part in text.replace(",", " ").split():
+        steps.append(0.0 if part in ("0", "0s", "0m", "0h") else parse_duration(part, name=where))
+    if not steps:
+        raise ConfigError(where, "needs at least one duration, like \"1h 1d 7d\"")
+    return tuple(sorted(steps))
 
 
 @dataclass(frozen=True)
@@ -65,112 +132,186 @@ class Settings:
     feed_defaults: FeedOptions = field(default_factory=FeedOptions)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     rules: tuple[dict[str, Any], ...] = ()
-    retention_days: int | None = None  # off: the whole archive stays in _posts/
-    build: bool = False  # build the site after each run
+    retention_days: int | None = setting(
+        None,
+        "move posts older than this many days from _posts/ to archived/ (watch, `retention`);"
+        " unset: keep every post in _posts/",
+        kind=int,
+        minimum=1,
+    )
+    build: bool = setting(False, "build the site after every run (run, watch)")
     recheck: RecheckSettings = field(default_factory=RecheckSettings)
 
 
-_FETCH_FIELDS = {f.name: f for f in dataclasses.fields(FetchSettings)}
-_SCHEDULE_FIELDS = {f.name: f for f in dataclasses.fields(ScheduleSettings)}
+@dataclass(frozen=True)
+class Definition:
+    """One setting: where it goes, its type, default and help, and the values it takes."""
+
+    table: str  # "settings", "site" or "feeds"
+    group: str  # the record it fills: "fetch", "schedule", "feed", "archive", "site"
+    name: str
+    kind: type
+    default: Any
+    help: str
+    choices: tuple[Any, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def check(self, where: object, value: Any) -> Any:
+        """`value` if it fits, ints widened to floats; else a one-line ConfigError."""
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
+            raise ConfigError(where, f"{self.name} must be {_KIND_WORDS[self.kind]}, got {value!r}")
+        if self.choices and value not in self.choices:
+            allowed = " | ".join(toml_value(c) for c in self.choices)
+            raise ConfigError(where, f"{self.name} must be {allowed}, got {value!r}")
+        low, high = self.minimum, self.maximum
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ConfigError(where, f"{self.name} must be {self.range_text()}, got {value!r}")
+        return value
+
+    def range_text(self) -> str:
+        low, high = (_number(n) for n in (self.minimum, self.maximum))
+        if low is not None and high is not None:
+            return f"from {low} to {high}"
+        return f"at least {low}" if low is not None else f"at most {high}"
+
+
+_KIND_WORDS = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "text in quotes",
+}
+
+
+def _number(n: float | None) -> str | None:
+    return None if n is None else f"{n:g}"
+
+
+def toml_value(value: Any) -> str:
+    """A value as TOML writes it: true, 30, "text"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def definitions(table: str, group: str, record: type) -> tuple[Definition, ...]:
+    """The settings a dataclass declares with `models.setting` (other fields are not settings)."""
+    found = []
+    for f in dataclasses.fields(record):
+        meta = f.metadata
+        if "help" not in meta or meta["per_feed_only"] and table != "feeds":
+            continue
+        found.append(
+            Definition(
+                table=table,
+                group=group,
+                name=f.name,
+                kind=meta["kind"],
+                default=f.default,
+                help=meta["help"],
+                choices=meta["choices"],
+                minimum=meta["minimum"],
+                maximum=meta["maximum"],
+            )
+        )
+    return tuple(found)
+
+
+# The [settings] of newsmirror.toml, in the order they are documented.
+SETTINGS: tuple[Definition, ...] = (
+    definitions("settings", "fetch", FetchSettings)
+    + definitions("settings", "feed", FeedOptions)
+    + definitions("settings", "schedule", ScheduleSettings)
+    + definitions("settings", "archive", Settings)
+)
+# The [recheck] table.
+RECHECK_SETTINGS: tuple[Definition, ...] = definitions("recheck", "recheck", RecheckSettings)
+# What a [[feeds]] entry may set besides site, url and category.
+FEED_OPTIONS: tuple[Definition, ...] = definitions("feeds", "feed", FeedOptions)
+
+
+def check_table(
+    where: object, section: str, table: Mapping[str, Any], known: Iterable[Definition]
+) -> dict[str, Any]:
+    """The values of `table`, each checked against its definition; an unknown
+    name is an error that suggests the closest known one."""
+    by_name = {d.name: d for d in known}
+    values = {}
+    for name, value in table.items():
+        definition = by_name.get(name)
+        if definition is None:
+            close = difflib.get_close_matches(name, list(by_name), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(where, f"{section}: unknown setting {name!r}{hint}")
+        values[name] = definition.check(f"{where}: {section}", value)
+    return values
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(path, f"not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(path, "not UTF-8 text") from None
+    except OSError as e:
+        raise ConfigError(path, f"cannot read: {e.strerror}") from None
+
+
+def read_config(archive: Path) -> dict[str, Any]:
+    """The archive's newsmirror.toml ({} when there is none), its top-level tables checked."""
+    path = archive / CONFIG_FILE
+    if not path.exists():
+        return {}
+    raw = read_toml(path)
+    for name, value in raw.items():
+        if name not in KNOWN_TABLES:
+            raise ConfigError(
+                path, f"unknown table [{name}]; newsmirror.toml has {', '.join(KNOWN_TABLES)}"
+            )
+        if name in ("settings", "site") and not isinstance(value, dict):
+            raise ConfigError(path, f"[{name}] must be a table")
+    return raw
 
 
 def load_settings(archive: Path, **overrides: Any) -> Settings:
     """Settings of `archive`; `overrides` (from the command line) win."""
     path = archive / CONFIG_FILE
-    raw: dict[str, Any] = read_toml(path) if path.exists() else {}
-    table = raw.get("settings", {})
-    if not isinstance(table, dict):
-        raise ConfigError(path, "[settings] must be a table")
-    table = {**table, **{k: v for k, v in overrides.items() if v is not None}}
-
-    fetch_values = {}
-    schedule_values = {}
-    for name, value in table.items():
-        if name in _FETCH_FIELDS:
-            fetch_values[name] = _typed(path, name, value, _FETCH_FIELDS[name].default)
-        elif name in _SCHEDULE_FIELDS:
-            schedule_values[name] = _typed(path, name, value, _SCHEDULE_FIELDS[name].default)
-        elif name not in {"content", "fulltext", "mirror_images", "retention_days", "build"}:
-            raise ConfigError(path, f"[settings]: unknown setting {name!r}")
-    retention = table.get("retention_days")
-    if retention is not None and (not isinstance(retention, int) or retention < 1):
-        raise ConfigError(path, "[settings]: retention_days must be a whole number of days >= 1")
+    raw = read_config(archive)
+    values = check_table(path, "[settings]", raw.get("settings", {}), SETTINGS)
+    given = {k: v for k, v in overrides.items() if v is not None}
+    values.update(check_table("command line", "options", given, SETTINGS))
+    groups: dict[str, dict[str, Any]] = {"fetch": {}, "feed": {}, "schedule": {}, "archive": {}}
+    for definition in SETTINGS:
+        if definition.name in values:
+            groups[definition.group][definition.name] = values[definition.name]
+    schedule = ScheduleSettings(**groups["schedule"])
+    if schedule.min_interval > schedule.max_interval:
+        raise ConfigError(path, "[settings]: min_interval must not be above max_interval")
     rules = raw.get("rules", [])
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise ConfigError(path, "[[rules]] must be an array of tables")
     return Settings(
-        fetch=FetchSettings(**fetch_values),
-        feed_defaults=feed_options(path, "[settings]", table, FeedOptions()),
-        schedule=ScheduleSettings(**schedule_values),
+        fetch=FetchSettings(**groups["fetch"]),
+        feed_defaults=FeedOptions(**groups["feed"]),
+        schedule=schedule,
         rules=tuple(rules),
-        retention_days=retention,
-        build=bool(table.get("build", False)),
-        recheck=recheck_settings(path, raw.get("recheck", {})),
+        recheck=load_recheck(path, raw.get("recheck", {})),
+        **groups["archive"],
     )
 
 
-def recheck_settings(path: Path, table: Any, **overrides: Any) -> RecheckSettings:
-    """The `[recheck]` table: durations as '1h' or seconds, `confirm_after` also
-    as minutes (a bare number), `every = "off"` to keep `watch` from rechecking."""
+def load_recheck(path: Path, table: Any) -> RecheckSettings:
+    """The `[recheck]` table, checked (its durations too)."""
     if not isinstance(table, dict):
         raise ConfigError(path, "[recheck] must be a table")
-    table = {**table, **{k: v for k, v in overrides.items() if v is not None}}
-    defaults = RecheckSettings()
-    values: dict[str, Any] = {}
-    for name, value in table.items():
-        where = f"[recheck] {name}"
-        if name == "schedule":
-            if not isinstance(value, list) or not value:
-                raise ConfigError(path, f"{where} must be a list of durations like \"1h\"")
-            steps = tuple(sorted(_seconds(path, where, v, allow_zero=True) for v in value))
-            values[name] = steps
-        elif name == "confirm_after":
-            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-                values[name] = float(value) * 60.0  # minutes, as --confirm-after
-            else:
-                values[name] = _seconds(path, where, value, allow_zero=True)
-        elif name == "every":
-            off = value is False or value == "off"
-            values[name] = None if off else _seconds(path, where, value)
-        elif name in ("max_per_run", "max_per_host"):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(path, f"{where} must be a whole number >= 1, got {value!r}")
-            values[name] = value
-        elif name == "rate_per_host":
-            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
-                raise ConfigError(path, f"{where} must be a number > 0, got {value!r}")
-            values[name] = float(value)
-        elif name == "watch_feeds":
-            if not isinstance(value, bool):
-                raise ConfigError(path, f"{where} must be true or false, got {value!r}")
-            values[name] = value
-        else:
-            raise ConfigError(path, f"[recheck]: unknown setting {name!r}")
-    return dataclasses.replace(defaults, **values)
-
-
-def _seconds(path: Path, where: str, value: Any, *, allow_zero: bool = False) -> float:
-    """'1h', '30m', '2d' or a number of seconds."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        seconds = float(value)
-    elif isinstance(value, str) and allow_zero and value.strip() in ("0", "0s", "0m", "0h"):
-        seconds = 0.0
-    elif isinstance(value, str):
-        seconds = parse_duration(value, name=f"{path}: {where}")
-    else:
-        raise ConfigError(path, f"{where} must be a duration like \"1h\", got {value!r}")
-    if seconds < 0 or (seconds == 0 and not allow_zero):
-        raise ConfigError(path, f"{where} must be a duration > 0, got {value!r}")
-    return seconds
-
-
-def _typed(path: Path, name: str, value: Any, default: Any) -> Any:
-    """Check a value against the type of its default; ints are fine for floats."""
-    if default is None or isinstance(value, type(default)) and not isinstance(value, bool):
-        return value
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(default, bool) and isinstance(value, bool):
-        return value
-    kind = type(default).__name__
-    raise ConfigError(path, f"[settings]: {name} must be a {kind}, got {value!r}")
+    recheck = RecheckSettings(**check_table(path, "[recheck]", table, RECHECK_SETTINGS))
+    parse_schedule(recheck.schedule, f"{path}: [recheck] schedule")
+    if recheck.every.strip().lower() != "off":
+        parse_duration(recheck.every, name=f"{path}: [recheck] every")
+    return recheck

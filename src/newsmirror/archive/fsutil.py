@@ -210,16 +210,33 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def remove_stale_temps(folder: Path) -> int:
-    """Delete temp files an interrupted run left behind; returns how many."""
+def remove_stale_temps(folder: Path, *, dead_writers_only: bool = False) -> int:
+    """Delete temp files an interrupted run left behind; returns how many.
+    `dead_writers_only`: keep those whose writing process (the pid in the
+    name) still runs, for folders written without the archive lock (reports)."""
     count = 0
     if not folder.is_dir():
         return 0
     for p in folder.iterdir():
         if p.name.startswith(TEMP_PREFIX):
+            if dead_writers_only and _writer_alive(p.name):
+                continue
             p.unlink(missing_ok=True)
             count += 1
     return count
+
+
+def _writer_alive(name: str) -> bool:
+    pid = name[len(TEMP_PREFIX) :].partition("-")[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # alive, another user's
+    return True
 
 
 class ArchiveLocked(NewsmirrorError):

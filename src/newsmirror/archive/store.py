@@ -50,7 +50,10 @@ CREATE TABLE IF NOT EXISTS feeds (
     next_check REAL,
     dead INTEGER NOT NULL DEFAULT 0,
     ttl_minutes INTEGER,
-    moved_to TEXT
+    moved_to TEXT,
+    last_items INTEGER,
+    last_rejected INTEGER NOT NULL DEFAULT 0,
+    last_rejection TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
@@ -87,7 +90,20 @@ class FeedState:
     dead: bool = False
     ttl_minutes: int | None = None
     moved_to: str | None = None
+    # What the last fetched document held: its items, how many of them were
+    # rejected (no post written) and the first reason. A feed whose every item
+    # is rejected answers but gives nothing: `status` shows it as a problem.
+    last_items: int | None = None
+    last_rejected: int = 0
+    last_rejection: str | None = None
 
+
+# Columns added after the first schema: added to older state files when opened.
+_ADDED_COLUMNS = {
+    "last_items": "INTEGER",
+    "last_rejected": "INTEGER NOT NULL DEFAULT 0",
+    "last_rejection": "TEXT",
+}
 
 _FEED_COLUMNS = [f for f in FeedState.__dataclass_fields__]
 
@@ -102,6 +118,10 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(feeds)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                self.db.execute(f"ALTER TABLE feeds ADD COLUMN {name} {kind}")
         self.db.execute(
             "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -141,9 +161,11 @@ class Store:
                 f"SELECT key FROM seen WHERE key IN ({marks})", chunk))  # fmt: skip
         return found
 
-    def record_posts(self, feed: str, posts: Iterable[WrittenPost]) -> None:
-        """Mark items' keys seen and log their posts; one transaction."""
-        now = time.time()
+    def record_posts(
+        self, feed: str, posts: Iterable[WrittenPost], *, now: float | None = None
+    ) -> None:
+        """Mark items' keys seen and log their posts (written `now`); one transaction."""
+        now = time.time() if now is None else now
         posts = list(posts)
         with self.transaction():
             self.db.executemany(
@@ -166,9 +188,10 @@ class Store:
         return self.db.total_changes - before
 
     def post_counts(self, feed: str, since: float) -> int:
+        """Posts of `feed` written since `since` (by when newsmirror wrote them,
+        not by their date: a feed that just gained 730 old posts gained 730)."""
         return self.db.execute(
-            "SELECT count(*) FROM items WHERE feed = ? AND coalesce(published, written) >= ?",
-            (feed, since),
+            "SELECT count(*) FROM items WHERE feed = ? AND written >= ?", (feed, since)
         ).fetchone()[0]
 
     # --- feeds ----------------------------------------------------------------

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import newsmirror
 
-from ..demo import FEEDS, DemoServer
-from .common import build_site_and_report
+from ..archive.fsutil import atomic_write
+from ..demo import FEEDS, DemoServer, mark_demo_archive
+from .common import add_archive, add_command, build_site_and_report
 from .run import run_with_progress
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    demo = sub.add_parser(
-        "demo",
-        parents=[common],
-        help="mirror the built-in demo feeds, served on 127.0.0.1 (no internet needed)",
-    )
-    demo.add_argument(
-        "--archive", type=Path, default=Path("demo-mirror"), help="where (default: ./demo-mirror)"
-    )
+    demo = add_command(
+        sub, common, "demo", "mirror the built-in demo feeds (no internet needed)",
+        "Serve the demo feeds shipped with newsmirror on 127.0.0.1 (RSS, Atom, YouTube, "
+        "JSON Feed, a summary-only feed, a GBK-encoded feed), mirror them into an archive "
+        "and stop serving them. Run it again to refresh that archive.",
+    )  # fmt: skip
+    add_archive(demo, needs_archive=False, default="demo-mirror")
     demo.add_argument("--build", action="store_true", help="build the site afterwards")
     demo.set_defaults(func=cmd_demo)
 
@@ -33,14 +33,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def run_demo(archive: Path, *, build: bool = False) -> None:
     """Serve the demo feeds, mirror them into `archive`, optionally build the site."""
-    archive.mkdir(parents=True, exist_ok=True)
+    newsmirror.init_archive(archive, title="newsmirror demo")
     with DemoServer() as server:
         subs = [{"site": site, "url": server.feed_url(name)} for site, name, _ in FEEDS]
-        (archive / "subs.json").write_text(
-            json.dumps(subs, ensure_ascii=False, indent=4), encoding="utf-8"
-        )
+        atomic_write(archive / "subs.json", json.dumps(subs, ensure_ascii=False, indent=4))
+        mark_demo_archive(archive, server.base)
         run_with_progress(archive, newsmirror.RunOptions(), newsmirror.load_settings(archive))
     print(f"posts: {archive / '_posts'}")
     if build:
         build_site_and_report(archive, None, full=False)
-        print(f"site: open {(archive / '_site' / 'index.html').resolve().as_uri()}")

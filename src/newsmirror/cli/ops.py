@@ -1,4 +1,7 @@
-"""`newsmirror status`, `watch`, `publish`, `retention` and `enable`: operating a mirror."""
+"""`newsmirror status`, `watch`, `publish` and `retention`: operating a mirror.
+
+(Reviving a dead feed is `newsmirror subs enable`; the top-level `enable` that
+duplicated it is gone.)"""
 
 from __future__ import annotations
 
@@ -10,18 +13,18 @@ import newsmirror
 
 from ..ops.status import health_json, print_plain, print_rich
 from ..util.durations import parse_duration
-from .common import add_archive
-from .subs import cmd_subs_enable
+from ..util.text import plural
+from .common import add_archive, add_command
 
 
 def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "status",
-        parents=[common],
-        help="health of every feed, broken feeds first",
-        description="One row per feed: state, last success, failure streak, posts in the "
-        "last 7 and 30 days, next check and the last error. Broken feeds come first.",
-    )
+    p = add_command(
+        sub, common, "status", "health of every feed, broken feeds first",
+        "One row per feed: state, last success, failure streak, new posts in the last 7 "
+        "and 30 days (by when they were fetched), next check and the last error. Broken "
+        "feeds come first: dead, failing, and rejecting (the feed answers but every item "
+        "of its last document was rejected).",
+    )  # fmt: skip
     add_archive(p)
     p.add_argument("--json", action="store_true", help="print a JSON list")
     p.set_defaults(func=_cmd_status)
@@ -39,16 +42,14 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 
 def register_watch(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "watch",
-        parents=[common],
-        help="ingest (and build, when configured) in a loop until stopped",
-        description="Run ingest every --every (+-10%% jitter); each feed is fetched only when "
+    p = add_command(
+        sub, common, "watch", "ingest (and build, when configured) in a loop until stopped",
+        "Run ingest every --every (±10% jitter); each feed is fetched only when "
         "its own next check is due. SIGTERM or Ctrl-C stops cleanly.",
-    )
+    )  # fmt: skip
     add_archive(p)
-    p.add_argument("--every", default="30m", help="loop period: 90s, 30m, 1h (default 30m)")
-    p.add_argument("--max-runs", type=int, help="stop after this many runs")
+    p.add_argument("--every", default="30m", help="loop period: 90s, 30m, 1h")
+    p.add_argument("--max-runs", type=int, help="stop after this many runs (default: never)")
     p.set_defaults(func=_cmd_watch)
 
 
@@ -58,13 +59,11 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 
 def register_publish(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "publish",
-        parents=[common],
-        help="git commit the new posts and push, if a remote is configured",
-        description="Commit _posts/, archived/, assets/ and the subscription files with a "
+    p = add_command(
+        sub, common, "publish", "git commit the new posts and push, if a remote is configured",
+        "Commit _posts/, archived/, assets/ and the subscription files with a "
         "message counting the new posts per source, then push. Nothing new: no commit.",
-    )
+    )  # fmt: skip
     add_archive(p)
     p.add_argument("--no-push", action="store_true", help="commit only")
     p.set_defaults(func=_cmd_publish)
@@ -79,14 +78,13 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 
 def register_retention(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "retention",
-        parents=[common],
-        help="move posts older than N days from _posts/ to archived/YYYY-MM-DD/",
-        description="Nothing is deleted; moved items are never fetched again as new.",
-    )
+    p = add_command(
+        sub, common, "retention", "move posts older than N days from _posts/ to archived/YYYY-MM-DD/",
+        "Move posts older than N days from _posts/ to archived/YYYY-MM-DD/. Nothing is "
+        "deleted; moved items are never fetched again as new.",
+    )  # fmt: skip
     add_archive(p)
-    p.add_argument("--days", type=int, help="default: retention_days from newsmirror.toml")
+    p.add_argument("--days", type=int, help="the age in days (default: [settings] retention_days)")
     p.add_argument("--dry-run", action="store_true", help="only list what would move")
     p.set_defaults(func=_cmd_retention)
 
@@ -101,24 +99,8 @@ def _cmd_retention(args: argparse.Namespace) -> int:
     moved = newsmirror.apply_retention(args.archive, days, dry_run=args.dry_run)
     for path in moved:
         print(f"{'would move to' if args.dry_run else 'moved to'} {path}")
-    print(f"{len(moved)} posts {'to move' if args.dry_run else 'moved'}")
+    print(f"{plural(len(moved), 'post')} {'to move' if args.dry_run else 'moved'}")
     return 0
-
-
-def register_enable(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "enable",
-        parents=[common],
-        help="revive a dead feed (by site name or URL)",
-        description="Clear a feed's dead mark and failure streak; the next run tries it.",
-    )
-    add_archive(p)
-    p.add_argument("feed", help="the feed's site name or URL")
-    p.set_defaults(func=_cmd_enable)
-
-
-def _cmd_enable(args: argparse.Namespace) -> int:
-    return cmd_subs_enable(args)
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -127,6 +109,5 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         register_watch,
         register_publish,
         register_retention,
-        register_enable,
     ):
         register_one(sub, common)

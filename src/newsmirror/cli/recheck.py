@@ -9,35 +9,36 @@ import logging
 
 import newsmirror
 
-from .common import add_archive
+from .common import add_archive, add_command
 from .run import add_fetch_options, settings_from_args
 
 log = logging.getLogger("newsmirror")
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
-    p = sub.add_parser(
-        "recheck",
-        parents=[common],
-        help="re-fetch the originals of recent posts: deleted, edited, back",
-        description="Fetch the original page of each post that is due on its re-check "
-        "schedule ([recheck] in newsmirror.toml; by default 1h, 6h, 1d, 3d, 7d and 30d after "
-        "capture) with conditional GET. A deletion (404/410/451, a redirect to the home page "
-        "or a listing, a removal notice) confirmed by two checks --confirm-after minutes apart "
-        "adds `deleted:` to the post's front matter; edits keep every version of the text in "
+    p = add_command(
+        sub, common, "recheck", "re-fetch the originals of recent posts: deleted, edited, back",
+        "Fetch the original page of each post that is due on its re-check schedule ([recheck] "
+        "in newsmirror.toml; by default 1h, 6h, 1d, 3d, 7d and 30d after capture) with "
+        "conditional GET. A deletion (404/410/451, a redirect to the home page or a listing, a "
+        "removal notice) confirmed by two checks --confirm-after minutes apart adds `deleted:` "
+        "to the post's front matter; edits keep every version of the text in "
         ".newsmirror/history/.",
-    )
+    )  # fmt: skip
     add_archive(p)
     p.add_argument(
         "--confirm-after",
         type=float,
         metavar="MINUTES",
-        help="minutes between the two checks that confirm a deletion (default 60)",
+        help="minutes between the two checks that confirm a deletion "
+        "(default: [recheck] confirm_after, else 60)",
     )
     p.add_argument(
         "--all", action="store_true", help="check every watched post now, due or not"
     )
-    p.add_argument("--max-checks", type=int, help="checks in this run (default 2000)")
+    p.add_argument(
+        "--max-checks", type=int, help="checks in this run (default: [recheck] max_per_run, else 2000)"
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     add_fetch_options(p, "page")
     p.set_defaults(func=cmd_recheck)

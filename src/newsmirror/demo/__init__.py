@@ -13,8 +13,14 @@ import asyncio
 import socket
 import threading
 from importlib.resources import files
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
+
+from ..archive.fsutil import atomic_write
+from ..archive.subscriptions import load_subscriptions
+from ..models import ConfigError
 
 FEEDS = [
     ("示例新闻", "rss2.xml", "application/rss+xml; charset=utf-8"),
@@ -26,6 +32,37 @@ FEEDS = [
 ]
 PAGES = {"/articles/1.html": "article-1.html"}
 PREFERRED_PORT = 18733  # fixed when free, so reruns see the same item links
+# In a demo archive: the address its feeds were served from.
+DEMO_MARK = Path(".newsmirror") / "demo-server"
+
+
+def mark_demo_archive(archive: Path, base: str) -> None:
+    atomic_write(archive / DEMO_MARK, base + "\n")
+
+
+def check_demo_server(archive: Path) -> None:
+    """Refuse, in one line saying what to do, a run over the demo's archive
+    when the demo's server has gone (every feed would fail to connect)."""
+    try:
+        base = (archive / DEMO_MARK).read_text(encoding="utf-8").strip()
+    except OSError:
+        return
+    subs = load_subscriptions(archive)
+    if subs and all(s.url.startswith(base + "/") for s in subs) and not _answers(base):
+        raise ConfigError(
+            archive,
+            "this is the demo's archive, and the demo's feed server has ended with "
+            "`newsmirror demo`: run `newsmirror demo` again to mirror them anew",
+        )
+
+
+def _answers(base: str) -> bool:
+    parts = urlsplit(base)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 class DemoServer:
@@ -86,6 +123,9 @@ class DemoServer:
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
+            # As the server will: a port whose last connections linger in
+            # TIME_WAIT (a demo run a minute ago) is free to listen on.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:

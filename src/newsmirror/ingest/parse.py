@@ -22,6 +22,7 @@ from lxml import etree
 
 from ..models import Entry, FeedError, ParsedFeed
 from .dates import parse_date
+from .feedlinks import linked_feeds
 from .parse_fast import read_fast
 
 # Declared charsets -> the superset real servers actually send under that name.
@@ -278,7 +279,9 @@ def _check_is_feed(result: Mapping[str, Any], body: bytes, url: str) -> None:
     if result.get("entries") or result.get("version"):
         return
     if _HTML_START.match(body.lstrip(b"\xef\xbb\xbf")):
-        raise FeedError(f"{url}: not a feed: got an HTML page")
+        links = linked_feeds(body, url)
+        hint = f"; it links to {links[0]} \N{EM DASH} use that" if links else ""
+        raise FeedError(f"{url}: not a feed: got an HTML page{hint}")
     feed = result.get("feed", {})
     if feed.get("title") or feed.get("link"):
         return

@@ -80,6 +80,8 @@ def run(
     with ArchiveLock(archive):
         remove_stale_temps(archive / "_posts")
         remove_stale_temps(archive / ".newsmirror" / "tmp")
+        # Reports are written after the lock is released: a killed writer's only.
+        remove_stale_temps(archive / ".newsmirror" / "reports", dead_writers_only=True)
         try:
             with Store.open(archive) as store:
                 return asyncio.run(_run(archive, subs, options, settings, rules, store, on_feed))
@@ -202,6 +204,9 @@ class _Mirror:
         except Exception as e:  # a bug must cost one feed, not the run
             log.exception("unexpected error on feed %s", sub.url)
             outcome.status, outcome.reason = "failed", f"internal error: {type(e).__name__}: {e}"
+        if outcome.status == "fetched":
+            state.last_rejected = len(outcome.item_errors)
+            state.last_rejection = outcome.item_errors[0] if outcome.item_errors else None
         schedule.after_attempt(state, outcome, self.settings.schedule, time.time())
         self.store.save_feed(state)
         outcome.seconds = round(time.monotonic() - started, 3)
@@ -249,6 +254,7 @@ class _Mirror:
         outcome.warnings.extend(parsed.warnings)
         state.ttl_minutes = parsed.ttl_minutes
         outcome.items = len(parsed.entries)
+        state.last_items = len(parsed.entries) + len(parsed.item_errors)
         self._note_dropped(sub, prepared, outcome)
         # Oldest first, so that same-day, same-title posts number in order.
         epoch = datetime.min.replace(tzinfo=UTC)

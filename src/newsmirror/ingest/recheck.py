@@ -175,8 +175,9 @@ class _Recheck:
         self.originals = Originals(store)
         self.on_event = on_event
         self.confirm_after = (
-            self.config.confirm_after if options.confirm_after is None else options.confirm_after
+            self.config.confirm_seconds if options.confirm_after is None else options.confirm_after
         )
+        self.steps = self.config.steps  # the schedule, in seconds
         self.report = RecheckReport(archive=str(archive), started=time.time())
         self.unsaved: list[Original] = []
         self.extracting = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-extract")
@@ -187,8 +188,8 @@ class _Recheck:
 
     async def run(self) -> RecheckReport:
         now = self.now()
-        self.originals.sync(self.config.schedule, now)
-        self.originals.import_posts(self.archive, self.config.schedule, now)
+        self.originals.sync(self.steps, now)
+        self.originals.import_posts(self.archive, self.steps, now)
         due = self.originals.due(now, self.confirm_after, everything=self.options.everything)
         limit = self.options.max_checks or self.config.max_per_run
         chosen, left = pick(due, limit, self.config.max_per_host)
@@ -294,7 +295,7 @@ class _Recheck:
         if finding.kind in ("article", "notice"):  # its validators replace the old ones
             row.etag, row.last_modified = finding.etag, finding.last_modified
             row.body_sha, row.last_kind = finding.body_sha, finding.kind
-        row.next_check = next_check(row.captured, self.config.schedule, now)
+        row.next_check = next_check(row.captured, self.steps, now)
         if kind == "failed":
             counts.failed += 1
             row.failures += 1
@@ -430,7 +431,7 @@ def note_dropped(
     if len(published) < 2:
         return []  # without dates the listing tells nothing about what it should hold
     originals = Originals(store)
-    originals.sync(config.schedule, now)
+    originals.sync(config.steps, now)
     oldest = min(published)
     events = []
     gone = [row for row in originals.of_feed(feed_url, oldest) if row.key not in keys]

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..archive.fsutil import atomic_write
+from ..util.text import plural
 
 FeedStatus = Literal["fetched", "not_modified", "failed", "skipped"]
 
@@ -70,9 +71,9 @@ class RunReport:
     def summary_line(self) -> str:
         s = self.to_dict()["summary"]
         return (
-            f"{s['feeds']} feeds: {s['fetched']} fetched, {s['not_modified']} not modified, "
-            f"{s['failed']} failed, {s['skipped']} skipped; {s['new_posts']} new posts"
-            f" in {s['seconds']:.1f}s"
+            f"{plural(s['feeds'], 'feed')}: {s['fetched']} fetched, {s['not_modified']} not"
+            f" modified, {s['failed']} failed, {s['skipped']} skipped;"
+            f" {plural(s['new_posts'], 'new post')} in {s['seconds']:.1f}s"
         )
 
     def write_json(self, folder: Path) -> Path:
@@ -98,7 +99,7 @@ def outcome_line(outcome: FeedOutcome) -> str:
         return f"skip {outcome.site} <{outcome.url}>: {outcome.reason}"
     if outcome.status == "not_modified":
         return f"  ok {outcome.site}: not modified"
-    extra = f", {len(outcome.item_errors)} bad items" if outcome.item_errors else ""
+    extra = f", {plural(len(outcome.item_errors), 'bad item')}" if outcome.item_errors else ""
     return f"  ok {outcome.site}: {outcome.new_posts} new of {outcome.items}{extra}"
 
 

@@ -13,6 +13,7 @@ from ..archive.originals import Original, Originals
 from ..archive.store import FeedState, Store
 from ..archive.subscriptions import load_subscriptions
 from ..models import ConfigError
+from ..util.text import plural
 
 DAY = 86400.0
 STATE_DB = Path(".newsmirror") / "state.db"
@@ -22,11 +23,13 @@ STATE_DB = Path(".newsmirror") / "state.db"
 class FeedHealth:
     site: str
     url: str
-    state: str  # "dead", "failing", "ok", "new" (never tried) or "disabled"
+    # "dead", "failing", "rejecting" (answers, but every item of its last
+    # document was rejected), "ok", "new" (never tried) or "disabled"
+    state: str
     last_success: float | None
     last_error: str | None
     failures: int
-    posts_7d: int
+    posts_7d: int  # posts written in the last 7 days (by fetch time, not by item date)
     posts_30d: int
     next_check: float | None
     # What re-checking the originals found (`newsmirror recheck`): posts whose
@@ -39,10 +42,10 @@ class FeedHealth:
 
     @property
     def broken(self) -> bool:
-        return self.state in ("dead", "failing")
+        return self.state in ("dead", "failing", "rejecting")
 
 
-_ORDER = {"dead": 0, "failing": 1, "new": 2, "ok": 3, "disabled": 4}
+_ORDER = {"dead": 0, "failing": 1, "rejecting": 2, "new": 3, "ok": 4, "disabled": 5}
 
 
 def feed_health(archive: Path, *, now: float | None = None) -> list[FeedHealth]:
@@ -68,7 +71,7 @@ def feed_health(archive: Path, *, now: float | None = None) -> list[FeedHealth]:
                     url=url,
                     state=_state_of(st, enabled=sub.options.enabled if sub else True),
                     last_success=st.last_success,
-                    last_error=st.last_error,
+                    last_error=_problem(st),
                     failures=st.failures,
                     posts_7d=store.post_counts(url, now - 7 * DAY) if store else 0,
                     posts_30d=store.post_counts(url, now - 30 * DAY) if store else 0,
@@ -119,7 +122,21 @@ def _state_of(st: FeedState, *, enabled: bool) -> str:
         return "dead"
     if st.failures:
         return "failing"
+    if _all_rejected(st):
+        return "rejecting"
     return "ok" if st.last_success else "new"
+
+
+def _all_rejected(st: FeedState) -> bool:
+    return bool(st.last_items and st.last_rejected >= st.last_items)
+
+
+def _problem(st: FeedState) -> str | None:
+    if st.last_error or not _all_rejected(st):
+        return st.last_error
+    if st.last_rejected == 1:
+        return f"its only item was rejected: {st.last_rejection}"
+    return f"all {st.last_rejected} items were rejected, the first: {st.last_rejection}"
 
 
 def enable_feed(archive: Path, name_or_url: str) -> list[str]:
@@ -163,8 +180,10 @@ def _span(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
-COLUMNS = ("state", "site", "last success", "failures", "7d", "30d", "next check",
-           "deleted", "edited", "back", "last error")  # fmt: skip
+COLUMNS = (
+    "state", "site", "last success", "failures", "new 7d", "new 30d", "next check",
+    "deleted", "edited", "back", "last error",
+)  # fmt: skip
 
 
 def table_rows(rows: list[FeedHealth], now: float) -> list[tuple[str, ...]]:
@@ -199,11 +218,15 @@ def print_rich(rows: list[FeedHealth], *, now: float | None = None) -> None:
     from rich.table import Table
 
     now = time.time() if now is None else now
-    table = Table(title=f"{len(rows)} feeds, {sum(r.broken for r in rows)} broken")
+    table = Table(
+        title=f"{plural(len(rows), 'feed')}, {sum(r.broken for r in rows)} broken",
+        caption="new 7d, new 30d: posts written in the last 7 and 30 days; deleted, edited,"
+        " back: posts whose original `recheck` found deleted now, edited, come back",
+    )
     for col in COLUMNS:
-        numeric = col[0].isdigit() or col in ("deleted", "edited", "back")
+        numeric = col in ("failures", "new 7d", "new 30d", "deleted", "edited", "back")
         table.add_column(col, overflow="fold", justify="right" if numeric else "left")
-    colour = {"dead": "red", "failing": "yellow", "disabled": "dim"}
+    colour = {"dead": "red", "failing": "yellow", "rejecting": "yellow", "disabled": "dim"}
     for r, cells in zip(rows, table_rows(rows, now), strict=True):
         table.add_row(*cells, style=colour.get(r.state))
     Console().print(table)

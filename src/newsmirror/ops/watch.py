@@ -29,10 +29,11 @@ from ..ingest.recheck import recheck
 from ..ingest.report import FeedOutcome, RunReport, outcome_line
 from ..models import NewsmirrorError
 from ..site.build import build_site
+from .site_report import describe_build
 
 log = logging.getLogger("newsmirror")
 
-JITTER = 0.1  # +-10% on the loop's period
+JITTER = 0.1  # ±10% on the loop's period
 
 TickHook = Callable[[int, RunReport | None], None]
 
@@ -154,7 +155,7 @@ def _tick(archive: Path, stopper: _Stopper, rechecked: _LastRecheck) -> RunRepor
     log.info(report.summary_line())
     if settings.retention_days and not stopper.stop.is_set():
         _retain(archive, settings.retention_days)
-    if not stopper.stop.is_set() and rechecked.due(settings.recheck.every):
+    if not stopper.stop.is_set() and rechecked.due(settings.recheck.every_seconds):
         _recheck(archive, settings, stopper)
     if settings.build and not stopper.stop.is_set():
         _build(archive)
@@ -203,7 +204,8 @@ def _build(archive: Path) -> None:
         # Like `newsmirror build`: never read _posts/ while another run writes it.
         with ArchiveLock(archive):
             result = build_site(archive, None, full=False)
-        log.info("site: %s posts, %s pages written", result.posts, result.pages_written)
+        for line in describe_build(result, archive / "_site"):
+            log.info(line)
     except NewsmirrorError as e:
         log.error("site build failed: %s", e)
     except Exception as e:

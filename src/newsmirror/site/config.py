@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..models import ConfigError
+from ..archive.config import CONFIG_FILE, check_table, definitions, read_config
+from ..models import ConfigError, setting
+from ..util.urls import is_http_url
 
 UI_STRINGS: dict[str, dict[str, str]] = {
     "zh-Hans": {
@@ -31,36 +32,34 @@ UI_STRINGS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 
 
+DEFAULT_TITLE = "My mirror"
+
+
 @dataclass(frozen=True)
 class SiteConfig:
-    title: str = "newsmirror"
-    url: str = ""  # absolute site URL, for feeds and the sitemap; relative links otherwise
-    lang: str = "zh-Hans"  # the interface language: zh-Hans, zh-Hant or en
-    page_size: int = 30
+    title: str = setting(DEFAULT_TITLE, "the site's name, on every page and in its feed")
+    url: str = setting(
+        "", "the site's absolute URL (https://...), for its feed and sitemap; empty: relative links"
+    )
+    lang: str = setting(
+        "zh-Hans", "the interface language: zh-Hans, zh-Hant or en", choices=tuple(UI_STRINGS)
+    )
+    page_size: int = setting(30, "posts per list page", minimum=5, maximum=500)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
+# The [site] table of newsmirror.toml, for validation and docs/configuration.md.
+SITE_SETTINGS = definitions("site", "site", SiteConfig)
+
+
 def load_site_config(archive: Path) -> SiteConfig:
-    """Read `[site]` from `archive/newsmirror.toml`; defaults when absent."""
-    path = archive / "newsmirror.toml"
-    if not path.is_file():
-        return SiteConfig(title=archive.resolve().name or "newsmirror")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8")).get("site", {})
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(path, f"not valid TOML ({e})") from None
-    if not isinstance(data, dict):
-        raise ConfigError(path, "[site] must be a table")
-    cfg = SiteConfig(
-        title=str(data.get("title", archive.resolve().name or "newsmirror")),
-        url=str(data.get("url", "")).rstrip("/"),
-        lang=str(data.get("lang", "zh-Hans")),
-        page_size=data.get("page_size", 30),
-    )
-    if cfg.lang not in UI_STRINGS:
-        raise ConfigError(path, f"[site] lang must be one of {', '.join(UI_STRINGS)}")
-    if not isinstance(cfg.page_size, int) or not 5 <= cfg.page_size <= 500:
-        raise ConfigError(path, "[site] page_size must be a whole number from 5 to 500")
-    return cfg
+    """Read and check `[site]` of `archive/newsmirror.toml`; defaults when absent."""
+    path = archive / CONFIG_FILE
+    values = check_table(path, "[site]", read_config(archive).get("site", {}), SITE_SETTINGS)
+    url = values.get("url", "")
+    if url and not is_http_url(url):
+        raise ConfigError(path, f"[site]: url must be an http(s) URL or empty, got {url!r}")
+    values["url"] = url.rstrip("/")
+    return SiteConfig(**values)

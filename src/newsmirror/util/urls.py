@@ -64,3 +64,14 @@ def _canonical_slow(url: str) -> str:
     if parsed.protocol in ("http:", "https:"):
         return href[len(parsed.protocol) :]
     return href
+
+
+def feed_key(url: str) -> str:
+    """The form every spelling of one feed URL shares, to find duplicates:
+    WHATWG-serialised (scheme and host lower-cased, the default port dropped,
+    escapes normalised), without the fragment, which is never sent."""
+    try:
+        href = serialise_url(url)
+    except ValueError:
+        return url.strip()
+    return href.partition("#")[0]
