@@ -107,6 +107,8 @@ class FetchResult:
     error: str | None = None
     retry_after: float | None = None  # seconds, from Retry-After, when given
     elapsed: float = 0.0
+    queued: float = 0.0  # seconds of `elapsed` spent waiting for a connection slot
+    refused: bool = False  # the fetch policy refused the address (`error` names it)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +117,16 @@ class FetchResult:
     @property
     def not_modified(self) -> bool:
         return self.error is None and self.status == 304
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """An audio or video file an item carries (RSS enclosure, Atom
+    link rel="enclosure", media:content)."""
+
+    url: str
+    kind: Literal["audio", "video"]
+    mime: str | None = None  # the feed's type, when it gave one
 
 
 @dataclass
@@ -136,6 +148,7 @@ class Entry:
     thumbnail: str | None = None  # media:thumbnail, for video posts
     base_url: str | None = None  # xml:base or the feed URL, to resolve relative links
     tags: list[str] = field(default_factory=list)
+    enclosures: list[Enclosure] = field(default_factory=list)  # audio and video only
 
 
 @dataclass

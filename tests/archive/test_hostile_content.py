@@ -95,9 +95,23 @@ WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {
 
 
 def expected_title(title: str | None) -> str:
-    """FORMAT.md: entities decoded, line breaks as spaces, control characters removed."""
-    text = re.sub(r"[\r\n\t]+", " ", html.unescape(title or ""))
-    return _UNENCODABLE.sub("", _CONTROLS.sub("", text))
+    """FORMAT.md: entities decoded, control characters removed; docs/format.md:
+    but a run of them holding a line break or tab between two words is a space."""
+    text = html.unescape(title or "").replace("\r\n", "\n").replace("\r", "\n")
+
+    def run(match: re.Match[str]) -> str:
+        before, after = text[match.start() - 1 : match.start()], text[match.end() : match.end() + 1]
+        words = all(c and not c.isspace() and not _cjk(c) for c in (before, after))
+        next_to_tag = before == ">" or after == "<"  # the end or start of a tag
+        return " " if words and not next_to_tag and re.search("[\n\t]", match.group()) else ""
+
+    return _UNENCODABLE.sub("", re.sub(r"[\x00-\x1f\x7f-\x9f]+", run, text))
+
+
+def _cjk(char: str) -> bool:
+    code = ord(char)
+    return (0x2E80 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFE30 <= code <= 0xFE4F
+            or 0xFF00 <= code <= 0xFFEF or code >= 0x20000)  # fmt: skip
 
 
 def expected_inline(value: str) -> str:

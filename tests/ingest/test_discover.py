@@ -65,6 +65,19 @@ def test_a_page_leads_to_the_feed_it_links(server: LoopbackServer) -> None:
     assert (found.url, found.title, found.via) == (server.url("/atom"), "Atom 博客", "linked")
 
 
+def test_a_link_to_another_private_host_follows_the_fetch_policy() -> None:
+    # The page is the user's choice; the feed it links is the page's content.
+    with LoopbackServer() as blog, LoopbackServer() as internal:
+        internal.route("/feed", rss([], title="internal"), headers=RSS)
+        link = f'<link rel="alternate" type="application/rss+xml" href="{internal.url("/feed")}">'
+        blog.route("/", page(link), headers=HTML)
+        with pytest.raises(FeedError, match="which is no usable feed"):
+            find_feed(blog.url("/"), FAST)
+        assert internal.requests == []
+        found = find_feed(blog.url("/"), FetchSettings(retries=0, allow_private_networks=True))
+        assert (found.url, found.via) == (internal.url("/feed"), "linked")
+
+
 def test_a_page_without_links_is_tried_at_the_usual_paths(server: LoopbackServer) -> None:
     server.route("/blog/", page(""), headers=HTML)
     server.route("/index.xml", rss([], title="Hugo"), headers=RSS)

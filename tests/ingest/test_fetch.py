@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import gzip
 import ipaddress
+import socket
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 from loopback import (
     ForwardProxy,
     LoopbackServer,
@@ -24,7 +26,8 @@ from loopback import (
     sequence,
 )
 
-from newsmirror.ingest.fetch import Fetcher, FetchSettings, parse_retry_after
+from newsmirror.ingest import fetch as fetch_module
+from newsmirror.ingest.fetch import Fetcher, FetchSettings, address_problem, parse_retry_after
 from newsmirror.models import FetchResult
 
 # Small limits so failure paths finish in well under a second.
@@ -341,25 +344,200 @@ def test_http_proxy_from_environment(
     assert [q.target for q in proxy.requests] == [url]
 
 
-def test_block_private_refuses_loopback_with_guard(srv: LoopbackServer) -> None:
-    url = srv.route("/feed.xml", RSS)
-    guarded = FetchSettings(block_private=True)
-    r = fetch(url, guarded, guard=True)
-    assert r.error == "refused private address 127.0.0.1"
+class FakeResolver(AbstractResolver):
+    """Answers names from a table (a list answers in turn, the last one for
+    good) and counts lookups; unknown names fail as NXDOMAIN does."""
+
+    def __init__(self, answers: dict[str, list[str]]) -> None:
+        self.answers = answers
+        self.calls: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.calls.append(host)
+        answer = self.answers.get(host)
+        if not answer:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        ip = answer.pop(0) if len(answer) > 1 else answer[0]
+        family = socket.AF_INET6 if ":" in ip else socket.AF_INET
+        return [
+            ResolveResult(
+                hostname=host, host=ip, port=port, family=family, proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+        ]  # fmt: skip
+
+    async def close(self) -> None:
+        pass
+
+
+def fetch_with(resolver: AbstractResolver, settings: FetchSettings, *urls: str, **kw: Any):
+    async def go() -> list[FetchResult]:
+        async with Fetcher(settings, resolver=resolver) as f:
+            return [await f.fetch(u, **kw) for u in urls]
+
+    return run(go())
+
+
+ELSEWHERE = "http://feeds.example/rss"  # a feed on another host than the pages
+
+
+@pytest.mark.parametrize(
+    ("ip", "problem"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.1.2.3", "private"),
+        ("192.168.0.9", "private"),
+        ("172.16.5.5", "private"),
+        ("fd00::1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("100.64.0.1", "shared (CGNAT)"),
+        ("224.0.0.251", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "unspecified"),
+        ("::", "unspecified"),
+        ("::ffff:10.0.0.1", "private"),  # IPv4-mapped
+        ("::7f00:1", "loopback"),  # IPv4-compatible
+        ("64:ff9b::a9fe:a9fe", "link-local"),  # NAT64 of 169.254.169.254
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("192.0.2.1", "private"),  # documentation (TEST-NET-1): never on the internet
+        ("240.0.0.1", "reserved"),
+    ],
+)
+def test_address_problem_names_what_is_refused(ip: str, problem: str) -> None:
+    assert address_problem(ip) == problem
+
+
+@pytest.mark.parametrize("ip", ["93.184.216.34", "8.8.8.8", "2606:4700::1111", "::ffff:1.1.1.1"])
+def test_public_addresses_pass(ip: str) -> None:
+    assert address_problem(ip) is None
+
+
+def test_policy_refuses_a_private_literal_from_content_only(srv: LoopbackServer) -> None:
+    url = srv.route("/page", "<p>internal</p>")
+    r = fetch(url, FAST, origin=ELSEWHERE)
+    assert r.error == "refused: 127.0.0.1 is a loopback address" and r.refused
     assert srv.requests == []
-    # Without guard=True (or without block_private) the same fetch works.
-    assert fetch(url, guarded).ok
-    assert fetch(url, guard=True).ok
+    # A subscription URL (no origin), the feed's own host and port, and
+    # allow_private_networks all reach it.
+    assert fetch(url).ok
+    assert fetch(url, FAST, origin=srv.url("/feed.xml")).ok
+    allowed = FetchSettings(allow_private_networks=True)
+    assert fetch(url, allowed, origin=ELSEWHERE).ok
+    assert len(srv.requests_for("/page")) == 3
 
 
-def test_block_private_checks_every_redirect_hop(proxy: ForwardProxy) -> None:
+def test_same_host_on_another_port_is_not_the_feeds_host(srv: LoopbackServer) -> None:
+    with loopback_server() as other:
+        url = other.route("/page", "<p>internal</p>")
+        r = fetch(url, FAST, origin=srv.url("/feed.xml"))
+        assert r.refused and other.requests == []
+
+
+def test_policy_checks_names_after_resolution(srv: LoopbackServer) -> None:
+    srv.route("/page", "<p>internal</p>")
+    url = f"http://localhost:{srv.port}/page"
+    r = fetch(url, FAST, origin=ELSEWHERE)
+    assert r.refused and r.error is not None
+    assert r.error.startswith("refused: localhost resolves to ") and "loopback" in r.error
+    assert srv.requests == []
+    assert fetch(url, FetchSettings(allow_private_networks=True), origin=ELSEWHERE).ok
+
+
+def test_the_checked_address_is_the_one_connected_to(
+    srv: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No DNS-rebinding window: a name is resolved once per connection, in the
+    connector, and the address that passed is the one connected to. Here
+    127.0.0.1 stands in for a public address; the name's second answer is
+    loopback. Checking one lookup and connecting with another would connect
+    to 127.0.0.2, where nothing listens."""
+    real = fetch_module.address_problem
+    monkeypatch.setattr(
+        fetch_module, "address_problem", lambda ip: None if ip == "127.0.0.1" else real(ip)
+    )
+    srv.route("/page", "<p>ok</p>")
+    resolver = FakeResolver({"rebind.test": ["127.0.0.1", "127.0.0.2"]})
+    [r] = fetch_with(resolver, FAST, f"http://rebind.test:{srv.port}/page", origin=ELSEWHERE)
+    assert r.ok and r.body == b"<p>ok</p>"
+    assert resolver.calls == ["rebind.test"]
+    # The next lookup answers 127.0.0.2: refused, whatever the DNS cache held.
+    resolver2 = FakeResolver({"rebind.test": ["127.0.0.2"]})
+    [r] = fetch_with(resolver2, FAST, f"http://rebind.test:{srv.port}/page", origin=ELSEWHERE)
+    assert r.error == "refused: rebind.test resolves to 127.0.0.2, a loopback address"
+
+
+def test_policy_checks_every_redirect_hop(srv: LoopbackServer) -> None:
+    with loopback_server() as other:
+        inner = other.route("/admin", "secret")
+        page = srv.route("/a", handler=redirect(inner, 302))
+        hop_by_name = srv.route("/b", handler=redirect(f"http://localhost:{other.port}/admin", 302))
+        feed = srv.url("/feed.xml")
+        r = fetch(page, FAST, origin=feed)  # the feed's own host may answer, not where it sends
+        assert r.error == "refused: 127.0.0.1 is a loopback address" and r.final_url == inner
+        r = fetch(hop_by_name, FAST, origin=feed)
+        assert r.refused and "localhost resolves to" in (r.error or "")
+        assert other.requests == []
+        assert fetch(page, FetchSettings(allow_private_networks=True), origin=feed).ok
+
+
+def test_policy_behind_a_proxy_checks_literals_and_localhost(proxy: ForwardProxy) -> None:
     # The proxy stands in for a public host, so no real network is touched.
-    public = "http://93.184.216.34/feed.xml"
+    public = "http://93.184.216.34/page"
     proxy.route(public, handler=redirect("http://10.1.2.3/internal", 302))
-    r = fetch(public, FetchSettings(proxy=proxy.base_url, block_private=True), guard=True)
-    assert r.error == "refused private address 10.1.2.3"
+    proxy.route("http://169.254.169.254/latest/meta-data", "secret")
+    settings = FetchSettings(proxy=proxy.base_url, backoff=0.01)
+    r = fetch(public, settings, origin=ELSEWHERE)
+    assert r.error == "refused: 10.1.2.3 is a private address" and r.refused
     assert r.final_url == "http://10.1.2.3/internal"
+    r = fetch("http://169.254.169.254/latest/meta-data", settings, origin=ELSEWHERE)
+    assert r.error == "refused: 169.254.169.254 is a link-local address"
+    r = fetch("http://app.localhost/x", settings, origin=ELSEWHERE)
+    assert r.error == "refused: app.localhost is a loopback name"
+    # Legacy spellings of an address are addresses too.
+    r = fetch("http://2130706433/x", settings, origin=ELSEWHERE)
+    assert r.error == "refused: 127.0.0.1 is a loopback address"
     assert [q.target for q in proxy.requests] == [public]
+    allowed = FetchSettings(proxy=proxy.base_url, allow_private_networks=True)
+    r = fetch("http://169.254.169.254/latest/meta-data", allowed, origin=ELSEWHERE)
+    assert r.ok and r.body == b"secret"
+
+
+def test_a_host_that_does_not_resolve_is_not_tried_again() -> None:
+    resolver = FakeResolver({})
+    settings = FetchSettings(retries=2, backoff=0.01)
+    urls = [f"http://gone.invalid/{i}" for i in range(20)]
+    results = fetch_with(resolver, settings, *urls)
+    assert results[0].error == "DNS lookup failed for gone.invalid (3 attempts)"
+    for r in results[1:]:
+        assert (
+            r.error == "DNS lookup failed for gone.invalid (earlier in this run; not tried again)"
+        )
+    assert resolver.calls == ["gone.invalid"] * 3  # the first fetch's attempts only
+
+
+def test_a_host_that_refuses_connections_is_not_tried_again(srv: LoopbackServer) -> None:
+    port = srv.port
+    srv.stop()
+    results = fetch_with(
+        FakeResolver({}),
+        FetchSettings(retries=0),
+        *(f"http://127.0.0.1:{port}/{i}" for i in range(5)),
+    )
+    first = results[0].error or ""
+    assert first.startswith(f"cannot connect to 127.0.0.1:{port}")
+    assert all(r.error == f"{first} (earlier in this run; not tried again)" for r in results[1:])
+
+
+def test_failures_of_one_response_are_not_remembered(srv: LoopbackServer) -> None:
+    srv.route("/a", handler=sequence(respond(b"", 503), respond(b"ok")))
+    [bad, good] = fetch_with(
+        FakeResolver({}), FetchSettings(retries=0), srv.url("/a"), srv.url("/a")
+    )
+    assert bad.error == "HTTP 503 Service Unavailable" and good.ok
 
 
 def test_parse_retry_after() -> None:
@@ -480,3 +658,20 @@ def test_deadline_does_not_count_time_queued_for_a_slot(srv: LoopbackServer) -> 
     results = run(all_three())
     assert [r.error for r in results] == [None, None, None]
     assert srv.max_in_flight == 1
+
+
+def test_invalid_names_fail_at_once_without_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RFC 6761: `.invalid` never resolves, so it is not asked of DNS."""
+    asked: list[object] = []
+    real = socket.getaddrinfo
+
+    def recording(host: object, *args: Any, **kwargs: Any) -> Any:
+        asked.append(host)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", recording)
+    r = fetch("http://feeds.invalid/rss", FetchSettings(retries=0))
+    assert r.error == "DNS lookup failed for feeds.invalid"
+    r = fetch("http://pages.INVALID./a", FetchSettings(retries=0), origin=ELSEWHERE)
+    assert r.error == "DNS lookup failed for pages.invalid." and not r.refused
+    assert asked == []

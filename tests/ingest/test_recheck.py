@@ -281,3 +281,29 @@ def test_a_broken_history_file_costs_one_post_a_one_line_error(site):
     [error] = report.errors
     assert str(broken) in error and "\n" not in error
     assert site.marks()[2] is not None and site.marks()[1] is None
+
+
+def test_originals_are_fetched_under_the_fetch_policy(server, archive):
+    """An original on another private host than its feed is refused (a failed
+    check, never a deletion) unless allow_private_networks is set."""
+    from conftest import write_subs
+    from feeds import rss, rss_item
+    from loopback import LoopbackServer
+    from originals import PARAGRAPHS, T0, article_page
+
+    with LoopbackServer() as other:
+        other.route("/a.html", article_page("别处的文章", PARAGRAPHS), headers=HTML)
+        item = rss_item(title="别处的文章", link=other.url("/a.html"), published=T0,
+                        content_encoded="<p>摘要</p>")  # fmt: skip
+        server.route("/feed.xml", rss([item]), headers={"Content-Type": "application/rss+xml"})
+        write_subs(archive, [("新闻网", server.url("/feed.xml"))])
+        toml = loopback_toml().replace("allow_private_networks = true\n", "")
+        (archive / "newsmirror.toml").write_text(toml, encoding="utf-8")
+        assert main(["run", "--archive", str(archive), "--content", "raw", "-q"]) == 0
+        refused = recheck(archive, confirm_after=0)
+        assert refused.total("failed") == 1 and refused.total("suspected") == 0
+        assert other.requests_for("/a.html") == []
+        (archive / "newsmirror.toml").write_text(loopback_toml(), encoding="utf-8")
+        allowed = recheck(archive, confirm_after=0, everything=True)
+        assert allowed.total("checked") == 1 and allowed.total("failed") == 0
+        assert len(other.requests_for("/a.html")) == 1

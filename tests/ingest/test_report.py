@@ -44,3 +44,15 @@ def test_plain_lines_and_json(tmp_path) -> None:
     data = json.loads(path.read_text())
     assert data == json.loads((tmp_path / "last-run.json").read_text())
     assert data["summary"]["failed"] == 1 and data["feeds"][2]["reason"] == "HTTP 410 Gone"
+
+
+def test_refused_addresses_are_listed_one_line_each() -> None:
+    report = sample()
+    line = "item 'Admin': refused http://10.0.0.1/admin: 10.0.0.1 is a private address"
+    report.feeds[0].refused.append(line)
+    out = io.StringIO()
+    print_summary(report, Console(file=out, width=200))
+    text = out.getvalue()
+    assert "refused addresses (1; allow_private_networks allows)" in text
+    assert line in text
+    assert report.to_dict()["feeds"][0]["refused"] == [line]

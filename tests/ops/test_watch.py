@@ -20,7 +20,7 @@ from loopback import LoopbackServer, loopback_server, respond, sequence
 from newsmirror.archive.fsutil import TEMP_PREFIX, ArchiveLock
 from newsmirror.archive.store import Store
 from newsmirror.cli import main
-from newsmirror.ingest.pipeline import RunOptions, run
+from newsmirror.ingest.pipeline import ITEMS_AT_ONCE, RunOptions, run
 from newsmirror.ingest.report import RunReport
 from newsmirror.ops.watch import watch
 from newsmirror.util.durations import parse_duration
@@ -171,7 +171,9 @@ def _front_matter(path: Path) -> dict:
 
 @pytest.mark.slow
 def test_sigterm_during_a_write_loses_nothing(srv: LoopbackServer, tmp_path: Path) -> None:
-    count = 6
+    # A feed's items get their pages a few at once (ITEMS_AT_ONCE): several
+    # rounds of slow pages, so that the stop comes with items still to do.
+    count = 4 * ITEMS_AT_ONCE
     srv.route("/slow.xml", rss(srv, "slow", count), headers=RSS_TYPE)
     for i in range(count):  # each full-text page takes a while: the run is mid-item
         page = f"<html><body><article><p>{'Full text. ' * 60}{i}</p></article></body></html>"

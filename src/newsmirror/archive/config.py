@@ -37,8 +37,14 @@ class FetchSettings:
     read_timeout: float = setting(
         30.0, "seconds to wait for the next bytes of a response", minimum=0.1
     )
+    # A feed's whole work: its fetch (retries, redirects), then its article
+    # pages and images (see `ingest.pipeline`); also the cap of any one fetch.
     deadline: float = setting(
-        90.0, "seconds allowed per feed, retries and redirects included", minimum=0.1
+        90.0,
+        "seconds allowed per feed: its fetch (retries and redirects included), then its"
+        " article pages and images; items still waiting for those are written with the"
+        " feed's own content",
+        minimum=0.1,
     )
     max_bytes: int = setting(
         20 * 2**20, "largest response body accepted, in bytes (after decompression too)", minimum=1
@@ -57,8 +63,12 @@ class FetchSettings:
         " from the environment",
         kind=str,
     )
-    block_private: bool = setting(
-        False, "refuse article pages and images on private or loopback addresses"
+    # Off: URLs from feed content (fetch(origin=...)) may reach any address;
+    # see `ingest.fetch`.
+    allow_private_networks: bool = setting(
+        False,
+        "fetch article pages and images (and their redirects) also from private, loopback"
+        " and link-local addresses; off: only public ones, or the feed's own host and port",
     )
 
 

@@ -15,11 +15,12 @@ import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import yaml
 
 from ..models import ContentMode, Entry, NewsmirrorError, Post
-from ..util.urls import serialise_url
+from ..util.urls import POST_LINK_SCHEMES, is_absolute_url, serialise_url
 from .dedupe import primary_key
 from .fsutil import atomic_write
 
@@ -70,10 +71,7 @@ def render_post(
     """Render `entry` of subscription `site` as a post; `now` is the run's time (UTC).
     `href` and `key`, when the caller has them already (`item_href`, `item_keys`),
     save serialising and canonicalising the link again."""
-    raw_link = (entry.link or "").strip() or (entry.guid or "").strip()
-    if not raw_link:
-        raise PostError("item has neither a link nor a guid")
-    href = href or item_href(raw_link, entry.base_url or feed_url or None)
+    href = href or item_href(*item_link(entry, feed_url))
 
     title = clean_title(entry.title)
     published_ms = to_ms(entry.published) if entry.published else None
@@ -114,15 +112,31 @@ def render_post(
     return Post(filename=filename, text=text, key=key or primary_key(href))
 
 
+def item_link(entry: Entry, feed_url: str = "") -> tuple[str, str | None]:
+    """(the item's link, the base a relative one is resolved against): its
+    link, else its guid when that is a URL on its own, as the old generator
+    took them (`abc-123` is no link: it would be made up from the feed's URL)."""
+    link = (entry.link or "").strip()
+    if link:
+        return link, entry.base_url or feed_url or None
+    guid = (entry.guid or "").strip()
+    if not guid:
+        raise PostError("item has neither a link nor a guid")
+    if not is_absolute_url(guid):
+        raise PostError(f"item has no link, and its guid {guid[:120]!r} is not a URL")
+    return guid, None
+
+
 def item_href(link: str, base: str | None) -> str:
-    """The item's link as the archive writes it; only http(s) links are kept,
-    since `javascript:` or `data:` would run when a reader clicks."""
+    """The item's link as the archive writes it; only web links and identifier
+    URIs (POST_LINK_SCHEMES) are kept, since `javascript:` or `data:` would
+    run when a reader clicks."""
     try:
         href = serialise_url(link, base=base)
     except ValueError:
         raise PostError(f"item link is not a URL: {link[:200]!r}") from None
-    if not href.startswith(("http://", "https://")):
-        raise PostError(f"item link is not http(s): {href[:200]!r}")
+    if href.partition(":")[0].lower() not in POST_LINK_SCHEMES:
+        raise PostError(f"item link is not a web link: {href[:200]!r}")
     return href
 
 
@@ -130,11 +144,11 @@ def item_href(link: str, base: str | None) -> str:
 
 
 def clean_title(title: str | None) -> str:
-    """The title with entities decoded, line breaks as spaces, controls removed."""
-    text = html.unescape(title or "")
-    text = re.sub(r"[\r\n\t]+", " ", text)
-    text = _CONTROL_RUN.sub("", text)
-    return _UNENCODABLE.sub("", text)
+    """The title with entities decoded and control characters removed, as the
+    old generator removed them, except that a line break or tab between two
+    words becomes a space (as in content: `Line\nbreak` is not `Linebreak`)."""
+    text = html.unescape(title or "").replace("\r\n", "\n").replace("\r", "\n")
+    return _UNENCODABLE.sub("", _join_lines(text))
 
 
 def clean_inline(value: str) -> str:
@@ -210,12 +224,36 @@ def format_js_iso(moment: datetime) -> str:
 
 
 def content_html(entry: Entry, mode: ContentMode) -> str:
-    """The entry's content; in clean mode plain text becomes HTML with line breaks."""
+    """The entry's content; in clean mode plain text becomes HTML with line
+    breaks, and the item's audio and video files follow as links (raw mode
+    writes what the old generator wrote, which had none)."""
     text = entry.content or ""
     if mode == "clean" and not entry.content_is_html and text:
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         text = "<br>".join(html.escape(line, quote=False) for line in lines)
+    if mode == "clean":
+        text += enclosure_links(entry, text)
     return text
+
+
+_MEDIA_SIGNS = {"audio": "🎧", "video": "🎬"}
+
+
+def enclosure_links(entry: Entry, content: str) -> str:
+    """`<p><a href="…" type="audio/mpeg">🎧 file.mp3</a></p>` per audio or video
+    file the content does not link to yet. The type tells the site to put a
+    player beside the link (site/render.py); parse.py kept only http(s) URLs."""
+    links = []
+    for enclosure in entry.enclosures:
+        href = html.escape(enclosure.url, quote=True)
+        if f'href="{href}"' in content or not enclosure.url.startswith(("http://", "https://")):
+            continue
+        given = enclosure.mime or ""
+        mime = html.escape(given if given.startswith(f"{enclosure.kind}/") else f"{enclosure.kind}/*")
+        name = unquote(urlsplit(enclosure.url).path.rstrip("/").rsplit("/", 1)[-1]) or enclosure.url
+        label = f"{_MEDIA_SIGNS[enclosure.kind]} {html.escape(name, quote=False)}"
+        links.append(f'<p><a href="{href}" type="{mime}">{label}</a></p>')
+    return "".join(links)
 
 
 def one_line(text: str) -> str:

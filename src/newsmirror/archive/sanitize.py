@@ -30,7 +30,7 @@ ALLOWED_TAGS: frozenset[str] = frozenset(
 _GLOBAL_ATTRS = {"lang", "dir", "title"}
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "*": _GLOBAL_ATTRS,
-    "a": {"href", "hreflang"},
+    "a": {"href", "hreflang", "type"},  # type: an audio/video link gets a player (site)
     "img": {"src", "alt", "width", "height", "data-original-src"},
     "td": {"colspan", "rowspan", "align"},
     "th": {"colspan", "rowspan", "align", "scope"},

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
         "--max-checks", type=int, help="checks in this run (default: [recheck] max_per_run, else 2000)"
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    add_fetch_options(p, "page")
+    add_fetch_options(p, "the most time one original's fetch may take, retries and redirects included")
     p.set_defaults(func=cmd_recheck)
 
 

@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -37,7 +39,7 @@ def _from_settings(name: str) -> str:
     return f"(default: [settings] {name}, else {value})"
 
 
-def add_fetch_options(p: argparse.ArgumentParser, what: str) -> None:
+def add_fetch_options(p: argparse.ArgumentParser, deadline: str) -> None:
     """How requests are made (`settings_from_args` reads them)."""
     p.add_argument("--user-agent", help=f"User-Agent header {_from_settings('user_agent')}")
     p.add_argument("--proxy", help=f"http:// or socks5:// proxy {_from_settings('proxy')}")
@@ -56,7 +58,7 @@ def add_fetch_options(p: argparse.ArgumentParser, what: str) -> None:
         "read_timeout, else 10 and 30)",
     )
     p.add_argument(
-        "--deadline", type=float, help=f"seconds per {what} {_from_settings('deadline')}"
+        "--deadline", type=float, metavar="SECONDS", help=f"{deadline} {_from_settings('deadline')}"
     )
     p.add_argument(
         "--max-bytes",
@@ -82,7 +84,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--build", action="store_true", help="build the site after ingesting (setting: build)"
     )
-    add_fetch_options(p, "feed")
+    add_fetch_options(
+        p,
+        "the most time one feed may take: its fetch, retries and redirects included, "
+        "then its article pages and images. Items still waiting for those when it passes are "
+        "written with the feed's own content. Not counted: waiting for a connection slot, and "
+        "waiting for earlier feeds (dedupe goes in subscription order)",
+    )
     p.add_argument("--only-due", action="store_true", help="skip feeds not due for a check")
     p.add_argument(
         "--workers",
@@ -136,29 +144,20 @@ def run_with_progress(
     as_json: bool = False,
 ) -> RunReport:
     """Run the pipeline with a rich progress bar on a terminal, plain lines otherwise."""
-    log = logging.getLogger("newsmirror")
     interactive = sys.stderr.isatty() and not as_json
     if interactive:
         total = len(newsmirror.load_subscriptions(archive, settings.feed_defaults))
         with Progress(
-            TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-            transient=True,
+            TextColumn("{task.fields[what]:<5}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), transient=True,
         ) as progress:  # fmt: skip
-            task = progress.add_task("", total=total)
-
-            def on_feed(outcome: FeedOutcome) -> None:
-                progress.update(task, advance=1, description=outcome.site)
-
-            report = newsmirror.mirror(archive, options, settings, on_feed=on_feed)
+            on_feed, on_items = _progress_bars(progress, total)
+            report = newsmirror.mirror(
+                archive, options, settings, on_feed=on_feed, on_items=on_items
+            )
     else:
-
-        def on_feed(outcome: FeedOutcome) -> None:
-            level = logging.WARNING if outcome.status == "failed" else logging.INFO
-            log.log(level, outcome_line(outcome), extra={"fields": {"feed": outcome.url}})
-            for problem in outcome.item_errors:
-                log.warning("item error in %s: %s", outcome.site, problem)
-
-        report = newsmirror.mirror(archive, options, settings, on_feed=on_feed)
+        on_feed, on_items = _progress_lines()
+        report = newsmirror.mirror(archive, options, settings, on_feed=on_feed, on_items=on_items)
     report.write_json(archive / ".newsmirror" / "reports")
     if as_json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
@@ -167,3 +166,53 @@ def run_with_progress(
     else:
         print(report.summary_line())
     return report
+
+
+def _progress_bars(
+    progress: Progress, feeds: int
+) -> tuple[Callable[[FeedOutcome], None], Callable[[str, int, int], None]]:
+    """Two bars: feeds done, and the items of the feeds at work (a feed of 700
+    items shows its progress, not 0 of 1 feeds for minutes)."""
+    feed_bar = progress.add_task("", total=feeds, what="feeds")
+    item_bar = progress.add_task("", total=0, what="items", visible=False)
+    per_feed: dict[str, tuple[int, int]] = {}
+
+    def on_feed(outcome: FeedOutcome) -> None:
+        progress.update(feed_bar, advance=1, description=outcome.site)
+
+    def on_items(site: str, done: int, todo: int) -> None:
+        per_feed[site] = (done, todo)
+        progress.update(
+            item_bar,
+            completed=sum(d for d, _ in per_feed.values()),
+            total=sum(t for _, t in per_feed.values()),
+            description=f"{site} {done}/{todo}",
+            visible=True,
+        )
+
+    return on_feed, on_items
+
+
+def _progress_lines() -> tuple[Callable[[FeedOutcome], None], Callable[[str, int, int], None]]:
+    """Log lines: one per feed, and now and then one for a feed with many items."""
+    log = logging.getLogger("newsmirror")
+    last_logged: dict[str, float] = {}
+
+    def on_feed(outcome: FeedOutcome) -> None:
+        level = logging.WARNING if outcome.status == "failed" else logging.INFO
+        log.log(level, outcome_line(outcome), extra={"fields": {"feed": outcome.url}})
+        for problem in outcome.item_errors:
+            log.warning("item error in %s: %s", outcome.site, problem)
+        for refusal in outcome.refused:
+            log.warning("refused in %s: %s", outcome.site, refusal)
+
+    def on_items(site: str, done: int, todo: int) -> None:
+        now = time.monotonic()
+        if todo >= ITEMS_LOGGED_FROM and now - last_logged.get(site, 0.0) >= 10:
+            last_logged[site] = now
+            log.info("  .. %s: %d of %d new items done", site, done, todo)
+
+    return on_feed, on_items
+
+
+ITEMS_LOGGED_FROM = 50  # without a terminal, feeds with this many new items log their progress

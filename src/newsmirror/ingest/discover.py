@@ -43,7 +43,8 @@ async def _find(url: str, settings: FetchSettings) -> FoundFeed:
             first_error = error
         linked = linked_feeds(result.body, result.final_url)
         for candidate in linked:
-            found = await _try(fetcher, candidate, "linked")
+            # A link in the page is content: the fetch policy applies to it.
+            found = await _try(fetcher, candidate, "linked", origin=result.final_url)
             if found:
                 return found
         for candidate in common_feed_urls(result.final_url):
@@ -58,8 +59,10 @@ async def _find(url: str, settings: FetchSettings) -> FoundFeed:
     raise FeedError(f"{first_error}; no feed linked from it, nor at {tried}")
 
 
-async def _try(fetcher: Fetcher, url: str, via: Literal["linked", "guessed"]) -> FoundFeed | None:
-    result = await fetcher.fetch(url)
+async def _try(
+    fetcher: Fetcher, url: str, via: Literal["linked", "guessed"], origin: str | None = None
+) -> FoundFeed | None:
+    result = await fetcher.fetch(url, origin=origin)
     if not result.ok or not result.body:
         return None
     try:

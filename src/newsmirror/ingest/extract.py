@@ -46,10 +46,10 @@ _READ_MORE = re.compile(
 
 
 class PageFetcher(Protocol):
-    async def fetch(
-        self, url: str, *, etag: str | None = ..., last_modified: str | None = ...,
-        accept: str = ..., guard: bool = ...,
-    ) -> FetchResult: ...  # fmt: skip
+    """What `fulltext_for` fetches article pages with. The pipeline passes one
+    that applies the fetch policy for addresses from feed content."""
+
+    async def fetch(self, url: str, *, accept: str = ...) -> FetchResult: ...
 
 
 @dataclass(frozen=True)
@@ -476,7 +476,7 @@ async def fulltext_for(
         return FulltextResult(feed_html, "feed", f"{link}: full text not used ({reason})")
 
     try:
-        result = await fetcher.fetch(link, accept=PAGE_ACCEPT, guard=True)
+        result = await fetcher.fetch(link, accept=PAGE_ACCEPT)
     except Exception as e:  # a fetcher is meant not to raise; a timeout may still escape
         return keep_feed(f"fetch failed: {type(e).__name__} {e}".strip())
     if not result.ok or not result.body:

@@ -34,7 +34,10 @@ _EXTENSIONS = {
 
 
 class ImageFetcher(Protocol):
-    async def fetch(self, url: str, *, accept: str = ..., guard: bool = ...) -> FetchResult: ...
+    """What images are fetched with. The pipeline passes one that applies the
+    fetch policy for addresses from feed content and reports its refusals."""
+
+    async def fetch(self, url: str, *, accept: str = ...) -> FetchResult: ...
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,11 @@ async def mirror_images(
     *,
     page_url: str,
     limits: ImageLimits = ImageLimits(),
-    guard: bool = True,
 ) -> tuple[str, list[str]]:
     """Store the post's images under `archive/assets/` and point `src` at them.
 
-    Returns the rewritten HTML and one warning line per image left as it was.
-    `guard` is passed to the fetcher (refuse private addresses); tests on
-    loopback turn it off.
+    Returns the rewritten HTML and one warning line per image left as it was,
+    except images the fetch policy refused: the fetcher reports those.
     """
     root = parse_fragment(html) if html else None
     if root is None:
@@ -100,9 +101,10 @@ async def mirror_images(
                 )
                 continue
             count += 1
-            path, problem = await _mirror_one(url, fetcher, archive, limits, guard)
+            path, problem = await _mirror_one(url, fetcher, archive, limits)
             if path is None:
-                warnings.append(f"{page_url}: image {url} not mirrored ({problem})")
+                if problem:
+                    warnings.append(f"{page_url}: image {url} not mirrored ({problem})")
                 continue
             stored[url] = path
         img.set("src", stored[url])
@@ -113,12 +115,16 @@ async def mirror_images(
 
 
 async def _mirror_one(
-    url: str, fetcher: ImageFetcher, archive: Path, limits: ImageLimits, guard: bool
+    url: str, fetcher: ImageFetcher, archive: Path, limits: ImageLimits
 ) -> tuple[str | None, str]:
+    """The image's /assets/ path, or None and why not ("" when the fetch
+    policy refused it: the fetcher has reported that already)."""
     try:
-        result = await fetcher.fetch(url, accept=IMAGE_ACCEPT, guard=guard)
+        result = await fetcher.fetch(url, accept=IMAGE_ACCEPT)
     except Exception as e:  # a fetcher is meant not to raise; never lose the post for an image
         return None, f"fetch failed: {type(e).__name__}"
+    if result.refused:
+        return None, ""
     if not result.ok:
         return None, result.error or f"HTTP {result.status}"
     data = result.body or b""

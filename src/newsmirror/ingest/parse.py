@@ -20,10 +20,14 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from lxml import etree
 
-from ..models import Entry, FeedError, ParsedFeed
+from ..models import Enclosure, Entry, FeedError, ParsedFeed
+from ..util.urls import POST_LINK_SCHEMES, serialise_url
 from .dates import parse_date
 from .feedlinks import linked_feeds
 from .parse_fast import read_fast
+from .parse_raw import RawItem, media_kind, parse_tree, read_items
+
+__all__ = ["parse_feed", "parse_date", "feedparser_result", "choose_encoding", "screen_dtd"]
 
 # Declared charsets -> the superset real servers actually send under that name.
 _CHARSET_SUPERSETS = {
@@ -56,7 +60,6 @@ _UPDATE_PERIOD_MINUTES = {
     "monthly": 30 * 24 * 60,
     "yearly": 365 * 24 * 60,
 }
-_LINK_SCHEMES = {"http", "https"}
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF32_BE)
 
 
@@ -84,23 +87,23 @@ def _parse_feed(body: bytes, *, url: str, content_type: str | None, fast_path: b
         return parse_json_feed(body, url=url)
     fast = read_fast(body, content_type=content_type) if fast_path else None
     if fast is not None:  # plain UTF-8 RSS 2.0/Atom 1.0: the same fields for ~1/5 of the CPU
-        parsed = _build_feed(fast.feed, fast.entries, url=url, is_atom=fast.is_atom, warnings=[])
-        raw_titles = [title for title in fast.raw_titles if title is not None]
-        if len(parsed.entries) == len(fast.entries) == len(raw_titles):
-            _apply_raw_titles(parsed.entries, raw_titles)
-        return parsed
-    result, warnings = feedparser_result(body, url=url, content_type=content_type)
+        return _build_feed(
+            fast.feed, fast.entries, url=url, is_atom=fast.is_atom, warnings=[], root=fast.root
+        )
+    result, warnings, document = _feedparser_document(body, content_type=content_type)
     _check_is_feed(result, body, url)
     if result.get("bozo") and result.get("bozo_exception") is not None:
         warnings.append(f"recovered: {_one_line(result['bozo_exception'])}")
     is_atom = str(result.get("version", "")).startswith("atom")
     raw_entries = result.get("entries", [])
-    parsed = _build_feed(
-        result.get("feed", {}), raw_entries, url=url, is_atom=is_atom, warnings=warnings
+    return _build_feed(
+        result.get("feed", {}),
+        raw_entries,
+        url=url,
+        is_atom=is_atom,
+        warnings=warnings,
+        root=parse_tree(document),
     )
-    if len(parsed.entries) == len(raw_entries):
-        _restore_title_spaces(parsed.entries, body)
-    return parsed
 
 
 def _build_feed(
@@ -110,45 +113,42 @@ def _build_feed(
     url: str,
     is_atom: bool,
     warnings: list[str],
+    root: etree._Element | None,
 ) -> ParsedFeed:
-    """Map feedparser's keys (or the fast path's copy of them) onto `ParsedFeed`."""
+    """Map feedparser's keys (or the fast path's copy of them) onto `ParsedFeed`,
+    each item's own fields taken from the document's tree (parse_raw.py) when
+    its items line up with the parser's."""
     parsed = ParsedFeed(
         title=feed.get("title"),
         link=_safe_link(feed.get("link"), url),
         ttl_minutes=_ttl_minutes(feed),
         warnings=warnings,
     )
+    items = read_items(root) if root is not None else None
+    if items is not None and len(items) != len(raw_entries):
+        items = None
+    unreadable: list[str] = []
     for index, raw_entry in enumerate(raw_entries):
+        item = items[index] if items is not None else None
         try:
-            parsed.entries.append(_map_entry(raw_entry, url=url, is_atom=is_atom))
+            entry = _map_entry(raw_entry, url=url, is_atom=is_atom, item=item)
         except Exception as error:  # one broken item must not lose the others
             parsed.item_errors.append(f"{url}: {_item_name(raw_entry, index)}: {_one_line(error)}")
+            continue
+        parsed.entries.append(entry)
+        dates = item.dates if item is not None else _feedparser_dates(raw_entry)
+        if entry.published is None and dates:
+            unreadable.append(dates[0])
+    if unreadable:
+        parsed.warnings.append(
+            f"dates: {len(unreadable)} item(s) with a date that could not be read"
+            f" (e.g. {unreadable[0][:60]!r}), dated with the run's time"
+        )
     return parsed
 
 
-_ITEM_TITLES = etree.XPath(
-    "/rss/channel/item/title | /*[local-name()='RDF']/*[local-name()='item']/*[local-name()='title']"
-    " | /*[local-name()='feed']/*[local-name()='entry']/*[local-name()='title']"
-)
-
-
-def _restore_title_spaces(entries: list[Entry], body: bytes) -> None:
-    """feedparser strips titles; the archive format keeps their outer spaces
-    (the old generator did), so take them back from the document itself."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        root = etree.fromstring(body, parser)
-    except (etree.XMLSyntaxError, ValueError):
-        return  # ill-formed: feedparser's recovered titles stand
-    titles = _ITEM_TITLES(root)
-    if len(titles) == len(entries):
-        _apply_raw_titles(entries, [element.text or "" for element in titles])
-
-
-def _apply_raw_titles(entries: list[Entry], raw_titles: list[str]) -> None:
-    for entry, raw in zip(entries, raw_titles, strict=True):
-        if entry.title and raw != entry.title and raw.strip() == entry.title:
-            entry.title = raw
+def _feedparser_dates(raw: Mapping[str, Any]) -> list[str]:
+    return [str(t) for key in ("published", "updated") if (t := dict.get(raw, key))]
 
 
 def feedparser_result(
@@ -163,16 +163,45 @@ def feedparser_result(
     Returns the result and warnings about charset repairs. The corpus test
     evaluates feedparser's own expectations against exactly this result.
     """
+    result, warnings, _ = _feedparser_document(
+        body, content_type=content_type, extra_headers=extra_headers
+    )
+    return result, warnings
+
+
+def _feedparser_document(
+    body: bytes,
+    *,
+    content_type: str | None = None,
+    extra_headers: Mapping[str, str] | None = None,
+) -> tuple[feedparser.FeedParserDict, list[str], bytes]:
+    """feedparser's result, warnings, and the document as UTF-8 text in the
+    charset feedparser read it in (for parse_raw, so both read the same text)."""
     headers = {"content-type": content_type} if content_type else {}
     headers.update({k.lower(): v for k, v in (extra_headers or {}).items()})
     result = _run_feedparser(body, headers)
     encoding = choose_encoding(body, _header_charset(headers.get("content-type")))
     if encoding is None or not _feedparser_decoded_wrongly(result, encoding):
-        return result, []
+        return result, [], _as_read(body, result.get("encoding"))
     repaired = _as_utf8_document(body, encoding)
     headers["content-type"] = _with_utf8_charset(headers.get("content-type"))
     got = result.get("encoding") or "nothing"
-    return _run_feedparser(repaired, headers), [f"charset: decoded as {encoding}, not {got}"]
+    warning = f"charset: decoded as {encoding}, not {got}"
+    return _run_feedparser(repaired, headers), [warning], repaired
+
+
+def _as_read(body: bytes, encoding: str | None) -> bytes:
+    """`body` as UTF-8 in `encoding`, feedparser's choice (which follows the HTTP
+    header over the XML declaration, as lxml would not)."""
+    codec = _superset(encoding) if encoding else None
+    if codec is None or codec == "utf-8":
+        return body
+    try:
+        text = body.decode(codec)
+    except (LookupError, UnicodeDecodeError):
+        return body
+    data = text.lstrip("\ufeff").encode("utf-8")
+    return _XML_DECL_ENCODING.sub(rb"\g<1>utf-8", data, count=1)
 
 
 def choose_encoding(body: bytes, http_charset: str | None) -> str | None:
@@ -196,12 +225,33 @@ def choose_encoding(body: bytes, http_charset: str | None) -> str | None:
     # Detection guessing a single-byte charset is weak evidence: it must not
     # overrule a declared one (Portuguese latin-1 detected as Baltic cp1257).
     detected = _detect_charset(body)
+    if not declared:
+        return _undeclared_charset(body, detected)
     if detected and not _is_single_byte(detected) and _decodes(body, detected):
         return detected
     for candidate in declared:
         if _decodes(body, candidate):
             return candidate
     return detected if detected and _decodes(body, detected) else "cp1252"
+
+
+def _undeclared_charset(body: bytes, detected: str | None) -> str:
+    """Nothing declared and not UTF-8: CJK as detection says (GB18030 or Big5
+    for Chinese), a non-Latin script's single-byte charset as detected, and
+    anything else as windows-1252. Detection cannot tell the Latin single-byte
+    charsets apart on a feed's worth of text (Portuguese was read as Baltic
+    cp1257, `prisão` as `prisćo`), and windows-1252 is what such feeds are."""
+    if detected and not _is_single_byte(detected):
+        chinese = [c for c in ("gb18030", "big5hkscs") if _decodes(body, c)]
+        if detected in chinese or (_decodes(body, detected) and not chinese):
+            return detected
+        if len(chinese) == 1:
+            return chinese[0]
+        if _decodes(body, detected):
+            return detected
+    if detected and _is_non_latin_single_byte(detected) and _decodes(body, detected):
+        return detected
+    return "cp1252"
 
 
 def screen_dtd(body: bytes, *, url: str) -> None:
@@ -291,15 +341,48 @@ def _check_is_feed(result: Mapping[str, Any], body: bytes, url: str) -> None:
     raise FeedError(f"{url}: not a feed: XML without items or channel")
 
 
-def _map_entry(raw: Mapping[str, Any], *, url: str, is_atom: bool) -> Entry:
+def _map_entry(
+    raw: Mapping[str, Any], *, url: str, is_atom: bool, item: RawItem | None
+) -> Entry:
     base_url = _entry_base(raw, url)
+    if item is None:
+        return _feedparser_entry(raw, base_url=base_url, is_atom=is_atom)
+    content, content_is_html, summary = item.content, item.content_is_html, item.summary
+    if content is None:  # none of the old generator's elements: feedparser's choice
+        content, content_is_html, from_summary = _choose_content(raw, is_atom=is_atom)
+        summary = None if from_summary or raw.get("summary") == content else raw.get("summary")
+    published = next((d for t in item.dates if (d := parse_date(t)) is not None), None)
+    return Entry(
+        title=item.title if item.title is not None else raw.get("title"),
+        link=_safe_link(item.link, base_url) if item.link else None,
+        guid=(item.guid.strip() or None) if item.guid is not None else raw.get("id") or None,
+        author=item.author or None,
+        # Else the formats only feedparser knows (and Atom 0.3's issued/modified).
+        published=published or _entry_date(raw),
+        content=content,
+        content_is_html=content_is_html,
+        summary=summary,
+        thumbnail=_thumbnail(raw, base_url),
+        base_url=base_url,
+        tags=item.tags,
+        enclosures=_enclosures(item.enclosures, base_url),
+    )
+
+
+def _feedparser_entry(raw: Mapping[str, Any], *, base_url: str, is_atom: bool) -> Entry:
+    """An entry from feedparser's keys alone (a document whose tree is unusable)."""
     content, content_is_html, from_summary = _choose_content(raw, is_atom=is_atom)
     summary = raw.get("summary")
     if from_summary or summary == content:
         summary = None
+    # feedparser copies a permalink guid into `link` (resolving `abc-123`
+    # against the feed's URL): posts.py decides whether a guid is a link.
+    link = raw.get("link")
+    if raw.get("guidislink") and link == raw.get("id"):
+        link = None
     return Entry(
         title=raw.get("title"),
-        link=_safe_link(raw.get("link"), base_url),
+        link=_safe_link(link, base_url),
         guid=raw.get("id") or None,
         author=_author(raw, is_atom=is_atom),
         published=_entry_date(raw),
@@ -309,7 +392,27 @@ def _map_entry(raw: Mapping[str, Any], *, url: str, is_atom: bool) -> Entry:
         thumbnail=_thumbnail(raw, base_url),
         base_url=base_url,
         tags=[tag["term"] for tag in raw.get("tags", []) if tag.get("term")],
+        enclosures=_enclosures(
+            [(e.get("href") or "", e.get("type"), None) for e in raw.get("enclosures", [])]
+            + [(m.get("url") or "", m.get("type"), m.get("medium"))
+               for m in raw.get("media_content", [])],  # fmt: skip
+            base_url,
+        ),
     )
+
+
+def _enclosures(found: list[tuple[str, str | None, str | None]], base: str) -> list[Enclosure]:
+    """The audio and video files among (url, type, medium), web links only, each once."""
+    kept: dict[str, Enclosure] = {}
+    for url, mime, medium in found:
+        try:
+            link = serialise_url(url, base=base or None) if url.strip() else None
+        except ValueError:
+            link = None
+        kind = media_kind(url, mime, medium) if link else None
+        if link and kind and link not in kept and link.startswith(("http://", "https://")):
+            kept[link] = Enclosure(link, kind, (mime or "").strip().lower() or None)  # type: ignore[arg-type]
+    return list(kept.values())
 
 
 def _choose_content(raw: Mapping[str, Any], *, is_atom: bool) -> tuple[str | None, bool, bool]:
@@ -417,6 +520,11 @@ def _map_json_item(item: Any, *, url: str) -> Entry:
         summary=summary if content is not summary else None,
         thumbnail=_json_thumbnail(item, url),
         base_url=url,
+        enclosures=_enclosures(
+            [(str(a.get("url") or ""), _str_or_none(a.get("mime_type")), None)
+             for a in item.get("attachments") or [] if isinstance(a, dict)],  # fmt: skip
+            url,
+        ),
         tags=[str(tag) for tag in item.get("tags") or [] if isinstance(tag, str | int)],
     )
 
@@ -448,9 +556,12 @@ def _json_thumbnail(item: Mapping[str, Any], url: str) -> str | None:
 def _safe_link(link: str | None, base: str) -> str | None:
     if not link or not link.strip():
         return None
-    resolved = urljoin(base, link.strip())
+    link = link.strip()
+    # An absolute web link stays as written (urljoin would drop an empty `?`,
+    # which JavaScript's URL, and so the old generator's `from:`, keeps).
+    resolved = link if link.startswith(("http://", "https://")) else urljoin(base, link)
     # javascript:, data: and friends must never become a post's link.
-    return resolved if urlsplit(resolved).scheme.lower() in _LINK_SCHEMES else None
+    return resolved if urlsplit(resolved).scheme.lower() in POST_LINK_SCHEMES else None
 
 
 def _is_html(mime: str | None) -> bool:
@@ -507,6 +618,19 @@ def _is_single_byte(codec: str) -> bool:
         .replace("_", "")
         .startswith(tuple(p.replace("_", "") for p in _SINGLE_BYTE_PREFIXES))
     )
+
+
+# Single-byte charsets of other scripts than Latin (Cyrillic, Greek, Hebrew,
+# Arabic, Thai): detection tells these from Latin text reliably.
+_NON_LATIN_SINGLE_BYTE = {
+    "cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866", "cp855",
+    "cp1253", "iso8859_7", "mac_greek", "cp1255", "iso8859_8", "cp1256", "iso8859_6",
+    "tis_620", "cp874", "iso8859_11",
+}  # fmt: skip
+
+
+def _is_non_latin_single_byte(codec: str) -> bool:
+    return codec.replace("-", "_") in _NON_LATIN_SINGLE_BYTE
 
 
 def _decodes(body: bytes, encoding: str) -> bool:

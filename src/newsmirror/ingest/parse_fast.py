@@ -94,8 +94,8 @@ class FastFeed:
 
     feed: dict[str, object]
     entries: list[dict[str, object]]
-    raw_titles: list[str | None]  # each item's title text with its outer spaces
     is_atom: bool
+    root: etree._Element  # for parse_raw, which reads the items' own fields
 
 
 def read_fast(body: bytes, *, content_type: str | None) -> FastFeed | None:
@@ -185,11 +185,7 @@ def _read_rss(root: etree._Element) -> FastFeed:
             _text(child)  # checks it holds text only
         else:
             raise _Unsupported
-    raw_titles = []
-    for item in items:
-        title = item.find("title")
-        raw_titles.append(None if title is None else title.text or "")
-    return FastFeed(feed, [_read_item(item) for item in items], raw_titles, is_atom=False)
+    return FastFeed(feed, [_read_item(item) for item in items], is_atom=False, root=root)
 
 
 def _read_item(item: etree._Element) -> dict[str, object]:
@@ -259,6 +255,7 @@ def _read_item(item: etree._Element) -> dict[str, object]:
         raw["link"] = link
     elif guid_is_link and guid is not None:
         raw["link"] = guid
+        raw["guidislink"] = True
     if "content" in raw and "summary" not in raw:
         raw["summary"] = raw["content"][0]["value"]  # type: ignore[index]
     raw["tags"] = [{"term": term} for term, _scheme in tags if term]
@@ -354,11 +351,7 @@ def _read_atom(root: etree._Element) -> FastFeed:
     # An <id> stands in for the link (feedparser treats it as a permalink).
     if link is not None or feed_id is not None:
         feed["link"] = link if link is not None else feed_id
-    raw_titles = []
-    for entry in entries:
-        titles = entry.findall(f"{_A}title")
-        raw_titles.append(titles[0].text or "" if titles else None)
-    return FastFeed(feed, [_read_entry(entry) for entry in entries], raw_titles, is_atom=True)
+    return FastFeed(feed, [_read_entry(entry) for entry in entries], is_atom=True, root=root)
 
 
 def _read_entry(entry: etree._Element) -> dict[str, object]:
@@ -432,6 +425,7 @@ def _read_entry(entry: etree._Element) -> dict[str, object]:
         raw["id"] = entry_id
     if link is not None or entry_id is not None:
         raw["link"] = link if link is not None else entry_id
+        raw["guidislink"] = link is None
     raw["tags"] = [{"term": term} for term, _scheme, _label in tags if term]
     raw["enclosures"] = enclosures
     raw["media_thumbnail"] = thumbnails

@@ -1,9 +1,15 @@
-"""One run over all feeds: fetch -> parse -> extract -> sanitize -> dedupe -> posts.
+"""One run over all feeds: fetch -> parse -> dedupe -> extract -> sanitize -> posts.
 
 Feeds are independent: one feed's failure, or one item's, never touches
 another's. The archive is locked for the run, every file is written
 atomically, and an item is recorded as seen only after its post is on disk,
 so a killed run is completed, without duplicates, by the next one.
+
+Feeds are fetched concurrently, but which items are new is decided in
+subscription order (`archive.dedupe.RunClaims`), before any article page is
+fetched, so that the same feeds give the same archive whichever answers
+first; each feed's work is bounded by its deadline. `_Mirror` says how, and
+docs/architecture.md why.
 """
 
 from __future__ import annotations
@@ -12,16 +18,19 @@ import asyncio
 import contextlib
 import errno
 import logging
+import operator
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from ..archive.config import Settings, load_settings
+from ..archive.dedupe import Claim, RunClaims
 from ..archive.fsutil import ArchiveLock, GroupFlush, atomic_write, remove_stale_temps
 from ..archive.posts import PostError, PostWriter, render_post
 from ..archive.sanitize import sanitize_html
@@ -31,13 +40,14 @@ from ..models import (
     ContentMode,
     Entry,
     FeedError,
+    FetchResult,
     FulltextMode,
     NewsmirrorError,
     Post,
     Subscription,
 )
 from . import schedule
-from .extract import fulltext_for
+from .extract import PAGE_ACCEPT, fulltext_for
 from .fetch import Fetcher
 from .images import mirror_images
 from .prepare import PreparedFeed, PreparedItem, Workers
@@ -46,6 +56,7 @@ from .report import FeedOutcome, RunReport
 from .rules import RuleSet, load_rules
 
 log = logging.getLogger("newsmirror")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,9 @@ class RunOptions:
 
 
 FeedCallback = Callable[[FeedOutcome], None]
+# (site, items done, items to do) of one feed: called when the feed has decided
+# which items are new (done 0), then as each of them is written.
+ItemCallback = Callable[[str, int, int], None]
 
 
 def run(
@@ -69,6 +83,7 @@ def run(
     options: RunOptions | None = None,
     settings: Settings | None = None,
     on_feed: FeedCallback | None = None,
+    on_items: ItemCallback | None = None,
 ) -> RunReport:
     """Mirror every feed of `archive` once. Raises NewsmirrorError for problems
     that stop the whole run (bad config, archive locked); feed and item
@@ -84,7 +99,9 @@ def run(
         remove_stale_temps(archive / ".newsmirror" / "reports", dead_writers_only=True)
         try:
             with Store.open(archive) as store:
-                return asyncio.run(_run(archive, subs, options, settings, rules, store, on_feed))
+                return asyncio.run(
+                    _run(archive, subs, options, settings, rules, store, on_feed, on_items)
+                )
         except (OSError, sqlite3.Error) as e:
             # Disk full or a broken state file: every post on disk is whole and
             # recorded or re-found next run; say so in one line.
@@ -100,6 +117,7 @@ async def _run(
     rules: RuleSet,
     store: Store,
     on_feed: FeedCallback | None,
+    on_items: ItemCallback | None,
 ) -> RunReport:
     report = RunReport(archive=str(archive), started=time.time())
     report.imported = import_existing(store, archive)
@@ -107,19 +125,21 @@ async def _run(
     now = options.now or datetime.now(UTC)
     writer = PostWriter(archive / "_posts", temp_dir=_temp_dir(archive))
     workers = Workers(_worker_count(options, len(subs)))
-    mirror = _Mirror(archive, settings, options, rules, store, writer, workers, now)
+    claims = RunClaims(len(subs), store.seen_of)
+    mirror = _Mirror(archive, settings, options, rules, store, writer, workers, now, claims)
+    mirror.on_items = on_items
     with mirror.write_thread, contextlib.closing(workers):
         async with Fetcher(settings.fetch) as fetcher:
             mirror.fetcher = fetcher
 
-            async def one(sub: Subscription) -> None:
-                outcome = await mirror.feed(sub)
+            async def one(index: int, sub: Subscription) -> None:
+                outcome = await mirror.feed(index, sub)
                 report.feeds.append(outcome)
-                report.posts.extend(mirror.written.pop(sub.url, []))
+                report.posts.extend(mirror.written.pop(index, []))
                 if on_feed:
                     on_feed(outcome)
 
-            tasks = [asyncio.ensure_future(one(s)) for s in subs]
+            tasks = [asyncio.ensure_future(one(i, s)) for i, s in enumerate(subs)]
             try:
                 await asyncio.gather(*tasks)
             except BaseException:
@@ -130,7 +150,10 @@ async def _run(
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
                 raise
-    _append_ledger(archive, mirror.new_links)
+    # In subscription order, so that the ledger is the same whichever feed finished first.
+    _append_ledger(
+        archive, [link for i in sorted(mirror.new_links) for link in mirror.new_links[i]]
+    )
     report.finished = time.time()
     store.finish_run(run_id, report.to_dict())
     return report
@@ -145,8 +168,38 @@ class _Written:
     last_modified: str | None
 
 
+@dataclass
+class _Fetched:
+    """A feed's unseen items, parsed, waiting for the feed's turn to claim them."""
+
+    items: list[PreparedItem]
+    final_url: str
+    etag: str | None
+    last_modified: str | None
+    spent: float  # seconds of the feed's deadline used by fetching and parsing
+
+
 class _Mirror:
-    """The per-feed work of one run."""
+    """The per-feed work of one run.
+
+    A feed goes through three steps, holding one of the run's `holding`
+    slots throughout (they bound the parsed items in memory). (1) Holding
+    also one of the fewer fetch slots, it is fetched and parsed, and its
+    items already in the archive are dropped. (2) With its fetch slot given
+    back and its deadline clock stopped, it waits for its turn in
+    subscription order and claims its new items
+    (`dedupe.RunClaims`): concurrent feeds cannot race for a key, and an item
+    that turns out to be a duplicate never costs an article page. (3) Its new
+    items get their full text and images (a few at once), and its posts are
+    written in the feed's order, each after the earlier post of another feed
+    that shares its file name.
+
+    The feed's deadline (`FetchSettings.deadline`) covers steps 1 and 3:
+    the feed's own fetch (not its wait for a connection slot), parsing, then
+    article pages and images. Items still waiting for network when it passes
+    are written with the feed's own content, so a slow or dead article host
+    costs a feed its full text, never its items.
+    """
 
     def __init__(
         self,
@@ -158,6 +211,7 @@ class _Mirror:
         writer: PostWriter,
         workers: Workers,
         now: datetime,
+        claims: RunClaims,
     ) -> None:
         self.archive = archive
         self.settings = settings
@@ -166,35 +220,45 @@ class _Mirror:
         self.store = store
         self.writer = writer
         self.now = now
+        self.claims = claims
         self.fetcher: Fetcher | None = None
-        # Feeds fetching, parsing or writing at once: more would only hold bodies
-        # in memory. A feed waiting for its posts to reach the disk holds no slot.
+        self.on_items: ItemCallback | None = None
+        # Feeds fetching or parsing at once: more would only hold bodies in
+        # memory.
         self.in_flight = asyncio.Semaphore(settings.fetch.concurrency)
+        # Feeds between the start of their fetch and the end of their writing:
+        # parsed feeds waiting for their turn or for the writing thread hold
+        # their items, so this bounds memory. Taken in subscription order
+        # (the semaphore is FIFO), so the feed whose turn it is always holds
+        # one: no deadlock. More than `in_flight`, so that one slow feed does
+        # not stop the fetching of the next ones at once. A feed waiting for
+        # its posts to reach the disk holds no slot.
+        self.holding = asyncio.Semaphore(settings.fetch.concurrency * HOLDING_PER_FETCH)
         self.workers = workers
         self.write_thread = ThreadPoolExecutor(1, thread_name_prefix="newsmirror-write")
         self.flusher = GroupFlush()
-        self.written: dict[str, list[str]] = {}
-        self.new_links: list[str] = []
+        self.written: dict[int, list[str]] = {}  # feed index -> post file names
+        self.new_links: dict[int, list[str]] = {}
 
-    async def feed(self, sub: Subscription) -> FeedOutcome:
+    async def feed(self, index: int, sub: Subscription) -> FeedOutcome:
         started = time.monotonic()
         state = self.store.feed(sub.url) or FeedState(url=sub.url, site=sub.site)
         state.site = sub.site
         outcome = FeedOutcome(site=sub.site, url=sub.url, status="skipped")
-        if not sub.options.enabled:
-            outcome.reason = "disabled in config"
+        outcome.reason = self._skip_reason(sub, state)
+        if outcome.reason:
+            self.claims.pass_turn(index)
             return outcome
-        if state.dead and not self.options.include_dead:
-            outcome.reason = f"dead ({state.last_error}); revive with `newsmirror subs enable`"
-            return outcome
-        if self.options.only_due and state.next_check and state.next_check > time.time():
-            outcome.reason = "not due yet"
-            return outcome
+        claimed: list[Claim] = []
         try:
-            async with self.in_flight:
-                written = await self._fetch_and_write(sub, state, outcome)
+            written = None
+            async with self.holding:
+                async with self.in_flight:
+                    fetched = await self._fetch_and_prepare(sub, state, outcome)
+                if fetched is not None:
+                    written = await self._claim_and_write(index, sub, fetched, outcome, claimed)
             if written is not None:
-                await self._record(sub, state, outcome, written)
+                await self._record(index, state, outcome, written)
         except NewsmirrorError as e:
             outcome.status, outcome.reason = "failed", str(e)
         except (sqlite3.Error, OSError) as e:
@@ -204,6 +268,11 @@ class _Mirror:
         except Exception as e:  # a bug must cost one feed, not the run
             log.exception("unexpected error on feed %s", sub.url)
             outcome.status, outcome.reason = "failed", f"internal error: {type(e).__name__}: {e}"
+        finally:
+            # Whatever happened, later feeds must not wait for this one.
+            self.claims.pass_turn(index)
+            for claim in claimed:
+                claim.done()
         if outcome.status == "fetched":
             state.last_rejected = len(outcome.item_errors)
             state.last_rejection = outcome.item_errors[0] if outcome.item_errors else None
@@ -212,11 +281,22 @@ class _Mirror:
         outcome.seconds = round(time.monotonic() - started, 3)
         return outcome
 
-    async def _fetch_and_write(
+    def _skip_reason(self, sub: Subscription, state: FeedState) -> str | None:
+        if not sub.options.enabled:
+            return "disabled in config"
+        if state.dead and not self.options.include_dead:
+            return f"dead ({state.last_error}); revive with `newsmirror subs enable`"
+        if self.options.only_due and state.next_check and state.next_check > time.time():
+            return "not due yet"
+        return None
+
+    async def _fetch_and_prepare(
         self, sub: Subscription, state: FeedState, outcome: FeedOutcome
-    ) -> _Written | None:
-        """Fetch the feed and write its new posts; None when there is nothing to record."""
+    ) -> _Fetched | None:
+        """Fetch and parse the feed; its unseen items, or None when there is nothing to do."""
         assert self.fetcher is not None
+        loop = asyncio.get_running_loop()
+        began = loop.time()
         url = state.moved_to or sub.url
         result = await self.fetcher.fetch(url, etag=state.etag, last_modified=state.last_modified)
         state.last_status = result.status
@@ -256,26 +336,101 @@ class _Mirror:
         outcome.items = len(parsed.entries)
         state.last_items = len(parsed.entries) + len(parsed.item_errors)
         self._note_dropped(sub, prepared, outcome)
-        # Oldest first, so that same-day, same-title posts number in order.
+        usable: list[PreparedItem] = []
+        for item in prepared.items:
+            if item.error or not item.keys:
+                _item_failed(
+                    item.entry, PostError(item.error or "item has no usable link"), outcome
+                )
+            else:
+                usable.append(item)
+        # Oldest first, so that same-day, same-title posts number in order;
+        # the sort is stable, so items of one date keep the feed's order.
         epoch = datetime.min.replace(tzinfo=UTC)
-        seen = self.store.seen_of(k for item in prepared.items for k in item.keys or ())
+        usable.sort(key=lambda i: i.entry.published or epoch)
+        unseen = self.claims.unseen(usable, _keys)
+        spent = loop.time() - began - result.queued
+        return _Fetched(unseen, result.final_url, result.etag, result.last_modified, spent)
+
+    async def _claim_and_write(
+        self,
+        index: int,
+        sub: Subscription,
+        fetched: _Fetched,
+        outcome: FeedOutcome,
+        claimed: list[Claim],
+    ) -> _Written:
+        """Wait for the feed's turn, claim its new items, then give them their
+        content and write them, all in the feed's order."""
+        mode = self.options.content or sub.options.content
+        await self.claims.turn(index)
+
+        def name_of(item: PreparedItem) -> str:
+            return self._post_name(sub, fetched.final_url, item, mode)
+
+        new = self.claims.claim(index, fetched.items, _keys, name_of)
+        claimed.extend(claim for _, claim in new)
+        loop = asyncio.get_running_loop()
+        budget = _Budget(loop.time() + max(0.0, self.settings.fetch.deadline - fetched.spent))
+
+        async def work(item: PreparedItem) -> tuple[Entry, Post, _Notes]:
+            return await self._post_for(sub, fetched.final_url, item, mode, budget)
+
+        # Clean mode waits on article pages and images: a few items at once.
+        results = _InOrder(work, [item for item, _ in new], ITEMS_AT_ONCE if mode == "clean" else 0)
         written: list[WrittenPost] = []
-        new: list[tuple[PreparedItem, Entry, Post]] = []
+        batch: list[tuple[PreparedItem, Entry, Post, Claim]] = []
         batch_started = time.monotonic()
-        for item in sorted(prepared.items, key=lambda i: i.entry.published or epoch):
-            try:
-                post = await self._post_for(sub, result.final_url, item, mode, outcome, seen)
-                if post is not None:
-                    new.append((item, *post))
-            except Exception as e:  # noqa: BLE001 - one bad item must not cost the feed
-                _item_failed(item.entry, e, outcome)
-            # Items that waited on article pages are written as they come, so
-            # that a stopped run keeps them; fast ones go in one batch.
-            if new and time.monotonic() - batch_started > WRITE_BATCH_SECONDS:
-                written += await self._write(new, outcome)
-                new, batch_started = [], time.monotonic()
-        written += await self._write(new, outcome)
-        return _Written(written, result.etag, result.last_modified)
+        self._progress(sub.site, 0, len(new))
+        try:
+            for position, (item, claim) in enumerate(new):
+                if item.post is not None:  # raw mode: rendered by `prepare` already
+                    result: tuple[Entry, Post, _Notes] | Exception = (item.entry, item.post, _NONE)
+                else:
+                    result = await results.get(position)
+                if isinstance(result, Exception):
+                    _item_failed(item.entry, result, outcome)
+                    claim.done()
+                    continue
+                entry, post, notes = result
+                outcome.warnings.extend(notes.warnings)  # in item order, whatever came first
+                outcome.refused.extend(notes.refused)
+                batch.append((item, entry, post, claim))
+                # Items that waited on article pages are written as they come, so
+                # that a stopped run keeps them; fast ones go in one batch.
+                if time.monotonic() - batch_started > WRITE_BATCH_SECONDS:
+                    written += await self._write(batch, outcome)
+                    batch, batch_started = [], time.monotonic()
+                    self._progress(sub.site, position + 1, len(new))
+            written += await self._write(batch, outcome)
+        finally:
+            results.cancel()
+        self._progress(sub.site, len(new), len(new))
+        if budget.out_of_time:
+            outcome.warnings.append(
+                f"deadline of {self.settings.fetch.deadline:g}s reached: {budget.out_of_time}"
+                " items kept the feed's own content (no article page or images)"
+            )
+        return _Written(written, fetched.etag, fetched.last_modified)
+
+    def _progress(self, site: str, done: int, todo: int) -> None:
+        if self.on_items and todo:
+            self.on_items(site, done, todo)
+
+    def _post_name(
+        self, sub: Subscription, feed_url: str, item: PreparedItem, mode: ContentMode
+    ) -> str:
+        """The file name the item's post will have (without `-N`), for `RunClaims`."""
+        if item.post is not None:
+            return item.post.filename
+        # The name comes from the title and the date, not from the content.
+        bare = replace(item.entry, content=None, summary=None)
+        try:
+            return render_post(
+                bare, sub.site, now=self.now, content=mode, feed_url=feed_url, href=item.href
+            ).filename
+        except (NewsmirrorError, ValueError):
+            return ""  # the item will fail again, and be reported, when rendered
 
     def _note_dropped(self, sub: Subscription, prepared: PreparedFeed, outcome: FeedOutcome) -> None:
         """Earlier posts gone from the feed's listing (recheck.note_dropped)."""
@@ -296,18 +451,25 @@ class _Mirror:
         outcome.warnings.extend(f"dropped from the feed: {e.post}" for e in events)
 
     async def _write(
-        self, new: list[tuple[PreparedItem, Entry, Post]], outcome: FeedOutcome
+        self, batch: list[tuple[PreparedItem, Entry, Post, Claim]], outcome: FeedOutcome
     ) -> list[WrittenPost]:
         """Write posts, in order, on the writing thread: the kernel's part of
         creating files (~0.1 ms each) then overlaps the event loop's work."""
-        if not new:
+        if not batch:
             return []
+        for _, _, _, claim in batch:
+            if claim.waits():
+                await claim.turn()  # the same file name's earlier post, from another feed
         loop = asyncio.get_running_loop()
-        placed = await loop.run_in_executor(
-            self.write_thread, _place_all, self.writer, [post for _, _, post in new]
-        )
+        try:
+            placed = await loop.run_in_executor(
+                self.write_thread, _place_all, self.writer, [post for _, _, post, _ in batch]
+            )
+        finally:
+            for _, _, _, claim in batch:
+                claim.done()
         written: list[WrittenPost] = []
-        for (item, entry, _), where in zip(new, placed, strict=True):
+        for (item, entry, _, _), where in zip(batch, placed, strict=True):
             if isinstance(where, Exception):
                 _item_failed(entry, where, outcome)
                 continue
@@ -317,7 +479,7 @@ class _Mirror:
         return written
 
     async def _record(
-        self, sub: Subscription, state: FeedState, outcome: FeedOutcome, written: _Written
+        self, index: int, state: FeedState, outcome: FeedOutcome, written: _Written
     ) -> None:
         """Flush the feed's posts to disk once, then record them. Killed in
         between, the next run finds the files and records them then."""
@@ -325,12 +487,12 @@ class _Mirror:
         if posts:
             if any(p.created for p in posts):
                 await self.flusher.flush()
-            self.store.record_posts(sub.url, posts)
+            self.store.record_posts(state.url, posts)
             for p in posts:
                 if p.created:
                     outcome.new_posts += 1
-                    self.written.setdefault(sub.url, []).append(p.post)
-                    self.new_links.append(p.link)
+                    self.written.setdefault(index, []).append(p.post)
+                    self.new_links.setdefault(index, []).append(p.link)
         # Validators only once the items are safely written: a crash before
         # this point refetches the feed in full next time.
         state.etag, state.last_modified = written.etag, written.last_modified
@@ -341,20 +503,15 @@ class _Mirror:
         feed_url: str,
         item: PreparedItem,
         mode: ContentMode,
-        outcome: FeedOutcome,
-        seen: set[str],
-    ) -> tuple[Entry, Post] | None:
-        """The item's post (and its entry, cleaned in clean mode) unless its keys
-        were `seen`; None when seen."""
-        if item.error or not item.keys:
-            raise PostError(item.error or "item has no usable link")
-        if not seen.isdisjoint(item.keys):
-            return None
-        entry, href, keys = item.entry, item.href, item.keys
+        budget: _Budget,
+    ) -> tuple[Entry, Post, _Notes]:
+        """The item's post, its entry (cleaned in clean mode) and what to report."""
+        entry, href, keys = item.entry, item.href, item.keys or []
+        notes = _Notes()
         post = item.post
         if post is None:
             if mode == "clean":
-                entry = await self._clean(sub, entry, href, outcome)
+                entry = await self._clean(sub, entry, href, notes, budget)
             post = render_post(
                 entry,
                 sub.site,
@@ -364,24 +521,125 @@ class _Mirror:
                 href=href,
                 key=keys[0],
             )
-        return entry, post
+        return entry, post, notes
 
     async def _clean(
-        self, sub: Subscription, entry: Entry, href: str, outcome: FeedOutcome
+        self, sub: Subscription, entry: Entry, href: str, notes: _Notes, budget: _Budget
     ) -> Entry:
-        """Full text where the feed gave a summary, then the sanitiser."""
+        """Full text where the feed gave a summary, then the sanitiser; article
+        pages and images only while the feed's deadline lasts."""
         assert self.fetcher is not None
         rule = self.rules.rule_for(href)
         fulltext = self.options.fulltext or sub.options.fulltext
-        result = await fulltext_for(replace(entry, link=href), self.fetcher, rule, fulltext)
-        if result.warning:
-            outcome.warnings.append(result.warning)
+        entry = replace(entry, link=href)
+        fetcher = _ItemFetcher(self.fetcher, sub.url)
+        result = None
+        if budget.left():
+            try:
+                async with asyncio.timeout_at(budget.ends):
+                    result = await fulltext_for(entry, fetcher, rule, fulltext)
+            except TimeoutError:
+                pass
+        if result is None:
+            budget.out_of_time += 1
+            result = await fulltext_for(entry, fetcher, rule, "never")  # no network
+        elif result.warning and not fetcher.refused:
+            notes.warnings.append(result.warning)
         base = href if result.source == "page" else (entry.base_url or href)
         html = sanitize_html(result.content or "", base)
-        if sub.options.mirror_images and html:
-            html, warnings = await mirror_images(html, self.fetcher, self.archive, page_url=href)
-            outcome.warnings.extend(warnings)
+        if sub.options.mirror_images and html and budget.left():
+            try:
+                async with asyncio.timeout_at(budget.ends):
+                    html, warnings = await mirror_images(html, fetcher, self.archive, page_url=href)
+                notes.warnings.extend(warnings)
+            except TimeoutError:
+                budget.out_of_time += 1  # the images stay where they were
+        item = _item_name(entry)
+        notes.refused.extend(f"{item}: refused {why}" for why in fetcher.refused)
         return replace(entry, content=html, content_is_html=True)
+
+
+@dataclass
+class _Notes:
+    """What one item adds to its feed's report (added in item order)."""
+
+    warnings: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+_NONE = _Notes((), ())  # type: ignore[arg-type]  # an item with nothing to report
+
+
+class _InOrder:
+    """`work` on each item, up to `at_once` items at a time (0: one by one,
+    when asked), with results (or the exception) taken in the items' order."""
+
+    def __init__(
+        self,
+        work: Callable[[PreparedItem], Awaitable[tuple[Entry, Post, _Notes]]],
+        items: list[PreparedItem],
+        at_once: int,
+    ) -> None:
+        self._work = work
+        self._items = items
+        self._tasks: list[asyncio.Future[tuple[Entry, Post, _Notes] | Exception]] = []
+        if at_once:
+            limit = asyncio.Semaphore(at_once)
+
+            async def bounded(item: PreparedItem) -> tuple[Entry, Post, _Notes] | Exception:
+                async with limit:
+                    return await _captured(work(item))
+
+            self._tasks = [asyncio.ensure_future(bounded(item)) for item in items]
+
+    async def get(self, position: int) -> tuple[Entry, Post, _Notes] | Exception:
+        if self._tasks:
+            return await self._tasks[position]
+        return await _captured(self._work(self._items[position]))
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+async def _captured(work: Awaitable[T]) -> T | Exception:
+    try:
+        return await work
+    except Exception as e:  # noqa: BLE001 - reported for its item by the caller
+        return e
+
+
+class _ItemFetcher:
+    """The run's fetcher as one item's content sees it: every fetch is under
+    the fetch policy for addresses from the feed's content (origin: the
+    subscription URL), and refusals are noted for the run report."""
+
+    def __init__(self, fetcher: Fetcher, origin: str) -> None:
+        self._fetcher = fetcher
+        self._origin = origin
+        self.refused: list[str] = []  # "<url>: <why>"
+
+    async def fetch(self, url: str, *, accept: str = PAGE_ACCEPT) -> FetchResult:
+        result = await self._fetcher.fetch(url, accept=accept, origin=self._origin)
+        if result.refused:
+            why = (result.error or "").removeprefix("refused: ")
+            self.refused.append(f"{result.final_url}: {why}")
+        return result
+
+
+@dataclass
+class _Budget:
+    """What is left of a feed's deadline for its items' network work."""
+
+    ends: float  # loop.time() when the deadline passes
+    out_of_time: int = 0  # items (or their images) that got no network work
+
+    def left(self) -> bool:
+        return asyncio.get_running_loop().time() < self.ends
+
+
+# The keys of an item that `_fetch_and_prepare` kept (never None there).
+_keys: Callable[[PreparedItem], list[str]] = operator.attrgetter("keys")
 
 
 def _place_all(writer: PostWriter, posts: list[Post]) -> list[tuple[Path, bool] | Exception]:
@@ -424,6 +682,8 @@ def _worker_count(options: RunOptions, feeds: int) -> int:
 
 WORKERS_FROM_FEEDS = 50
 WRITE_BATCH_SECONDS = 0.5
+HOLDING_PER_FETCH = 2  # feeds held (parsed, not yet written) per fetch slot
+ITEMS_AT_ONCE = 6  # a feed's items getting full text at once (as FetchSettings.per_host)
 MAX_AUTO_WORKERS = 4
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..archive.dedupe import item_keys
-from ..archive.posts import PostError, item_href, render_post
+from ..archive.posts import item_href, item_link, render_post
 from ..models import ContentMode, Entry, NewsmirrorError, ParsedFeed, Post
 from .parse import parse_feed
 
@@ -59,10 +59,7 @@ def prepare_feed(
     for entry in parsed.entries:
         item = PreparedItem(entry)
         try:
-            link = (entry.link or "").strip() or (entry.guid or "").strip()
-            if not link:
-                raise PostError("item has neither a link nor a guid")
-            href = item_href(link, entry.base_url or url)
+            href = item_href(*item_link(entry, url))
             item.keys = item_keys(href, entry.guid, feed_url)
             item.href = href
             if render_as is not None:

@@ -54,6 +54,10 @@ log = logging.getLogger("newsmirror")
 
 RETRY_FAILED_AFTER = 3600.0  # a failed check is tried again this soon (up to 3 times)
 SAVE_BATCH = 256  # unchanged rows written back together
+# The fetch policy for addresses from feed content (fetch.py) applies to every
+# original; a post whose feed is not known (found in _posts/) gets no feed host
+# to be exempt: this origin has none.
+UNKNOWN_FEED = "about:blank"
 MAX_QUEUED_PAGES = 32  # fetched pages waiting for extraction; more wait to be fetched
 PACING_MARGIN = 0.005  # seconds added to each host's interval between requests
 
@@ -222,7 +226,7 @@ class _Recheck:
                 try:
                     result = await fetcher.fetch(
                         row.link, etag=row.etag, last_modified=row.last_modified,
-                        accept=PAGE_ACCEPT, guard=True,
+                        accept=PAGE_ACCEPT, origin=row.feed or UNKNOWN_FEED,
                     )  # fmt: skip
                 finally:
                     pacer.done(host)

@@ -25,6 +25,8 @@ class FeedOutcome:
     items: int = 0
     item_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # One line per address the fetch policy refused: the item and the address.
+    refused: list[str] = field(default_factory=list)
     moved_to: str | None = None
     seconds: float = 0.0
     cache_seconds: float | None = None  # the server's Cache-Control max-age / Expires hint
@@ -137,16 +139,27 @@ def print_summary(report: RunReport, console: object | None = None) -> None:
         for f in report.failed:
             table.add_row(f.site, f.url, f.reason or "")
         con.print(table)  # type: ignore[attr-defined]
+    refused = [(f.site, r) for f in report.feeds for r in f.refused]
+    _print_lines(con, f"refused addresses ({len(refused)}; allow_private_networks allows)",
+                 "item and address", refused)  # fmt: skip
     problems = [(f.site, e) for f in report.feeds for e in f.item_errors]
-    if problems:
-        table = Table(title=f"skipped items ({len(problems)})")
-        table.add_column("site")
-        table.add_column("why", overflow="fold")
-        for site, error in problems[:MAX_LISTED]:
-            table.add_row(site, error)
-        con.print(table)  # type: ignore[attr-defined]
-        if len(problems) > MAX_LISTED:
-            con.print(f"... and {len(problems) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
+    _print_lines(con, f"skipped items ({len(problems)})", "why", problems)
+
+
+def _print_lines(con: object, title: str, column: str, rows: list[tuple[str, str]]) -> None:
+    """A table of (site, line) rows, the first MAX_LISTED of them."""
+    from rich.table import Table
+
+    if not rows:
+        return
+    table = Table(title=title)
+    table.add_column("site")
+    table.add_column(column, overflow="fold")
+    for site, line in rows[:MAX_LISTED]:
+        table.add_row(site, line)
+    con.print(table)  # type: ignore[attr-defined]
+    if len(rows) > MAX_LISTED:
+        con.print(f"... and {len(rows) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
 
 
 MAX_LISTED = 20

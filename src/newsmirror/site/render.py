@@ -129,9 +129,31 @@ def clean_for_page(content: str, base_url: str, root: str) -> str:
     """
     if _NEEDS_REWRITES.search(" ".join(_TAGS.findall(content)).lower()):
         marked = _ROOT_ASSETS.sub(lambda m: m.group(1) + _ASSETS_HOST, content)
-        return sanitize_html(marked, base_url).replace(_ASSETS_HOST, root + "assets/")
-    _page["base"], _page["root"] = base_url, root
-    return _cleaner.clean(content).strip()
+        cleaned = sanitize_html(marked, base_url).replace(_ASSETS_HOST, root + "assets/")
+    else:
+        _page["base"], _page["root"] = base_url, root
+        cleaned = _cleaner.clean(content).strip()
+    return add_players(cleaned) if "type=" in cleaned else cleaned
+
+
+# A cleaned link to an audio or video file: `<a href="…" type="audio/mpeg" …>`,
+# as posts.py writes a podcast's enclosure (attribute values are quoted by nh3).
+_MEDIA_LINK = re.compile(r'<a\s[^>]*?\btype="(audio|video)/[^"]*"[^>]*>')
+_HTTP_HREF = re.compile(r'\bhref="(https?://[^"]+)"')
+
+
+def add_players(content: str) -> str:
+    """An `<audio>` or `<video>` player before each link to an audio or video file."""
+
+    def player(match: re.Match[str]) -> str:
+        href = _HTTP_HREF.search(match.group())
+        if href is None:
+            return match.group()
+        kind, size = match.group(1), ' style="max-width:100%"' if match.group(1) == "video" else ""
+        player = f'<{kind} controls preload="none" src="{href.group(1)}"{size}></{kind}>'
+        return player + match.group()
+
+    return _MEDIA_LINK.sub(player, content)
 
 
 # (post name, page path, post, its source page, older, newer, nearby posts); a

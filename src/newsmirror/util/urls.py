@@ -23,6 +23,21 @@ def serialise_url(url: str, base: str | None = None) -> str:
     return ada_url.URL(url, base).href
 
 
+# What a post's `from:` may be: web pages, and the identifier URIs feeds give
+# as guids when an item has no link (the old generator wrote `from: tag:...`).
+# Never javascript:, data:, file: and the like.
+POST_LINK_SCHEMES = frozenset({"http", "https", "ftp", "tag", "urn"})
+
+
+def is_absolute_url(url: str) -> bool:
+    """A URL on its own, without a base (`abc-123` is not one)."""
+    try:
+        ada_url.URL(_LONE_SURROGATES.sub("", url).strip())
+    except ValueError:
+        return False
+    return True
+
+
 def is_http_url(url: str) -> bool:
     try:
         return ada_url.URL(url).protocol in ("http:", "https:")
