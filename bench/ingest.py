@@ -129,6 +129,9 @@ class Bench:
         archive.mkdir()
         subs = [{"site": f"新闻源{n}", "url": self.server.feed_url(n)} for n in range(self.feeds)]
         (archive / "subs.json").write_text(json.dumps(subs, ensure_ascii=False), encoding="utf-8")
+        # Image mirroring (on by default) is measured by bench/images.py; the
+        # items' <img> point at paths this server does not serve.
+        (archive / "newsmirror.toml").write_text("[settings]\nmirror_images = false\n")
         return archive
 
     def newsmirror(self, archive: Path, content: str) -> ChildRun:

@@ -57,11 +57,19 @@ _EXPORTS = {
     "sanitize_html": "newsmirror.archive.sanitize:sanitize_html",
     "apply_retention": "newsmirror.archive.retention:apply_retention",
     "ArchiveLock": "newsmirror.archive.fsutil:ArchiveLock",
+    "load_remotes": "newsmirror.archive.remotes:load_remotes",
+    "PublishRemote": "newsmirror.archive.remotes:PublishRemote",
     # the site
     "build_site": "newsmirror.site.build:build_site",
     "BuildReport": "newsmirror.site.build:BuildReport",
     "init_jekyll": "newsmirror.site.jekyll:init_jekyll",
     "load_site_config": "newsmirror.site.config:load_site_config",
+    "bundle_site": "newsmirror.site.bundle:bundle_site",
+    "BundleReport": "newsmirror.site.bundle:BundleReport",
+    "write_digest": "newsmirror.site.digest:write_digest",
+    "collect_digest": "newsmirror.site.digest:collect_digest",
+    "Digest": "newsmirror.site.digest:Digest",
+    "write_epub": "newsmirror.site.epub:write_epub",
     # operating a mirror
     "init_archive": "newsmirror.ops.init:init_archive",
     "check_archive": "newsmirror.ops.init:check_archive",
@@ -69,6 +77,9 @@ _EXPORTS = {
     "enable_feed": "newsmirror.ops.status:enable_feed",
     "watch": "newsmirror.ops.watch:watch",
     "publish": "newsmirror.ops.publish:publish",
+    "publish_site": "newsmirror.ops.publish:publish_site",
+    "PublishResult": "newsmirror.ops.publish:PublishResult",
+    "RemotePush": "newsmirror.ops.publish:RemotePush",
     "write_workflows": "newsmirror.ops.workflows:write_workflows",
     # records and errors
     "Subscription": "newsmirror.models:Subscription",
@@ -104,6 +115,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .archive.fsutil import ArchiveLock
     from .archive.history import iter_histories, load_history
     from .archive.posts import render_post
+    from .archive.remotes import PublishRemote, load_remotes
     from .archive.retention import apply_retention
     from .archive.sanitize import sanitize_html
     from .archive.subscriptions import (
@@ -134,10 +146,13 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
         Subscription,
     )
     from .ops.init import check_archive, init_archive
-    from .ops.publish import publish
+    from .ops.publish import PublishResult, RemotePush, publish, publish_site
     from .ops.status import enable_feed, feed_health
     from .ops.watch import watch
     from .ops.workflows import write_workflows
     from .site.build import BuildReport, build_site
+    from .site.bundle import BundleReport, bundle_site
     from .site.config import load_site_config
+    from .site.digest import Digest, collect_digest, write_digest
+    from .site.epub import write_epub
     from .site.jekyll import init_jekyll

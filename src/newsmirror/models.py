@@ -72,7 +72,10 @@ class FeedOptions:
         "fetch the article page: auto (when the feed gives a summary), always, never",
         choices=("auto", "always", "never"),
     )
-    mirror_images: bool = setting(False, "copy posts' images into assets/ (served by the mirror)")
+    mirror_images: bool = setting(
+        True,
+        "copy posts' images into assets/ (scaled, re-encoded, stored once; served by the mirror)",
+    )
     enabled: bool = setting(
         True, "false: keep the feed listed but never fetch it", per_feed_only=True
     )

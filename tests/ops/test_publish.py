@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from gitserver import git, git_archive
 
 from newsmirror.archive.retention import apply_retention
 from newsmirror.cli import main
@@ -23,13 +23,6 @@ MATTERS = [
 ]
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "core.quotepath=off", *args],
-        cwd=cwd, check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
-
-
 def tree(repo: Path) -> list[str]:
     return git(repo, "ls-tree", "-r", "-z", "--name-only", "main").strip("\0").split("\0")
 
@@ -42,16 +35,7 @@ def add_posts(repo: Path, *names: str) -> None:
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    mirror = tmp_path / "mirror"
-    mirror.mkdir()
-    git(mirror, "init", "-q", "-b", "main")
-    git(mirror, "config", "user.name", "Test")
-    git(mirror, "config", "user.email", "test@example.invalid")
-    (mirror / "subs.json").write_text('[{"site": "纽约时报", "url": "http://127.0.0.1:9/f"}]')
-    state = mirror / ".newsmirror" / "state.db"
-    state.parent.mkdir()
-    state.write_bytes(b"SQLite format 3\0")
-    return mirror
+    return git_archive(tmp_path)
 
 
 @pytest.fixture

@@ -146,3 +146,47 @@ def test_valid_against_the_github_workflow_schema(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode == 1  # the check can fail
+
+
+REMOTES = """[[publish.remotes]]
+name = "gitlab"
+url = "https://gitlab.com/me/news.git"
+token_env = "GITLAB_TOKEN"
+
+[[publish.remotes]]
+name = "codeberg"
+url = "https://codeberg.org/me/news.git"
+branch = "pages"
+content = "site"
+token_env = "CODEBERG_TOKEN"
+base_url = "https://me.codeberg.page/news/"
+"""
+
+
+def test_remotes_get_their_secrets_and_a_mirrors_job(tmp_path: Path) -> None:
+    (tmp_path / "newsmirror.toml").write_text(REMOTES, encoding="utf-8")
+    paths = write_workflows(tmp_path)
+    docs = {p.name: load(p) for p in paths}
+    pages = docs["pages.yml"]
+    assert set(pages["jobs"]) == {"build", "deploy", "mirrors"}
+    mirrors = pages["jobs"]["mirrors"]
+    assert "needs" not in mirrors  # beside the Pages deployment, not after it
+    push = mirrors["steps"][-1]
+    assert push["run"] == "newsmirror publish --archive . --site _site"
+    assert push["env"] == {"CODEBERG_TOKEN": "${{ secrets.CODEBERG_TOKEN }}"}
+    for name in ("ingest.yml", "retention.yml"):
+        [step] = [s for s in docs[name]["jobs"][name.removesuffix(".yml")]["steps"]
+                  if "newsmirror publish" in s.get("run", "")]  # fmt: skip
+        assert step["env"] == {"GITLAB_TOKEN": "${{ secrets.GITLAB_TOKEN }}"}
+    parser = build_parser()
+    for doc in docs.values():
+        for line in run_lines(doc):
+            if line.startswith("newsmirror "):
+                assert callable(parser.parse_args(shlex.split(line)[1:]).func)
+    if importlib.util.find_spec("check_jsonschema") is not None:
+        proc = subprocess.run(
+            [sys.executable, "-m", "check_jsonschema", "--builtin-schema",
+             "vendor.github-workflows", *map(str, paths)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -88,6 +88,29 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class ImageSettings:
+    """How posts' images are mirrored into assets/ (ingest/images.py, ingest/encode.py)."""
+
+    image_max_bytes: int = setting(
+        5 * 2**20, "largest image downloaded, in bytes; a larger one stays on its host", minimum=1
+    )
+    image_max_width: int = setting(
+        1280, "wider images are scaled down to this many pixels", minimum=16, maximum=20000
+    )
+    image_budget: int = setting(
+        500 * 10**6,
+        "bytes all of assets/ may hold; past it new images stay on their hosts"
+        " (GitHub Pages serves sites up to 1 GB)",
+        minimum=0,
+    )
+    image_quality: int = setting(80, "JPEG and lossy WebP quality", minimum=1, maximum=100)
+    image_max_pixels: int = setting(
+        40_000_000, "largest image decoded, in pixels (decompression bombs)", minimum=1
+    )
+    images_per_post: int = setting(30, "images mirrored per post at most", minimum=0)
+
+
+@dataclass(frozen=True)
 class RecheckSettings:
     """How originals are re-checked (the `[recheck]` table; read by `ingest.recheck`)."""
 
@@ -141,6 +164,7 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     feed_defaults: FeedOptions = field(default_factory=FeedOptions)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    images: ImageSettings = field(default_factory=ImageSettings)
     rules: tuple[dict[str, Any], ...] = ()
     retention_days: int | None = setting(
         None,
@@ -158,7 +182,7 @@ class Definition:
     """One setting: where it goes, its type, default and help, and the values it takes."""
 
     table: str  # "settings", "site" or "feeds"
-    group: str  # the record it fills: "fetch", "schedule", "feed", "archive", "site"
+    group: str  # the record it fills: "fetch", "schedule", "feed", "images", "archive", "site"
     name: str
     kind: type
     default: Any
@@ -237,6 +261,7 @@ SETTINGS: tuple[Definition, ...] = (
     definitions("settings", "fetch", FetchSettings)
     + definitions("settings", "feed", FeedOptions)
     + definitions("settings", "schedule", ScheduleSettings)
+    + definitions("settings", "images", ImageSettings)
     + definitions("settings", "archive", Settings)
 )
 # The [recheck] table.
@@ -296,7 +321,9 @@ def load_settings(archive: Path, **overrides: Any) -> Settings:
     values = check_table(path, "[settings]", raw.get("settings", {}), SETTINGS)
     given = {k: v for k, v in overrides.items() if v is not None}
     values.update(check_table("command line", "options", given, SETTINGS))
-    groups: dict[str, dict[str, Any]] = {"fetch": {}, "feed": {}, "schedule": {}, "archive": {}}
+    groups: dict[str, dict[str, Any]] = {
+        "fetch": {}, "feed": {}, "schedule": {}, "images": {}, "archive": {}
+    }  # fmt: skip
     for definition in SETTINGS:
         if definition.name in values:
             groups[definition.group][definition.name] = values[definition.name]
@@ -310,6 +337,7 @@ def load_settings(archive: Path, **overrides: Any) -> Settings:
         fetch=FetchSettings(**groups["fetch"]),
         feed_defaults=FeedOptions(**groups["feed"]),
         schedule=schedule,
+        images=ImageSettings(**groups["images"]),
         rules=tuple(rules),
         recheck=load_recheck(path, raw.get("recheck", {})),
         **groups["archive"],

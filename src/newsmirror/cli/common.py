@@ -16,6 +16,7 @@ import newsmirror
 from ..ops.site_report import describe_build
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_PARTIAL = 4
 
 # The table README.md shows too (tests/cli/test_cli.py compares them).
 EXIT_CODES = (
@@ -27,6 +28,7 @@ EXIT_CODES = (
         " feed list, command line or input file, or git refused (one line says why)",
     ),
     (EXIT_LOCKED, "another newsmirror process holds the archive"),
+    (EXIT_PARTIAL, "`publish` reached some of its [[publish.remotes]] but not all (a line each)"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
 )
 

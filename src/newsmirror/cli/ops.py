@@ -8,13 +8,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import newsmirror
 
 from ..ops.status import health_json, print_plain, print_rich
 from ..util.durations import parse_duration
 from ..util.text import plural
-from .common import add_archive, add_command
+from .common import EXIT_CONFIG, EXIT_PARTIAL, add_archive, add_command
 
 
 def register_status(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -62,19 +63,36 @@ def register_publish(sub: argparse._SubParsersAction, common: argparse.ArgumentP
     p = add_command(
         sub, common, "publish", "git commit the new posts and push, if a remote is configured",
         "Commit _posts/, archived/, assets/ and the subscription files with a "
-        "message counting the new posts per source, then push. Nothing new: no commit.",
+        "message counting the new posts per source, then push: to every [[publish.remotes]] "
+        "of newsmirror.toml (one line per remote; exit 4 when some failed, 2 when all did), "
+        "else to the branch's upstream or origin. Nothing new: no commit.",
     )  # fmt: skip
     add_archive(p)
     p.add_argument("--no-push", action="store_true", help="commit only")
+    p.add_argument(
+        "--site",
+        type=Path,
+        metavar="DIR",
+        help='push this built site folder to the content = "site" remotes (one commit, '
+        "replacing their branch) instead of committing the archive (default: the archive)",
+    )
     p.set_defaults(func=_cmd_publish)
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    result = newsmirror.publish(args.archive, push=not args.no_push)
+    if args.site is not None:
+        result = newsmirror.publish_site(args.archive, args.site)
+    else:
+        result = newsmirror.publish(args.archive, push=not args.no_push)
     print(result.message)
-    if result.pushed:
+    for remote in result.remotes:
+        print(remote.line())
+    if result.remote and result.pushed:
         print(f"pushed to {result.remote}")
-    return 0
+    failed = len(result.failed_remotes)
+    if failed and failed == len(result.remotes):
+        return EXIT_CONFIG  # every remote refused: the command could not do its work
+    return EXIT_PARTIAL if failed else 0
 
 
 def register_retention(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

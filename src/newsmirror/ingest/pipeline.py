@@ -49,10 +49,10 @@ from ..models import (
 from . import schedule
 from .extract import PAGE_ACCEPT, fulltext_for
 from .fetch import Fetcher
-from .images import mirror_images
+from .images import ImageStore
 from .prepare import PreparedFeed, PreparedItem, Workers
 from .recheck import note_dropped
-from .report import FeedOutcome, RunReport
+from .report import FeedOutcome, ImageTally, RunReport
 from .rules import RuleSet, load_rules
 
 log = logging.getLogger("newsmirror")
@@ -239,6 +239,7 @@ class _Mirror:
         self.flusher = GroupFlush()
         self.written: dict[int, list[str]] = {}  # feed index -> post file names
         self.new_links: dict[int, list[str]] = {}
+        self.images = ImageStore(archive, settings.images)
 
     async def feed(self, index: int, sub: Subscription) -> FeedOutcome:
         started = time.monotonic()
@@ -395,6 +396,7 @@ class _Mirror:
                 entry, post, notes = result
                 outcome.warnings.extend(notes.warnings)  # in item order, whatever came first
                 outcome.refused.extend(notes.refused)
+                outcome.images.add(notes.images)
                 batch.append((item, entry, post, claim))
                 # Items that waited on article pages are written as they come, so
                 # that a stopped run keeps them; fast ones go in one batch.
@@ -550,8 +552,9 @@ class _Mirror:
         if sub.options.mirror_images and html and budget.left():
             try:
                 async with asyncio.timeout_at(budget.ends):
-                    html, warnings = await mirror_images(html, fetcher, self.archive, page_url=href)
-                notes.warnings.extend(warnings)
+                    html = await self.images.mirror(
+                        html, fetcher, page_url=href, tally=notes.images, feed=sub.url
+                    )
             except TimeoutError:
                 budget.out_of_time += 1  # the images stay where they were
         item = _item_name(entry)
@@ -565,6 +568,7 @@ class _Notes:
 
     warnings: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    images: ImageTally = field(default_factory=ImageTally)
 
 
 _NONE = _Notes((), ())  # type: ignore[arg-type]  # an item with nothing to report

@@ -16,6 +16,34 @@ FeedStatus = Literal["fetched", "not_modified", "failed", "skipped"]
 
 
 @dataclass
+class ImageTally:
+    """A feed's (or a post's) images in a run: stored, reused, and left on their hosts."""
+
+    stored: int = 0  # new files in assets/
+    reused: int = 0  # already in assets/ (same bytes), or fetched earlier in this run
+    bytes_fetched: int = 0  # as served, of the stored ones
+    bytes_stored: int = 0  # as written
+    formats: dict[str, int] = field(default_factory=dict)  # how they were stored: webp, jpeg...
+    skipped: list[str] = field(default_factory=list)  # "<url>: <why>", left on their hosts
+    skipped_by_reason: dict[str, int] = field(default_factory=dict)  # "too large": 3
+
+    def skip(self, url: str, why: str, reason: str) -> None:
+        self.skipped.append(f"{url}: {why}")
+        self.skipped_by_reason[reason] = self.skipped_by_reason.get(reason, 0) + 1
+
+    def add(self, other: ImageTally) -> None:
+        self.stored += other.stored
+        self.reused += other.reused
+        self.bytes_fetched += other.bytes_fetched
+        self.bytes_stored += other.bytes_stored
+        for how, n in other.formats.items():
+            self.formats[how] = self.formats.get(how, 0) + n
+        self.skipped.extend(other.skipped)
+        for reason, n in other.skipped_by_reason.items():
+            self.skipped_by_reason[reason] = self.skipped_by_reason.get(reason, 0) + n
+
+
+@dataclass
 class FeedOutcome:
     site: str
     url: str
@@ -31,6 +59,7 @@ class FeedOutcome:
     seconds: float = 0.0
     cache_seconds: float | None = None  # the server's Cache-Control max-age / Expires hint
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    images: ImageTally = field(default_factory=ImageTally)
     dropped: int = 0  # earlier posts no longer in the feed, which lists older items
 
 
@@ -57,8 +86,15 @@ class RunReport:
                 counts[f.site] += f.new_posts
         return counts
 
+    def images(self) -> ImageTally:
+        total = ImageTally()
+        for f in self.feeds:
+            total.add(f.images)
+        return total
+
     def to_dict(self) -> dict:
         data = asdict(self)
+        images = self.images()
         data["summary"] = {
             "feeds": len(self.feeds),
             "fetched": self.count("fetched"),
@@ -67,16 +103,32 @@ class RunReport:
             "skipped": self.count("skipped"),
             "new_posts": len(self.posts),
             "seconds": round(self.finished - self.started, 3),
+            "images": {
+                "stored": images.stored,
+                "reused": images.reused,
+                "bytes_fetched": images.bytes_fetched,
+                "bytes_stored": images.bytes_stored,
+                "formats": images.formats,
+                "skipped": len(images.skipped),
+                "skipped_by_reason": images.skipped_by_reason,
+            },
         }
         return data
 
     def summary_line(self) -> str:
         s = self.to_dict()["summary"]
-        return (
+        line = (
             f"{plural(s['feeds'], 'feed')}: {s['fetched']} fetched, {s['not_modified']} not"
             f" modified, {s['failed']} failed, {s['skipped']} skipped;"
-            f" {plural(s['new_posts'], 'new post')} in {s['seconds']:.1f}s"
+            f" {plural(s['new_posts'], 'new post')}"
         )
+        images = s["images"]
+        if images["stored"] or images["skipped"]:
+            line += (
+                f"; images: {images['stored']} stored ({images['bytes_stored'] / 1e6:.1f} MB),"
+                f" {images['skipped']} left on their hosts"
+            )
+        return line + f" in {s['seconds']:.1f}s"
 
     def write_json(self, folder: Path) -> Path:
         """Write `run-<UTC time>.json` and `last-run.json` into `folder`."""
@@ -102,6 +154,8 @@ def outcome_line(outcome: FeedOutcome) -> str:
     if outcome.status == "not_modified":
         return f"  ok {outcome.site}: not modified"
     extra = f", {plural(len(outcome.item_errors), 'bad item')}" if outcome.item_errors else ""
+    if outcome.images.skipped:
+        extra += f", {plural(len(outcome.images.skipped), 'image')} left on their hosts"
     return f"  ok {outcome.site}: {outcome.new_posts} new of {outcome.items}{extra}"
 
 
@@ -139,6 +193,7 @@ def print_summary(report: RunReport, console: object | None = None) -> None:
         for f in report.failed:
             table.add_row(f.site, f.url, f.reason or "")
         con.print(table)  # type: ignore[attr-defined]
+    _print_images(con, report)
     refused = [(f.site, r) for f in report.feeds for r in f.refused]
     _print_lines(con, f"refused addresses ({len(refused)}; allow_private_networks allows)",
                  "item and address", refused)  # fmt: skip
@@ -160,6 +215,21 @@ def _print_lines(con: object, title: str, column: str, rows: list[tuple[str, str
     con.print(table)  # type: ignore[attr-defined]
     if len(rows) > MAX_LISTED:
         con.print(f"... and {len(rows) - MAX_LISTED} more in the JSON report")  # type: ignore[attr-defined]
+
+
+def _print_images(con: object, report: RunReport) -> None:
+    """Images left on their hosts, counted by reason (the JSON report lists each)."""
+    from rich.table import Table
+
+    images = report.images()
+    if not images.skipped:
+        return
+    table = Table(title=f"images left on their hosts ({len(images.skipped)})")
+    table.add_column("why")
+    table.add_column("images", justify="right")
+    for reason, n in sorted(images.skipped_by_reason.items(), key=lambda kv: -kv[1]):
+        table.add_row(reason, str(n))
+    con.print(table)  # type: ignore[attr-defined]
 
 
 MAX_LISTED = 20

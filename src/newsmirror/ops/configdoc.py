@@ -20,9 +20,11 @@ GROUP_TITLES = {
     "fetch": "Fetching",
     "feed": "Defaults for every feed (a `[[feeds]]` entry can set its own)",
     "schedule": "Schedule (`watch`)",
+    "images": "Images (`mirror_images`)",
     "archive": "The archive",
     "site": "The site",
 }
+GROUPS = ("fetch", "feed", "schedule", "images", "archive")  # in [settings], in this order
 # Shown for settings whose default is "unset".
 EXAMPLES = {"proxy": "socks5://127.0.0.1:1080", "retention_days": 365}
 
@@ -51,7 +53,7 @@ def config_template(title: str = DEFAULT_TITLE) -> str:
         "",
         "[settings]",
     ]
-    for group in ("fetch", "feed", "schedule", "archive"):
+    for group in GROUPS:
         lines += ["", f"# ---- {GROUP_TITLES[group].split(' (')[0].lower()} ----"]
         for d in (d for d in SETTINGS if d.group == group):
             lines += ["", *_commented(d)]
@@ -73,6 +75,13 @@ def config_template(title: str = DEFAULT_TITLE) -> str:
         '# site = "Solidot"',
         '# url = "https://www.solidot.org/index.rss"',
         '# content = "raw"',
+        "",
+        "# Hosts `newsmirror publish` pushes to (see docs/configuration.md):",
+        "# [[publish.remotes]]",
+        '# name = "codeberg"',
+        '# url = "https://codeberg.org/me/mirror.git"',
+        '# base_url = "https://me.codeberg.page/mirror/"',
+        '# token_env = "CODEBERG_TOKEN"',
         "",
     ]
     return "\n".join(lines)
@@ -114,19 +123,10 @@ def configuration_markdown() -> str:
         "",
         "## `[settings]`",
     ]
-    for group in ("fetch", "feed", "schedule", "archive"):
+    for group in GROUPS:
         out += ["", f"### {GROUP_TITLES[group]}", ""]
         out += _table([d for d in SETTINGS if d.group == group])
-    out += [
-        "",
-        "## `[recheck]`",
-        "",
-        "Re-checking the originals of recent posts (`newsmirror recheck`, also run by",
-        "`watch` and the GitHub Actions workflow): deleted, edited, back, dropped from",
-        "the feed. `recheck --confirm-after` overrides `confirm_after`.",
-        "",
-    ]
-    out += _table(list(RECHECK_SETTINGS))
+    out += _recheck_section()
     out += ["", "## `[site]`", ""]
     out += _table(list(SITE_SETTINGS))
     out += [
@@ -150,8 +150,41 @@ def configuration_markdown() -> str:
         "`recheck`, `removed_text` (phrases of the site's removal notice) and",
         "`removed_selector` (elements only its notice page has).",
         "",
+        "## `[[publish.remotes]]`",
+        "",
+        "The hosts `newsmirror publish` pushes to, each in its own table (see",
+        "src/newsmirror/archive/remotes.py). Without any, `publish` pushes to the",
+        "branch's upstream or `origin`.",
+        "",
+        "| key | what it is |",
+        "|---|---|",
+        "| `name` | letters, digits, `.`, `_`, `-`: the remote's name in `publish`'s lines (required) |",
+        "| `url` | what git pushes to: `https://...`, `ssh://...`, `git@host:path` or a folder;"
+        " never a password (required) |",
+        "| `branch` | the branch pushed to (default: the branch checked out) |",
+        "| `base_url` | where readers find the site it serves: listed in mirrors.html,"
+        " mirrors.json and every page's footer |",
+        "| `token_env` | the environment variable holding an HTTPS token, handed to git"
+        " at push time |",
+        '| `username` | sent with the token (default: `"newsmirror"`) |',
+        '| `content` | `"archive"` (default): the archive\'s commits; `"site"`: the built'
+        " site, pushed by `publish --site DIR` |",
+        "",
     ]
     return "\n".join(out)
+
+
+def _recheck_section() -> list[str]:
+    return [
+        "",
+        "## `[recheck]`",
+        "",
+        "Re-checking the originals of recent posts (`newsmirror recheck`, also run by",
+        "`watch` and the GitHub Actions workflow): deleted, edited, back, dropped from",
+        "the feed. `recheck --confirm-after` overrides `confirm_after`.",
+        "",
+        *_table(list(RECHECK_SETTINGS)),
+    ]
 
 
 def _table(defs: list[Definition]) -> list[str]:

@@ -41,10 +41,12 @@ from ..models import NewsmirrorError
 from . import search
 from .cache import SiteCache, make_row, split_list
 from .config import UI_STRINGS, SiteConfig, load_site_config
+from .mirrors import write_mirror_pages
 from .output import OutputWriter, href, root_of
 from .reader import SitePost, title_from_filename
 from .render import TEMPLATES, PostRenderer, make_env
 from .scan import PostChanges, compare, scan_in_background
+from .scriptswitch import write_tables
 from .textutil import slugify
 from .watch import SitePage, Watch, load_watch, source_filter_links, write_pages
 from .workers import Workers, parse_one
@@ -484,7 +486,6 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
         for job in jobs:
             renderer.render(job)
         post_written, post_skipped = renderer.writer.written, renderer.writer.skipped
-
     _phase("post jobs queued", queued + len(jobs))
     # 4. Listings, indexes, feeds, search, static files.
     env = make_env(config)
@@ -584,10 +585,10 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     for (y, mo), members in sorted(by_month.items(), reverse=True):
         years[y].append((f"{y}-{mo:02d}", f"archive/{y}/{mo:02d}.html", len(members)))
     index_page("archive/index.html", t["archive"], [(str(y), ms) for y, ms in years.items()])
-    planner.page(
-        "404.html", (), lambda: env.get_template("404.html").render(**common("404.html", "404"))
-    )
+    planner.page("404.html", (), lambda: env.get_template("404.html").render(
+        **common("404.html", "404")))  # fmt: skip
     planner.page("search.html", (), lambda: env.get_template("search.html").render(**common("search.html", t["search"])))  # fmt: skip
+    write_mirror_pages(planner.page, env, config)
     _sitemap(planner, config, recs)
 
     terms_by_id = {new_cache[n][1]: terms for n, terms in terms_now.items()}
@@ -600,6 +601,7 @@ def _build(archive: Path, out: Path, posts_dir: Path, config: SiteConfig, stamp:
     for f in sorted(STATIC.iterdir()):
         planner.keep(f"static/{f.name}")
         writer.write(f"static/{f.name}", f.read_bytes())
+    write_tables(out, writer.write, planner.keep, cache.path.parent)  # the 繁/简 switch's
     _copy_assets(archive / "assets", out, planner)
 
     _phase("search and static", len(planner.new))

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..archive.config import CONFIG_FILE, check_table, definitions, read_config
+from ..archive.remotes import load_remotes, site_mirrors
 from ..models import ConfigError, setting
 from ..util.urls import is_http_url
 
@@ -15,12 +16,16 @@ UI_STRINGS: dict[str, dict[str, str]] = {
         "search": "搜索", "original": "阅读原文", "watch": "观看视频", "more_from": "更多来自",
         "newer": "较新", "older": "较早", "latest": "最新文章", "not_found": "找不到这个页面。",
         "results": "条结果", "no_results": "没有找到结果", "loading": "搜索中…",
+        "mirrors": "镜像", "mirrors_intro": "这个地址打不开时，可以试试下面的其他地址。",
+        "no_mirrors": "这个存档没有列出其他地址。",
     },
     "zh-Hant": {
         "sources": "來源", "archive": "歸檔", "tags": "標籤", "categories": "分類",
         "search": "搜尋", "original": "閱讀原文", "watch": "觀看影片", "more_from": "更多來自",
         "newer": "較新", "older": "較早", "latest": "最新文章", "not_found": "找不到這個頁面。",
         "results": "筆結果", "no_results": "沒有找到結果", "loading": "搜尋中…",
+        "mirrors": "鏡像", "mirrors_intro": "這個地址打不開時，可以試試下面的其他地址。",
+        "no_mirrors": "這個存檔沒有列出其他地址。",
     },
     "en": {
         "sources": "Sources", "archive": "Archive", "tags": "Tags", "categories": "Categories",
@@ -28,6 +33,8 @@ UI_STRINGS: dict[str, dict[str, str]] = {
         "more_from": "More from", "newer": "Newer", "older": "Older", "latest": "Latest posts",
         "not_found": "This page does not exist.", "results": "results",
         "no_results": "No results", "loading": "Searching…",
+        "mirrors": "Mirrors", "mirrors_intro": "If this address is blocked, try another one below.",
+        "no_mirrors": "This archive lists no other addresses.",
     },
 }  # fmt: skip
 
@@ -45,6 +52,9 @@ class SiteConfig:
         "zh-Hans", "the interface language: zh-Hans, zh-Hant or en", choices=tuple(UI_STRINGS)
     )
     page_size: int = setting(30, "posts per list page", minimum=5, maximum=500)
+    # (name, base URL) of the places the site is served: [site] url, then the
+    # base_url of each [[publish.remotes]]; every page's footer lists them (not a setting).
+    mirrors: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -55,11 +65,20 @@ SITE_SETTINGS = definitions("site", "site", SiteConfig)
 
 
 def load_site_config(archive: Path) -> SiteConfig:
-    """Read and check `[site]` of `archive/newsmirror.toml`; defaults when absent."""
+    """Read and check `[site]` of `archive/newsmirror.toml`; defaults when absent.
+    The mirror list comes from `[site] url` and the remotes' `base_url`."""
     path = archive / CONFIG_FILE
     values = check_table(path, "[site]", read_config(archive).get("site", {}), SITE_SETTINGS)
     url = values.get("url", "")
     if url and not is_http_url(url):
         raise ConfigError(path, f"[site]: url must be an http(s) URL or empty, got {url!r}")
     values["url"] = url.rstrip("/")
-    return SiteConfig(**values)
+    mirrors = _with_own_url(values["url"], site_mirrors(load_remotes(archive)))
+    return SiteConfig(**values, mirrors=tuple(mirrors))
+
+
+def _with_own_url(url: str, mirrors: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The site's own URL first, unless a remote lists it already."""
+    if not url or any(m.rstrip("/") == url for _, m in mirrors):
+        return mirrors
+    return [("site", url + "/"), *mirrors]
