@@ -295,6 +295,9 @@ def bench_size(n: int, work: Path, run_jekyll: bool, full_repeat: int) -> None:
           f"{', '.join(f'{h:.2f}' for h in hugos)}")  # fmt: skip
     print(f"  -> newsmirror/hugo = {statistics.median(walls) / hugo:.2f} (medians); per pair "
           f"{', '.join(f'{w / h:.2f}' for w, h in zip(walls, hugos, strict=True))}")  # fmt: skip
+    index = [p.stat().st_size for p in (archive / "_site" / "search").rglob("*") if p.is_file()]
+    print(f"search index (simplified/traditional folded): {sum(index) / 1e6:.1f} MB in "
+          f"{len(index)} files")  # fmt: skip
     print(f"newsmirror no-change rebuild: {again['wall']:.2f} s (in build_site "
           f"{again['seconds']:.2f} s, load {again['load']:.1f})")  # fmt: skip
     print(f"newsmirror +50 posts rebuild: {inc['wall']:.2f} s (in build_site {inc['seconds']:.2f} s, "

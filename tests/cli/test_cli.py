@@ -299,7 +299,7 @@ def test_every_build_prints_where_to_open_the_site(
     write_subs(archive, [("站", one_item_feed(server))])
     uri = (archive / "_site" / "index.html").resolve().as_uri()
     assert main(["run", "--build", "--archive", str(archive), "-q"]) == 0
-    assert f"open {uri}\n" in capsys.readouterr().out
+    assert f"open {uri} in a browser\n" in capsys.readouterr().out
     assert main(["build", "--archive", str(archive), "-q"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("site: 1 post, ") and out.endswith(f"open {uri}\n")
+    assert out.startswith("site: 1 post, ") and out.endswith(f"open {uri} in a browser\n")

@@ -223,4 +223,4 @@ def test_watch_with_build_logs_where_to_open_the_site(
         assert watch(archive, 0.05, max_runs=1) == 1
     messages = [r.getMessage() for r in caplog.records]
     assert any(m.startswith("site: 1 post, ") for m in messages)
-    assert f"open {(archive / '_site' / 'index.html').resolve().as_uri()}" in messages
+    assert f"open {(archive / '_site' / 'index.html').resolve().as_uri()} in a browser" in messages

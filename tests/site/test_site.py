@@ -289,11 +289,15 @@ def test_a_tag_holding_exactly_a_sources_posts_links_to_the_source(tmp_path: Pat
     site = tmp_path / "_site"
     links = Links()
     links.feed((site / "tags" / "index.html").read_text(encoding="utf-8"))
-    assert "../sources/S/index.html" in links.links  # tag S and category S: both the source
-    assert links.links.count("../sources/S/index.html") >= 2
+    # Tag S and category S are the source: the sources page lists it, the tags and
+    # categories pages only what they add (tag X; no category).
+    assert "../sources/S/index.html" not in links.links
     assert not (site / "tags" / "S").exists() and not (site / "categories" / "S").exists()
     x_page = next(link for link in links.links if "/X/" in link)
     assert x_page.startswith("../tags/") and (site / "tags" / x_page[len("../tags/") :]).is_file()
+    categories = (site / "categories" / "index.html").read_text(encoding="utf-8")
+    assert "分类都与来源同名" in categories and "../tags/index.html" in categories
+    assert "S/index.html" in (site / "sources" / "index.html").read_text(encoding="utf-8")
     # A third post of source S without the tag: tag S no longer equals the source.
     (posts / "2024-03-03-three.md").write_text(_post("", "S", "three"))
     build_site(tmp_path)
@@ -656,3 +660,78 @@ def test_output_writer_into_an_empty_folder_still_skips_and_replaces(tmp_path: P
     third = OutputWriter(out)  # not empty now: looks first, as before
     assert not third.write("a/b.html", "二") and third.skipped == 1
     assert [p.name for p in (out / "a").iterdir()] == ["b.html"]  # no temp files left
+
+
+def test_build_counts_add_up_to_the_pages_on_disk(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a")
+    site = archive / "_site"
+
+    def on_disk() -> int:
+        return sum(1 for p in site.rglob("*") if p.is_file() and p.name != ".newsmirror-stamp")
+
+    first = build_site(archive)
+    assert first.pages_written == on_disk() > 40 and first.pages_unchanged == 0
+    for report in (build_site(archive), build_site(archive, full=True)):
+        assert report.pages_written == 0 and report.pages_unchanged == on_disk()
+        assert report.pages == on_disk() and report.pages_removed == 0
+    gone = next((archive / "_posts").glob("*OpenAI*"))
+    gone.unlink()
+    after = build_site(archive)
+    assert after.pages_removed >= 1 and after.pages_written > 0
+    assert after.pages_written + after.pages_unchanged == on_disk()
+    assert after.pages == on_disk() + after.pages_removed
+    assert after.open_hint == f"open {(site / 'index.html').resolve().as_uri()} in a browser"
+
+
+def test_excerpt_and_first_image_of_a_post() -> None:
+    from newsmirror.site.reader import excerpt_of, first_image
+
+    assert excerpt_of("标题 正文开始", "标题") == "正文开始"
+    long = "中文" * 60
+    assert excerpt_of(long, "") == "中文" * 40 + "…"
+    english = "word " * 30
+    cut = excerpt_of(english, "")
+    assert cut.endswith("word…") and len(cut) <= 81
+    link = "https://example.org/a/b.html"
+    assert first_image('<img src="https://pixel.wp.com/g.gif"><img src="x.jpg">', link) == (
+        "https://example.org/a/x.jpg"
+    )
+    assert first_image('<img width="1" height="1" src="https://a.org/p.gif">', link) == ""
+    assert first_image('<img src="/assets/ab/c.png">', link) == "assets/ab/c.png"
+    assert first_image("<img src='//cdn.org/i.png' alt=x>", link) == "https://cdn.org/i.png"
+    for bad in ('<img src="javascript:alert(1)">', '<img src="data:image/png;base64,AA">'):
+        assert first_image(bad, link) == ""
+    assert first_image('<img src="x.jpg">', "") == ""  # nothing to resolve it against
+
+
+def test_listing_rows_have_excerpts_thumbnails_and_source_marks(built: Path) -> None:
+    home = (built / "_site" / "index.html").read_text(encoding="utf-8")
+    rows = re.findall(r"<li [^>]*>.*?</li>", home)
+    assert len(rows) >= 20
+    assert sum('<p class="excerpt">' in r for r in rows) >= 12
+    thumbs = re.findall(r'<img class="thumb"[^>]*>', home)
+    assert thumbs and all('width="96" height="72"' in t and 'loading="lazy"' in t for t in thumbs)
+    assert '<img class="thumb" src="assets/ab/abc.png"' in home  # a mirrored image, relative
+    assert all('<span class="mark" style="--h:' in r for r in rows)
+
+
+def test_pager_says_which_way_is_newer_and_old_pages_keep_their_urls(tmp_path: Path) -> None:
+    archive = make_archive(tmp_path / "a")
+    (archive / "newsmirror.toml").write_text("[site]\npage_size = 5\n")
+    build_site(archive)
+    site = archive / "_site"
+    n = len(GOLDEN) + len(SEED) + len(HOSTILE)
+    numbered = sorted((site / "page").glob("*.html"))
+    assert len(numbered) == n // 5 - 1  # the home page holds the newest 5 to 9
+    home = (site / "index.html").read_text(encoding="utf-8")
+    top = len(numbered) + 1
+    assert f"第 {top} 页 · 最新" in home and "页码按时间排，第 1 页最早" in home
+    assert f'<a rel="next" href="page/{top - 1}.html">较早的文章 →</a>' in home
+    oldest = (site / "page" / "1.html").read_text(encoding="utf-8")
+    assert "第 1 页" in oldest and '<a rel="prev" href="../page/2.html">← 较新的文章</a>' in oldest
+    assert 'rel="next"' not in oldest
+    before = {p.name: p.read_bytes() for p in numbered}
+    for i in range(3):  # new posts: the numbered pages keep their posts and bytes
+        (archive / "_posts" / f"2030-01-0{i + 1}-new{i}.md").write_text(_post("N", "N", f"new{i}"))
+        build_site(archive)
+        assert {p.name: p.read_bytes() for p in sorted((site / "page").glob("*.html"))} == before

@@ -23,8 +23,10 @@ scan = textutil._textscan
 # Characters where the rules differ: CJK ranges and their edges, kana, hangul,
 # bopomofo (outside the CJK class, yet indexed as CJK), fullwidth forms, the
 # ideographic space, digits that are not decimal, ligatures, underscore, capitals
-# that lower-case to two characters, script-only characters of both Chinese scripts.
+# that lower-case to two characters, script-only characters of both Chinese scripts,
+# characters the simplified/traditional table folds (and ones it must not).
 TRICKY = (
+    "烏克蘭乌克兰北約裡裏里麼么幺著着乾干檯颱綫線峯 "
     "这們国國说說台臺 abcXYZ_09 ，。！？：；（）　ＡＺａｚ０９～＿ぁゟァヿ㄀ㄅㄯ가힯豈﫿"
     "㐀䶿一鿿²③Ⅻ٣ﬁİẞΣς -\t\n\u00a0\u2028"
 )
@@ -79,7 +81,8 @@ def test_real_posts_get_the_same_terms_and_language_either_way(
 def test_python_fallback_indexes_without_the_extension(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(textutil, "_textscan", None)
     terms = set(post_terms("北約軍援", "Annie", "法广", "<p>ＯｐｅｎＡＩ 清零</p>").split())
-    assert {"北", "北約", "約軍", "軍援", "annie", "法广", "openai", "清零"} <= terms
+    # Folded to simplified script (scriptfold.py), as the compiled path does.
+    assert {"北", "北约", "约军", "军援", "annie", "法广", "openai", "清零"} <= terms
     assert textutil.detect_lang("北約秘書長訪南韓 促增對烏克蘭軍援") == "zh-Hant"
 
 

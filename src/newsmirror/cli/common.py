@@ -13,8 +13,6 @@ from pathlib import Path
 
 import newsmirror
 
-from ..ops.site_report import describe_build
-
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_PARTIAL = 4
 
@@ -154,5 +152,5 @@ def build_site_and_report(archive: Path, out: Path | None, *, full: bool) -> Non
         raise newsmirror.ConfigError(archive, "no posts yet: run `newsmirror run` first")
     out = out if out is not None else archive / "_site"
     result = newsmirror.build_site(archive, out, full=full)
-    for line in describe_build(result, out):
+    for line in result.summary_lines():
         print(line)

@@ -16,13 +16,13 @@ from html import escape
 from typing import Any, Literal, Protocol
 
 import lxml.html
-from charset_normalizer import from_bytes
 from lxml import etree
 from readability import Document
 from readability.readability import clean as readability_clean
 
 from ..archive.sanitize import parse_fragment, serialize_fragment
 from ..models import Entry, FetchResult, FulltextMode
+from ..util import charsets
 from .rules import SiteRule
 
 log = logging.getLogger(__name__)
@@ -412,10 +412,6 @@ def _outer_html(el: lxml.html.HtmlElement) -> str:
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _HEADER_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
-# Browsers decode these labels with the superset encoding; so must we.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs", "ascii": "cp1252",
-              "latin-1": "cp1252", "iso8859-1": "cp1252"}  # fmt: skip
-
 
 def decode_page(body: bytes, content_type: str | None) -> str:
     """Decode a page: BOM, then the HTTP charset, then <meta>, then detection."""
@@ -429,7 +425,7 @@ def decode_page(body: bytes, content_type: str | None) -> str:
     if m := _META_CHARSET.search(body[:4096]):
         declared.append(m.group(1).decode("ascii"))
     for label in declared:
-        encoding = _codec(label)
+        encoding = charsets.codec_for(label)
         if encoding is None:
             continue
         try:
@@ -440,17 +436,8 @@ def decode_page(body: bytes, content_type: str | None) -> str:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(body[:200_000]).best()
-    encoding = _codec(best.encoding) if best is not None else None
+    encoding = charsets.detect(body, limit=200_000)
     return body.decode(encoding or "utf-8", errors="replace")
-
-
-def _codec(label: str) -> str | None:
-    try:
-        name = codecs.lookup(label.strip().lower()).name
-    except LookupError:
-        return None
-    return _SUPERSETS.get(name, name)
 
 
 async def fulltext_for(

@@ -12,7 +12,7 @@ import codecs
 import io
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -21,6 +21,7 @@ import feedparser
 from lxml import etree
 
 from ..models import Enclosure, Entry, FeedError, ParsedFeed
+from ..util import charsets
 from ..util.urls import POST_LINK_SCHEMES, serialise_url
 from .dates import parse_date
 from .feedlinks import linked_feeds
@@ -28,21 +29,6 @@ from .parse_fast import read_fast
 from .parse_raw import RawItem, media_kind, parse_tree, read_items
 
 __all__ = ["parse_feed", "parse_date", "feedparser_result", "choose_encoding", "screen_dtd"]
-
-# Declared charsets -> the superset real servers actually send under that name.
-_CHARSET_SUPERSETS = {
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "cp936": "gb18030",
-    "big5": "big5hkscs",
-    "cp950": "big5hkscs",
-    "shift_jis": "cp932",
-    "euc_kr": "cp949",
-    "latin_1": "cp1252",
-    "iso8859_1": "cp1252",
-    "ascii": "cp1252",
-}
-_SINGLE_BYTE_PREFIXES = ("cp125", "iso8859", "latin", "ascii", "koi8", "mac", "cp437", "cp850")
 
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']", re.I)
 _XML_DECL_ENCODING = re.compile(rb"(^\s*<\?xml[^>]*?encoding\s*=\s*[\"'])[A-Za-z0-9._:-]+", re.I)
@@ -193,7 +179,7 @@ def _feedparser_document(
 def _as_read(body: bytes, encoding: str | None) -> bytes:
     """`body` as UTF-8 in `encoding`, feedparser's choice (which follows the HTTP
     header over the XML declaration, as lxml would not)."""
-    codec = _superset(encoding) if encoding else None
+    codec = charsets.codec_for(encoding) if encoding else None
     if codec is None or codec == "utf-8":
         return body
     try:
@@ -214,44 +200,25 @@ def choose_encoding(body: bytes, http_charset: str | None) -> str | None:
     """
     if body.startswith(_BOMS) or body.isascii():
         return None
-    if _decodes(body, "utf-8"):
+    if charsets.decodes(body, "utf-8"):
         return "utf-8"
-    declared = [_superset(c) for c in (_xml_charset(body), http_charset) if c]
+    declared = [charsets.codec_for(c) for c in (_xml_charset(body), http_charset) if c]
     declared = [c for c in declared if c is not None]
-    multi_byte = [c for c in declared if not _is_single_byte(c)]
+    multi_byte = [c for c in declared if not charsets.is_single_byte(c)]
     for candidate in multi_byte:
-        if _decodes(body, candidate):
+        if charsets.decodes(body, candidate):
             return candidate
     # Detection guessing a single-byte charset is weak evidence: it must not
     # overrule a declared one (Portuguese latin-1 detected as Baltic cp1257).
-    detected = _detect_charset(body)
+    detected = charsets.detect(body)
     if not declared:
-        return _undeclared_charset(body, detected)
-    if detected and not _is_single_byte(detected) and _decodes(body, detected):
+        return charsets.undeclared_charset(body, detected)
+    if detected and not charsets.is_single_byte(detected) and charsets.decodes(body, detected):
         return detected
     for candidate in declared:
-        if _decodes(body, candidate):
+        if charsets.decodes(body, candidate):
             return candidate
-    return detected if detected and _decodes(body, detected) else "cp1252"
-
-
-def _undeclared_charset(body: bytes, detected: str | None) -> str:
-    """Nothing declared and not UTF-8: CJK as detection says (GB18030 or Big5
-    for Chinese), a non-Latin script's single-byte charset as detected, and
-    anything else as windows-1252. Detection cannot tell the Latin single-byte
-    charsets apart on a feed's worth of text (Portuguese was read as Baltic
-    cp1257, `prisão` as `prisćo`), and windows-1252 is what such feeds are."""
-    if detected and not _is_single_byte(detected):
-        chinese = [c for c in ("gb18030", "big5hkscs") if _decodes(body, c)]
-        if detected in chinese or (_decodes(body, detected) and not chinese):
-            return detected
-        if len(chinese) == 1:
-            return chinese[0]
-        if _decodes(body, detected):
-            return detected
-    if detected and _is_non_latin_single_byte(detected) and _decodes(body, detected):
-        return detected
-    return "cp1252"
+    return detected if detected and charsets.decodes(body, detected) else "cp1252"
 
 
 def screen_dtd(body: bytes, *, url: str) -> None:
@@ -316,13 +283,13 @@ def _feedparser_decoded_wrongly(result: Mapping[str, Any], encoding: str) -> boo
     fell_back = isinstance(
         exception, feedparser.CharacterEncodingOverride | feedparser.CharacterEncodingUnknown
     )
-    used = _superset(result.get("encoding") or "")
-    if used == _superset(encoding):
+    used = charsets.codec_for(result.get("encoding") or "")
+    if used == charsets.codec_for(encoding):
         return False
-    if used is None or (fell_back and _is_single_byte(used)):
+    if used is None or (fell_back and charsets.is_single_byte(used)):
         return True
     # feedparser's choice decoded strictly; only overrule it with strong evidence.
-    return encoding == "utf-8" or (_is_single_byte(used) and not _is_single_byte(encoding))
+    return encoding == "utf-8" or (charsets.is_single_byte(used) and not charsets.is_single_byte(encoding))
 
 
 def _check_is_feed(result: Mapping[str, Any], body: bytes, url: str) -> None:
@@ -596,63 +563,6 @@ def _with_utf8_charset(content_type: str | None) -> str:
 def _as_utf8_document(body: bytes, encoding: str) -> bytes:
     text = body.decode(encoding, errors="replace").encode("utf-8")
     return _XML_DECL_ENCODING.sub(rb"\g<1>utf-8", text, count=1)
-
-
-def _codec_name(name: str) -> str | None:
-    try:
-        return codecs.lookup(name).name
-    except LookupError:
-        return None
-
-
-def _superset(name: str) -> str | None:
-    codec = _codec_name(name)
-    if codec is None:
-        return None
-    return _CHARSET_SUPERSETS.get(codec.replace("-", "_"), codec)
-
-
-def _is_single_byte(codec: str) -> bool:
-    return (
-        codec.replace("-", "")
-        .replace("_", "")
-        .startswith(tuple(p.replace("_", "") for p in _SINGLE_BYTE_PREFIXES))
-    )
-
-
-# Single-byte charsets of other scripts than Latin (Cyrillic, Greek, Hebrew,
-# Arabic, Thai): detection tells these from Latin text reliably.
-_NON_LATIN_SINGLE_BYTE = {
-    "cp1251", "koi8_r", "koi8_u", "iso8859_5", "mac_cyrillic", "cp866", "cp855",
-    "cp1253", "iso8859_7", "mac_greek", "cp1255", "iso8859_8", "cp1256", "iso8859_6",
-    "tis_620", "cp874", "iso8859_11",
-}  # fmt: skip
-
-
-def _is_non_latin_single_byte(codec: str) -> bool:
-    return codec.replace("-", "_") in _NON_LATIN_SINGLE_BYTE
-
-
-def _decodes(body: bytes, encoding: str) -> bool:
-    try:
-        body.decode(encoding)
-    except (UnicodeDecodeError, LookupError):
-        return False
-    return True
-
-
-def _detect_charset(body: bytes) -> str | None:
-    detect: Callable[[bytes], Any] | None
-    try:  # charset-normalizer comes with trafilatura; detection is a bonus
-        from charset_normalizer import from_bytes
-
-        detect = from_bytes
-    except ImportError:
-        detect = None
-    if detect is None:
-        return None
-    best = detect(body[:65536]).best()
-    return _superset(best.encoding) if best is not None else None
 
 
 def _str_or_none(value: Any) -> str | None:

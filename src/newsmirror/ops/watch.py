@@ -29,7 +29,7 @@ from ..ingest.recheck import recheck
 from ..ingest.report import FeedOutcome, RunReport, outcome_line
 from ..models import NewsmirrorError
 from ..site.build import build_site
-from .site_report import describe_build
+from ..util.text import plural
 
 log = logging.getLogger("newsmirror")
 
@@ -107,7 +107,7 @@ def watch(
             if stop.is_set() or (max_runs is not None and runs >= max_runs):
                 break
             _sleep(every * random.uniform(1 - JITTER, 1 + JITTER), stop)
-    log.info("watch stopped after %d runs", runs)
+    log.info("watch stopped after %s", plural(runs, "run"))
     return runs
 
 
@@ -204,7 +204,7 @@ def _build(archive: Path) -> None:
         # Like `newsmirror build`: never read _posts/ while another run writes it.
         with ArchiveLock(archive):
             result = build_site(archive, None, full=False)
-        for line in describe_build(result, archive / "_site"):
+        for line in result.summary_lines():
             log.info(line)
     except NewsmirrorError as e:
         log.error("site build failed: %s", e)

@@ -6,7 +6,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __all__ = ["BuildError", "BuildReport", "build_site", "init_jekyll"]
-_FROM = {"BuildError": "build", "BuildReport": "build", "build_site": "build", "init_jekyll": "jekyll"}
+_FROM = {
+    "BuildError": "build",
+    "BuildReport": "build",
+    "build_site": "build",
+    "init_jekyll": "jekyll",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,7 @@
 /* Search terms, script counts and postings for the site build, in C.
  *
- * textutil.py holds the reference implementations (search_tokens, the
- * counting loop of detect_lang) and uses them when this module is not
+ * textutil.py holds the reference implementations (search_tokens, with
+ * scriptfold's table, and the counting loop of detect_lang) and uses them when this module is not
  * compiled; tests check that both give the same results. In Python these two
  * steps were a quarter of the build's CPU time (10,000 posts in one process:
  * about 1.6 s of 6.1 s), nearly all of it spent creating one-character and
@@ -21,6 +21,49 @@ static int
 in_map(const uint8_t *map, Py_UCS4 c)
 {
     return c < 0x10000 && ((map[c >> 3] >> (c & 7)) & 1);
+}
+
+/* Simplified/traditional folding (site/scriptfold.py, set from there at import):
+ * fold_map[c] is c's folded form, or 0 when c folds to itself. All in the BMP. */
+static uint16_t fold_map[0x10000];
+
+static PyObject *
+set_fold(PyObject *self, PyObject *args)
+{
+    PyObject *from, *to;
+    if (!PyArg_ParseTuple(args, "UU", &from, &to))
+        return NULL;
+    Py_ssize_t n = PyUnicode_GET_LENGTH(from);
+    if (PyUnicode_GET_LENGTH(to) != n) {
+        PyErr_SetString(PyExc_ValueError, "set_fold: both strings must be as long");
+        return NULL;
+    }
+    uint16_t *map = PyMem_Calloc(0x10000, sizeof(uint16_t));
+    if (map == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 a = PyUnicode_READ_CHAR(from, i), b = PyUnicode_READ_CHAR(to, i);
+        if (a >= 0x10000 || b >= 0x10000 || b == 0) {
+            PyMem_Free(map);
+            PyErr_SetString(PyExc_ValueError, "set_fold: characters must be in the BMP");
+            return NULL;
+        }
+        map[a] = (uint16_t)b;
+    }
+    memcpy(fold_map, map, sizeof fold_map); /* all or nothing */
+    PyMem_Free(map);
+    Py_RETURN_NONE;
+}
+
+/* scriptfold.fold over a UCS4 buffer, in place. */
+static void
+fold_in_place(Py_UCS4 *text, Py_ssize_t n)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS4 c = text[i];
+        if (c < 0x10000 && fold_map[c])
+            text[i] = fold_map[c];
+    }
 }
 
 /* textutil._CJK: the character class of CJK runs. */
@@ -238,7 +281,7 @@ tokenize(TermSink add, void *sink, const Py_UCS4 *text, Py_ssize_t n, int unigra
 
 /* index_terms(title, rest) -> the distinct terms of both, space-separated:
  * search_tokens(title, unigrams=True) | search_tokens(rest). Both arguments
- * already NFKC-normalised and lower-cased (textutil.index_terms). */
+ * already NFKC-normalised and lower-cased (textutil.index_terms); folded here. */
 static PyObject *
 index_terms(PyObject *self, PyObject *args)
 {
@@ -261,6 +304,8 @@ index_terms(PyObject *self, PyObject *args)
             PyErr_NoMemory();
         goto done;
     }
+    fold_in_place(t, nt);
+    fold_in_place(r, nr);
     tokenize(add_term, &set, t, nt, 1);
     tokenize(add_term, &set, r, nr, 0);
     Py_ssize_t size = set.count ? set.chars + set.count - 1 : 0;
@@ -497,6 +542,10 @@ Postings_add_text(Postings *self, PyObject *args)
     int failed = t == NULL || (r = PyUnicode_AsUCS4Copy(rest)) == NULL;
     self->calls++;
     self->pid = (uint32_t)pid;
+    if (!failed) {
+        fold_in_place(t, PyUnicode_GET_LENGTH(title));
+        fold_in_place(r, PyUnicode_GET_LENGTH(rest));
+    }
     failed = failed || tokenize(add_once, self, t, PyUnicode_GET_LENGTH(title), 1) < 0 ||
              tokenize(add_once, self, r, PyUnicode_GET_LENGTH(rest), 0) < 0;
     PyMem_Free(t);
@@ -862,6 +911,8 @@ static PyTypeObject PostingsType = {
 static PyMethodDef methods[] = {
     {"set_scripts", set_scripts, METH_VARARGS,
      "set_scripts(simplified_only, traditional_only): the characters script_counts looks for."},
+    {"set_fold", set_fold, METH_VARARGS,
+     "set_fold(from, to): from[i] folds to to[i] before terms are cut (scriptfold.py)."},
     {"script_counts", script_counts, METH_O,
      "script_counts(text) -> (letters, cjk, simplified_only, traditional_only)."},
     {"fold_fullwidth", fold_fullwidth, METH_O,

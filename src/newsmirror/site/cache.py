@@ -12,23 +12,46 @@ cache cannot run code, and an unreadable one just means a full build.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
-CACHE_FORMAT = 7
+from .reader import ParsedPost
+
+CACHE_FORMAT = 8
 LIST_SEP = "\x1f"  # before each tag/category in one column: a control char, never in a tag
 
-# A post is a flat row, in memory as in the table: name, id, mtime_ns, size, url, qurl (url
-# percent-encoded: quoting 100,000 URLs takes a second), sig (its page's signature), then
-# the SitePost fields: title, ts, author, link, source, tags, cats (joined, see _join), lang,
-# thumb. Flat, so loading 100,000 posts is one C-level tuple per row.
-PostRow = tuple
-_POST_COLUMNS = (
-    "name, id, mtime_ns, size, url, qurl, sig, title, ts, author, link, source, tags, cats, "
-    "lang, thumb"
-)
+
+class PostRow(NamedTuple):
+    """A post as the cache keeps it: a flat row, in memory as in the table (so loading
+    100,000 posts is one C-level tuple per row)."""
+
+    name: str  # file name inside _posts/
+    id: int  # never reused: search postings and doc chunks refer to it
+    mtime_ns: int
+    size: int
+    url: str  # site-relative path of its page
+    qurl: str  # url percent-encoded (quoting 100,000 URLs takes a second)
+    sig: int | None  # its page's signature at the last build
+    # The SitePost fields (see reader.ParsedPost), tags and cats joined (see _join):
+    title: str
+    ts: float
+    author: str
+    link: str
+    source: str
+    tags: str
+    cats: str
+    lang: str
+    thumb: str
+    excerpt: str
+    image: str
+
+
+_POST_COLUMNS = ", ".join(PostRow._fields)
+_as_row = functools.partial(tuple.__new__, PostRow)  # a sqlite row -> PostRow, in C
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS posts ({_POST_COLUMNS.replace("name", "name TEXT PRIMARY KEY", 1)});
@@ -84,7 +107,8 @@ class SiteCache:
         self.source_dirs = json.loads(self._meta["source_dirs"])
         self.search = json.loads(self._meta["search"])
         self.pages = dict(db.execute("SELECT rel, sig FROM pages"))
-        self.posts = {row[0]: row for row in db.execute(f"SELECT {_POST_COLUMNS} FROM posts")}
+        rows = map(_as_row, db.execute(f"SELECT {_POST_COLUMNS} FROM posts"))
+        self.posts = {row.name: row for row in rows}
 
     def urls_under(self, folder: str) -> set[str]:
         """Casefolded saved URLs in `folder` (e.g. "posts/2025/01/"), to keep new ones unique."""
@@ -120,7 +144,7 @@ class SiteCache:
             else:
                 db.executemany("DELETE FROM posts WHERE name = ?", ((n,) for n in removed_posts))
             db.executemany(
-                f"INSERT OR REPLACE INTO posts ({_POST_COLUMNS}) VALUES ({','.join('?' * 16)})",
+                f"INSERT OR REPLACE INTO posts ({_POST_COLUMNS}) VALUES ({','.join('?' * len(PostRow._fields))})",
                 changed_posts,
             )
             old = self.pages
@@ -148,11 +172,19 @@ class SiteCache:
 
 
 def make_row(name: str, pid: int, mtime_ns: int, size: int, url: str, qurl: str,
-             sig: int | None, fields: tuple) -> PostRow:  # fmt: skip
-    """A post row from workers.to_tuple (the SitePost fields, tags as tuples)."""
-    _, title, ts, author, link, source, tags, cats, lang, thumb = fields
-    return (name, pid, mtime_ns, size, url, qurl, sig, title, ts, author, link, source,
-            _join(tags), _join(cats), lang, thumb)  # fmt: skip
+             sig: int | None, post: ParsedPost) -> PostRow:  # fmt: skip
+    """A post's row, from its parsed fields (`name`: its path inside _posts/)."""
+    return PostRow(name, pid, mtime_ns, size, url, qurl, sig, post.title, post.ts,
+                   post.author, post.link, post.source, _join(post.tags), _join(post.categories),
+                   post.lang, post.thumbnail, post.excerpt, post.image)  # fmt: skip
+
+
+def with_sig(row: PostRow, sig: int | None) -> tuple:
+    """`row` with its page signature replaced (slicing: `_replace` is slower)."""
+    return row[:_SIG] + (sig,) + row[_SIG + 1 :]
+
+
+_SIG = PostRow._fields.index("sig")
 
 
 def _join(items: tuple[str, ...]) -> str:

@@ -15,7 +15,9 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import urljoin
 
+from ..archive.sanitize import TRACKER_HOSTS
 from ..models import NewsmirrorError
 from .textutil import INDEX_CHARS, detect_lang, leading_text
 
@@ -27,6 +29,9 @@ _YOUTUBE_ID = re.compile(
     r"(?:youtube\.com/watch\?(?:.*&)?v=|youtu\.be/|youtube\.com/embed/)([\w-]{11})"
 )
 _YAML_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "n": "\n", "t": "\t", "r": "", "0": ""}
+EXCERPT_CHARS = 80
+_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_ATTR = re.compile(r"""\b(src|width|height)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 
 
 class PostReadError(NewsmirrorError):
@@ -49,6 +54,31 @@ class SitePost(NamedTuple):
     categories: tuple[str, ...]
     lang: str  # "zh-Hans", "zh-Hant" or "en"
     thumbnail: str  # for video posts, else ""
+    excerpt: str = ""  # the start of its text, for listings
+    image: str = ""  # its first image's URL (absolute, or "assets/..." when mirrored)
+
+
+class ParsedPost(NamedTuple):
+    """A `SitePost` as it travels from a worker process to the cache: the date as a
+    timestamp (cheaper to pickle than a datetime)."""
+
+    name: str
+    title: str
+    ts: float
+    author: str
+    link: str
+    source: str
+    tags: tuple[str, ...]
+    categories: tuple[str, ...]
+    lang: str
+    thumbnail: str
+    excerpt: str
+    image: str
+
+    @classmethod
+    def of(cls, p: SitePost) -> ParsedPost:
+        return cls(p.name, p.title, p.date.timestamp(), p.author, p.link, p.source, p.tags,
+                   p.categories, p.lang, p.thumbnail, p.excerpt, p.image)  # fmt: skip
 
 
 def split_front_matter(text: str) -> tuple[str | None, str]:
@@ -190,6 +220,44 @@ def title_from_filename(name: str) -> str:
     return _FILENAME_DATE.sub("", stem).replace("--", "/").strip() or stem
 
 
+def excerpt_of(text: str, title: str, chars: int = EXCERPT_CHARS) -> str:
+    """About the first `chars` characters of a post's text, without a leading copy of
+    its title; cut at a space when there is one near the end (English), with "…"."""
+    if title and text.startswith(title):
+        text = text[len(title) :].lstrip(" :：-—|｜")
+    if len(text) <= chars:
+        return text
+    cut = text[:chars]
+    space = cut.rfind(" ")
+    if space > chars * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:，。；：、") + "…"
+
+
+def first_image(content: str, link: str) -> str:
+    """The URL of the first image in a post's HTML worth a thumbnail: http(s), or
+    `assets/...` for a mirrored one; "" when none (tracking pixels and data: skipped)."""
+    for tag in _IMG.finditer(content):
+        attrs = {m[1].lower(): m[2] or m[3] or m[4] or "" for m in _ATTR.finditer(tag[0])}
+        src = html.unescape(attrs.get("src", "")).strip()
+        if any(attrs.get(k, "").strip() in ("0", "1", "2") for k in ("width", "height")):
+            continue  # a tracking pixel
+        if src.startswith("/assets/"):
+            return src[1:]
+        if src.startswith("//"):
+            src = "https:" + src
+        elif not src.startswith(("http://", "https://")) and link.startswith(
+            ("http://", "https://")
+        ):
+            try:
+                src = urljoin(link, src) if src and ":" not in src.split("/")[0] else ""
+            except ValueError:
+                src = ""
+        if src.startswith(("http://", "https://")) and not any(t in src for t in TRACKER_HOSTS):
+            return src
+    return ""
+
+
 def parse_post(name: str, text: str, *, fallback_date: datetime) -> tuple[SitePost, str]:
     """Parse a post file's text into its `SitePost` and its content HTML."""
     fm, body = split_front_matter(text)
@@ -203,7 +271,8 @@ def parse_post(name: str, text: str, *, fallback_date: datetime) -> tuple[SitePo
     author = html.unescape(str(data.get("author") or "")).strip() or source
     m = _YOUTUBE_ID.search(link)
     thumbnail = f"https://i.ytimg.com/vi/{m.group(1)}/hqdefault.jpg" if m else ""
-    lang = detect_lang(title + " " + leading_text(content, INDEX_CHARS))
+    lead = leading_text(content, INDEX_CHARS)
+    lang = detect_lang(title + " " + lead)
     post = SitePost(
         name=name,
         title=title,
@@ -215,6 +284,8 @@ def parse_post(name: str, text: str, *, fallback_date: datetime) -> tuple[SitePo
         categories=categories,
         lang=lang,
         thumbnail=thumbnail,
+        excerpt=excerpt_of(lead, title),
+        image=thumbnail or first_image(content, link),
     )
     return post, content
 

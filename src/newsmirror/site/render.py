@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin
 
 import nh3
@@ -74,8 +75,7 @@ class Chrome:
     def __call__(self, root: str) -> Any:
         parts = self.by_root.get(root)
         if parts is None:
-            t = UI_STRINGS[self.config.lang]
-            w = WATCH_STRINGS[self.config.lang]
+            t, w = UI_STRINGS[self.config.lang], WATCH_STRINGS[self.config.lang]
             parts = self.template.make_module({"site": self.config, "t": t, "w": w, "root": root})
             self.by_root[root] = parts
         return parts
@@ -156,13 +156,25 @@ def add_players(content: str) -> str:
     return _MEDIA_LINK.sub(player, content)
 
 
-# (post name, page path, post, its source page, older, newer, nearby posts); a
-# post that is linked to is (percent-encoded page path, title), and a nearby
-# one (percent-encoded page path, title, lang, day).
-Brief = tuple[str, str]
-RenderJob = tuple[
-    str, str, SitePost, str, Brief | None, Brief | None, list[tuple[str, str, str, str]]
-]
+# A post linked from another post's page: (qurl: its page's path, percent-encoded,
+# title); a nearby one: (qurl, title, lang, day "YYYY-MM-DD"). Plain tuples, always
+# unpacked by name: 100,000 pages have 800,000 of them, and pickling a NamedTuple
+# to a worker costs ~10x a tuple (Python calls on both sides).
+PostLink = tuple[str, str]
+NearbyPost = tuple[str, str, str, str]
+
+
+class PostPageJob(NamedTuple):
+    """One post page to render (tuples, not dicts: 100,000 queued jobs held ~200 MB as
+    dicts). Sent to a worker as a plain tuple (`tuple(job)`, rebuilt by `_make`)."""
+
+    name: str  # the post's file name inside _posts/
+    rel: str  # its page's path
+    post: SitePost
+    source_rel: str  # its source's first listing page
+    older: PostLink | None
+    newer: PostLink | None
+    nearby: list[NearbyPost]
 
 
 class PostRenderer:
@@ -176,9 +188,9 @@ class PostRenderer:
         self.template = make_env(config).get_template("post.html")
         self.watch = watch or {}  # what re-checks found about posts' originals (watch.py)
 
-    def render(self, job: RenderJob, content: str | None = None) -> None:
+    def render(self, job: PostPageJob, content: str | None = None) -> None:
         """Render and write one post page; `content` is the post's HTML if already read."""
-        name, rel, post, source_rel, prev, nxt, nearby = job
+        name, rel, post, source_rel, older, newer, nearby = job
         if content is None:
             try:
                 text = (self.posts_dir / name).read_text(encoding="utf-8", errors="replace")
@@ -188,8 +200,11 @@ class PostRenderer:
         root = root_of(rel)
         content = clean_for_page(content, post.link, root)
 
-        def link(brief: Brief | None) -> dict | None:
-            return None if brief is None else {"url": root + brief[0], "title": brief[1]}
+        def link(brief: PostLink | None) -> dict | None:
+            if brief is None:
+                return None
+            qurl, title = brief
+            return {"url": root + qurl, "title": title}
 
         # The `<li>` rows in one string: as a template loop they were a fifth of
         # a post page's render time. Only titles need escaping: hrefs are
@@ -207,9 +222,10 @@ class PostRenderer:
             post=post,
             content=content,
             source_url=href(root, source_rel),
-            prev=link(prev),
-            next=link(nxt),
+            prev=link(older),
+            next=link(newer),
             nearby=Markup(nearby_rows),
+            mark=zlib.crc32(post.source.encode()) % 360,  # as pages.source_hue
             watch=self.watch.get(name),
             w=WATCH_STRINGS[self.config.lang],
             revisions_url=href(root, revisions_rel(rel)),

@@ -21,6 +21,7 @@ from .textutil import INDEX_CHARS, fnv1a, index_terms, index_text, leading_text
 DELTA_MAX = 2000
 DELTA_SHARDS = 64
 DOC_CHUNK = 256
+Write = Callable[[str, bytes], object]  # writes a file of the site: (path, bytes)
 
 
 def post_terms(title: str, author: str, source: str, content_html: str) -> str:
@@ -125,7 +126,7 @@ def new_postings() -> Postings:
     return scan.Postings() if scan else PyPostings()
 
 
-def write_postings(postings: Postings, seg: str, write: Callable[[str, bytes], object],
+def write_postings(postings: Postings, seg: str, write: Write,
                    shards: int | None = None) -> tuple[int, list[str]]:  # fmt: skip
     """Write a segment's shard files; returns (shard count, files written)."""
     if shards is None:  # about 4,000 postings per shard, a power of two
@@ -144,7 +145,7 @@ def write_postings(postings: Postings, seg: str, write: Callable[[str, bytes], o
 def write_segment(
     seg: str,
     terms_by_id: Iterable[tuple[int, str]],
-    write: Callable[[str, bytes], object],
+    write: Write,
     shards: int | None = None,
 ) -> tuple[int, list[str]]:
     """Write one segment's shard files from (post id, terms) pairs."""

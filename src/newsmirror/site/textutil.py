@@ -8,6 +8,8 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from .scriptfold import FOLD_FROM, FOLD_TO, fold
+
 # _textscan.c gives the same results as the Python code below, 5-7x faster; it is
 # compiled at install, and skipped there when the machine has no C compiler.
 try:
@@ -43,6 +45,7 @@ _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {
 }
 if _textscan:
     _textscan.set_scripts("".join(_SIMPLIFIED_ONLY), "".join(_TRADITIONAL_ONLY))
+    _textscan.set_fold(FOLD_FROM, FOLD_TO)
 
 
 def html_to_text(fragment: str) -> str:
@@ -143,7 +146,8 @@ def index_text(text: str) -> str:
 
 
 def search_tokens(text: str, *, unigrams: bool = False) -> set[str]:
-    """Index terms: CJK bigrams (and, with `unigrams`, single CJK characters) plus words.
+    """Index terms: CJK bigrams (and, with `unigrams`, single CJK characters) plus words,
+    of the text folded to simplified script (scriptfold.py).
 
     site/static/search.js tokenises queries the same way; keep the two in step.
     """
@@ -154,7 +158,7 @@ def text_tokens(text: str, *, unigrams: bool = False) -> set[str]:
     """`search_tokens` of a text already through `index_text`."""
     out: set[str] = set()
     # Each distinct run once: news text repeats its words a lot.
-    for run in set(_TOKEN.findall(text)):
+    for run in set(_TOKEN.findall(fold(text))):
         if _is_cjk(run[0]):
             if len(run) == 1 or unigrams:
                 out.update(run)

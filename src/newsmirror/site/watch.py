@@ -322,6 +322,23 @@ def filtered(chosen: Iterable[tuple[SitePage, PostWatch]]) -> dict[str, list]:
     }  # fmt: skip
 
 
+@dataclass
+class SiteWatch:
+    """What the listing pages need: the watched posts with their pages."""
+
+    watch: Watch
+    posts: dict[str, SitePage]  # by post file name, those in this build
+    lang: str
+
+    def filter_bar(self, source: str, folder: str, total: int) -> Callable[[str], Markup] | None:
+        """The filter bar of a source's listing pages (page path -> HTML), or
+        None when re-checking found nothing about its posts."""
+        if not any(p.source == source for p in self.posts.values()):
+            return None
+        return lambda rel: source_filter_links(source, folder, rel, self.posts, self.watch,
+                                               self.lang, total)  # fmt: skip
+
+
 def source_filter_links(source: str, folder: str, rel: str, posts: dict[str, SitePage],
                         watch: Watch, lang: str, total: int) -> Markup:  # fmt: skip
     """The filter bar of a source's listing page ("" when nothing was found)."""

@@ -19,45 +19,46 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from ..models import NewsmirrorError
 from . import search
 from .config import SiteConfig
-from .reader import PostReadError, SitePost, read_post
-from .render import PostRenderer, RenderJob
+from .reader import ParsedPost, PostReadError, read_post
+from .render import PostPageJob, PostRenderer
 from .watch import PostWatch
 
 KEEP_CHARS = 40_000_000  # per worker: ~10,000 posts of 4,000 characters each
 CHUNK = 64  # posts per task: fewer, larger pickles
 
-ParseResult = tuple[str, tuple | None, str]  # (name, post tuple or None, index terms or error)
+
+class ParseResult(NamedTuple):
+    """One post file read: its fields, or None and the error in `terms`."""
+
+    name: str
+    post: ParsedPost | None
+    terms: str  # its index terms ("" when they went to postings), or the error
 
 
 class HandoverError(NewsmirrorError):
     """The workers' search postings could not be passed on through a temp folder."""
 
 
-def to_tuple(p: SitePost) -> tuple:
-    """The fields cache.make_row takes, in its order."""
-    return (p.name, p.title, p.date.timestamp(), p.author, p.link, p.source, p.tags,
-            p.categories, p.lang, p.thumbnail)  # fmt: skip
-
-
 def parse_one(posts_dir: Path, name: str, postings: search.Postings | None = None,
               pid: int = 0) -> tuple[ParseResult, str | None]:  # fmt: skip
-    """Parse one post: ((name, post tuple or None, index terms or error), its content).
+    """Parse one post: its `ParseResult` and its content (None when unreadable).
 
     With `postings`, the post's terms go there (as `pid`) and the result has "".
     """
     try:
         post, content = read_post(posts_dir / name)
     except PostReadError as e:
-        return (name, None, str(e)), None
+        return ParseResult(name, None, str(e)), None
     if postings is not None:
         search.index_post(postings, pid, post.title, post.author, post.source, content)
-        return (name, to_tuple(post), ""), content
+        return ParseResult(name, ParsedPost.of(post), ""), content
     terms = search.post_terms(post.title, post.author, post.source, content)
-    return (name, to_tuple(post), terms), content
+    return ParseResult(name, ParsedPost.of(post), terms), content
 
 
 class _WorkerState:
@@ -80,7 +81,9 @@ def _init(posts_dir: Path, out: Path, config: SiteConfig,
     _state = _WorkerState(posts_dir, out, config, watch)
 
 
-def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[ParseResult]:
+def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[tuple]:
+    """Parse a chunk of posts: their ParseResults as plain tuples (NamedTuples pickle
+    ~5x slower; `Workers.parse` names them again)."""
     names, keep, pids = task
     assert _state is not None
     postings = None  # without pids, the terms go back with the results
@@ -95,7 +98,7 @@ def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[ParseRe
         if keep and content is not None and _state.kept_chars + len(content) <= KEEP_CHARS:
             _state.kept[name] = content
             _state.kept_chars += len(content)
-        results.append(result)
+        results.append((result.name, tuple(result.post) if result.post else None, result.terms))
     return results
 
 
@@ -115,13 +118,14 @@ def _take_postings(task: tuple[int, int, str]) -> str:
     return path
 
 
-def _render_chunk(jobs: list[RenderJob]) -> tuple[int, int]:
-    """Render a batch of post pages; returns (written, skipped)."""
+def _render_chunk(jobs: list[tuple]) -> tuple[int, int]:
+    """Render a batch of post pages (PostPageJobs as plain tuples); returns (written, skipped)."""
     assert _state is not None
     writer = _state.renderer.writer
     w0, s0 = writer.written, writer.skipped
-    for job in jobs:
-        content = _state.kept.pop(job[0], None)
+    for raw in jobs:
+        job = PostPageJob._make(raw)
+        content = _state.kept.pop(job.name, None)
         if content is not None:
             _state.kept_chars -= len(content)
         _state.renderer.render(job, content)
@@ -158,7 +162,8 @@ class Workers:
             streams.append(pool.imap(_parse_chunk, tasks))
         for batch in itertools.chain.from_iterable(itertools.zip_longest(*streams)):
             if batch is not None:
-                yield from batch
+                for name, post, terms in batch:
+                    yield ParseResult(name, None if post is None else ParsedPost._make(post), terms)
 
     def take_postings(self, parts: int = 8) -> list[Callable[[], bytes]]:
         """Each worker's postings, in `parts` parts (`search.Postings.merge` takes
@@ -179,16 +184,17 @@ class Workers:
                                                                ((part, parts, self._handover),)))
                 for part in range(parts) for pool in self.pools]  # fmt: skip
 
-    def render(self, jobs: list[RenderJob]) -> list[multiprocessing.pool.AsyncResult]:
+    def render(self, jobs: list[PostPageJob]) -> list[multiprocessing.pool.AsyncResult]:
         """Start rendering post pages, each on the worker that keeps its content."""
-        shares: list[list[RenderJob]] = [[] for _ in self.pools]
+        shares: list[list[PostPageJob]] = [[] for _ in self.pools]
         unowned = []
         for job in jobs:
-            w = self.owner.get(job[0])
+            w = self.owner.get(job.name)
             (unowned if w is None else shares[w]).append(job)
         for job in unowned:  # to the least busy worker
             min(shares, key=len).append(job)
-        return [pool.map_async(_render_chunk, [share[i : i + 50] for i in range(0, len(share), 50)])
+        return [pool.map_async(_render_chunk, [list(map(tuple, share[i : i + 50]))
+                                               for i in range(0, len(share), 50)])
                 for pool, share in zip(self.pools, shares, strict=True) if share]  # fmt: skip
 
     def close(self) -> None:

@@ -1,6 +1,8 @@
 /* newsmirror search: loads index shards as <script> files, so it also works from file://.
-   Tokenising must match textutil.search_tokens: CJK bigrams (one CJK char alone is
-   a unigram), and other letters/digits as lower-cased words. */
+   Tokenising must match textutil.search_tokens: the query NFKC-normalised, lower-cased
+   and folded to simplified script (window.nmFold, from scriptfold.js: the table the
+   index was folded with), then CJK bigrams (one CJK char alone is a unigram), and other
+   letters/digits as words. */
 (function () {
   "use strict";
   var M = window.nmSearchManifest;
@@ -12,7 +14,13 @@
     return (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) ||
       (c >= 0xf900 && c <= 0xfaff) || (c >= 0x3040 && c <= 0x30ff) || (c >= 0xac00 && c <= 0xd7af);
   }
-  var WORD = /[\p{L}\p{N}]/u, DIGITS = /^\p{Nd}+$/u;
+  var WORD = /[\p{L}\p{N}]/u, DIGITS = /^\p{Nd}+$/u, FOLD = window.nmFold || new Map();
+
+  function fold(s) {
+    var out = "";
+    for (var ch of s) out += FOLD.get(ch) || ch;
+    return out;
+  }
 
   function tokens(q) {
     var out = new Set(), cjk = [], word = "";
@@ -25,7 +33,7 @@
       if (word.length > 1 || DIGITS.test(word)) out.add(word);
       word = "";
     }
-    for (var ch of q.normalize("NFKC").toLowerCase()) {
+    for (var ch of fold(q.normalize("NFKC").toLowerCase())) {
       var c = ch.codePointAt(0);
       if (isCJK(c)) { flushWord(); cjk.push(ch); }
       else if (WORD.test(ch)) { flushCJK(); word += ch; }
@@ -77,11 +85,12 @@
     var ids = Array.from(found).sort(function (a, b) { return b - a; }).slice(0, 300);
     var chunks = new Set(ids.map(function (id) { return Math.floor(id / M.docChunk); }));
     await Promise.all(Array.from(chunks).map(function (k) { return load("search/docs/" + k + ".js"); }));
-    var lower = q.toLowerCase();
+    var lower = fold(q.normalize("NFKC").toLowerCase());
     return ids.map(function (id) { var r = (docs[Math.floor(id / M.docChunk)] || [])[id % M.docChunk]; return r || null; })
       .filter(Boolean)
       .sort(function (a, b) {
-        var ta = a[0].toLowerCase().indexOf(lower) >= 0, tb = b[0].toLowerCase().indexOf(lower) >= 0;
+        var ta = fold(a[0].normalize("NFKC").toLowerCase()).indexOf(lower) >= 0,
+          tb = fold(b[0].normalize("NFKC").toLowerCase()).indexOf(lower) >= 0;
         return ta !== tb ? (ta ? -1 : 1) : (a[2] < b[2] ? 1 : a[2] > b[2] ? -1 : 0);
       });
   }
@@ -108,4 +117,5 @@
     }
   }
   window.nmSearch = search;
+  window.nmSearchTokens = tokens;
 })();
