@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 import lxml.html
@@ -8,22 +9,30 @@ import pytest
 from loopback import LoopbackServer, hang
 from readability import Document
 
-from newsmirror.ingest.extract import (
+from newsmirror.ingest.article import drop_title_heading
+from newsmirror.ingest.article.blocks import page_blocks
+from newsmirror.ingest.article.generic import (
     CJK_MIN_TEXT,
     LATIN_MIN_TEXT,
+    min_text_length,
+    parse_page,
+)
+from newsmirror.ingest.article.kinds import drop_page_chrome
+from newsmirror.ingest.article.readability_doc import ReadabilityDocument
+from newsmirror.ingest.extract import (
     FulltextResult,
-    ReadabilityDocument,
     decode_page,
-    drop_title_heading,
     extract_article,
     fulltext_for,
     looks_like_summary,
-    min_text_length,
     text_length,
 )
 from newsmirror.ingest.fetch import Fetcher, FetchSettings
 from newsmirror.ingest.rules import SiteRule, load_rules
 from newsmirror.models import Entry, FetchResult
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from extract_corpora import part_of  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -104,8 +113,10 @@ def test_header_charset_that_lies_falls_back() -> None:
     assert "中文内容" in decode_page(body, "text/html; charset=ascii-lies")
 
 
-@pytest.mark.parametrize("name", ["pixnet", "gmw", "qq"])
+# Development pages only (bench/extract_corpora.part_of): the test part is the bench's.
+@pytest.mark.parametrize("name", ["pixnet", "gmw", "youth"])
 def test_extract_article_on_real_chinese_pages(name: str) -> None:
+    assert part_of(name) == "dev"
     page = CORPUS / name
     html = extract_article((page / "source.html").read_bytes(), "http://fakehost/test/page.html")
     expected = (page / "expected.html").read_text("utf-8")
@@ -172,10 +183,17 @@ def test_chinese_byline_and_editor_line_are_kept() -> None:
     assert "热门新闻" not in text and "首页" not in text
 
 
+def _min_text_length(html: str) -> int:
+    root = parse_page(html)
+    assert root is not None
+    drop_page_chrome(root)
+    return min_text_length(page_blocks(root))
+
+
 def test_min_text_length_follows_the_script() -> None:
-    assert min_text_length(ZH_PAGE) == CJK_MIN_TEXT
-    assert min_text_length(ARTICLE_PAGE) == LATIN_MIN_TEXT
-    assert min_text_length("<html><body></body></html>") == LATIN_MIN_TEXT
+    assert _min_text_length(ZH_PAGE) == CJK_MIN_TEXT
+    assert _min_text_length(ARTICLE_PAGE) == LATIN_MIN_TEXT
+    assert _min_text_length("<html><body></body></html>") == LATIN_MIN_TEXT
 
 
 def test_chinese_commas_count_in_readability_scores() -> None:

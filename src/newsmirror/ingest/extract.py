@@ -10,19 +10,16 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass
 from html import escape
 from typing import Any, Literal, Protocol
 
 import lxml.html
-from lxml import etree
-from readability import Document
-from readability.readability import clean as readability_clean
 
 from ..archive.sanitize import parse_fragment, serialize_fragment
 from ..models import Entry, FetchResult, FulltextMode
 from ..util import charsets
+from .article import extract_generic, parse_page
 from .rules import SiteRule
 
 log = logging.getLogger(__name__)
@@ -36,7 +33,6 @@ FAR_SHORTER = 0.7
 MIN_ARTICLE_CHARS = 20
 MIN_READABILITY_TOKENS = 100
 READABILITY_SHARE = 0.4
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
 _ELLIPSIS_END = re.compile(r"(…|\.\.\.|\[…\]|\[\.\.\.\]|……|…\s*\]|\(\.\.\.\)|（…）)\s*$")
 _READ_MORE = re.compile(
     r"^\W*(read\s+more|more|continue\s+reading|read\s+the\s+(full|rest)|full\s+(story|article)"
@@ -138,7 +134,11 @@ def clean_with_rule(html: str, rule: SiteRule | None) -> str:
 
 
 def extract_article(html: bytes | str, url: str, rule: SiteRule | None = None) -> str | None:
-    """The main content of an article page as HTML, or None if none was found."""
+    """The main content of an article page as HTML, or None if none was found.
+
+    A site rule's selectors come first; the generic extractor (ingest.article)
+    takes the page, without the rule's chrome, when they find nothing.
+    """
     if isinstance(html, bytes):
         html = decode_page(html, None)
     if not html or not html.strip():
@@ -152,235 +152,11 @@ def extract_article(html: bytes | str, url: str, rule: SiteRule | None = None) -
             if root is not None:
                 _drop_selected(root, rule.drop)
                 html = lxml.html.tostring(root, encoding="unicode")
-    root = _parse_page(html)
-    title = page_title(root) if root is not None else ""
-    if root is not None:
-        # Page chrome that readability keeps on short pages (it falls back to
-        # the whole body): menus, footers, sidebars, carousels, related lists.
-        _drop_selected(root, GENERIC_CHROME)
-        html = lxml.html.tostring(root, encoding="unicode")
-    article = _extract_generic(html, url)
-    if article and title:
-        article = drop_title_heading(article, title)
-    return article
-
-
-def page_title(root: lxml.html.HtmlElement) -> str:
-    """The page's own title: og:title, else <title>."""
-    for content in root.xpath("//meta[@property='og:title']/@content"):
-        if content.strip():
-            return str(content).strip()
-    return (root.findtext(".//title") or "").strip()
-
-
-DUPLICATE_TITLE_SHARE = 0.75
-
-
-def drop_title_heading(article: str, title: str) -> str:
-    """Drop a leading h1/h2 that repeats the page title: the post shows its title already.
-
-    Compared by tokens (words, single CJK characters): the heading counts as the
-    title when most of its tokens are in the title (which often adds a site name).
-    """
-    root = parse_fragment(article)
-    if root is None:
-        return article
-    title_tokens = Counter(t.lower() for t in _TOKEN.findall(title))
-    for el in root.iter():
-        if el.tag in ("h1", "h2"):
-            heading = Counter(t.lower() for t in _TOKEN.findall(el.text_content()))
-            total = sum(heading.values())
-            if total and sum((heading & title_tokens).values()) >= DUPLICATE_TITLE_SHARE * total:
-                el.drop_tree()
-                return serialize_fragment(root)
-            return article
-        if el.tag == "p" and el.text_content().strip():
-            return article  # body text came first: the heading is a section title
-    return article
-
-
-GENERIC_CHROME = (
-    "nav",
-    "footer",
-    "aside",
-    "[role=navigation]",
-    "[role=complementary]",
-    "[class*=carousel]",
-    "[class*=related]",
-    "[class*=more-article]",
-    "[class*=breadcrumb]",
-)
-
-
-def _extract_generic(html: str, url: str) -> str | None:
-    traf = _trafilatura(html, url)
-    read = _readability(html, url)
-    chosen = choose_extraction(traf, read)
-    # readability returns a few words ("Home") for pages with no article; a short
-    # text counts only when both extractors found one.
-    if text_length(chosen) < MIN_ARTICLE_CHARS and not (text_length(traf) and text_length(read)):
-        return None
-    return chosen
-
-
-def choose_extraction(traf: str | None, read: str | None) -> str | None:
-    """Pick between trafilatura's and readability's output.
-
-    Measured on the readability corpus (bench/extract.py): readability is the
-    more faithful of the two, except when it locks onto a small block and
-    misses the article; then its text is short and a fraction of trafilatura's.
-    """
-    t_tokens, r_tokens = token_count(traf), token_count(read)
-    if not r_tokens:
-        return traf if t_tokens else None
-    if r_tokens < MIN_READABILITY_TOKENS and r_tokens < READABILITY_SHARE * t_tokens:
-        return traf
-    return read
-
-
-def token_count(html: str | None) -> int:
-    """Words of Latin text plus single CJK characters."""
-    return len(_TOKEN.findall(text_of(html)))
-
-
-def _trafilatura(html: str, url: str) -> str | None:
-    try:
-        import trafilatura  # 0.3 s to import: only when a page is extracted
-
-        out = trafilatura.extract(
-            html,
-            url=url,
-            output_format="html",
-            include_formatting=True,
-            include_links=True,
-            include_images=True,
-            include_tables=True,
-            include_comments=False,
-            deduplicate=False,
-        )
-    except Exception as e:  # the extractor must never take the run down
-        log.debug("trafilatura failed on %s: %s", url, e)
-        return None
-    if not out:
-        return None
-    root = _parse_page(out)
-    body = root.find("body") if root is not None else None
-    if body is None:
-        return out
-    return "".join(_outer_html(el) for el in body) or None
-
-
-def _readability(html: str, url: str) -> str | None:
-    try:
-        document = ReadabilityDocument(html, url=url, min_text_length=min_text_length(html))
-        return document.summary(html_partial=True) or None
-    except Exception as e:  # readability raises on odd pages; fall back quietly
-        log.debug("readability failed on %s: %s", url, e)
-        return None
-
-
-# readability-lxml ignores blocks under 25 characters, a Latin-text figure (about
-# five words). Chinese words are 1-2 characters, so a CJK block carries as much
-# in about 10: bylines, editor lines and captions no longer fall under it.
-LATIN_MIN_TEXT = 25
-CJK_MIN_TEXT = 10
-CJK_PAGE_SHARE = 0.3  # share of letters that are CJK for a page to count as CJK
-_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
-
-
-def cjk_share(html: str) -> float:
-    """Share of the page's visible letters that are CJK (kana included)."""
-    root = _parse_page(html)
-    if root is None:
-        return 0.0
-    body = root.find("body")
-    text = _visible_text(body if body is not None else root)
-    letters = re.findall(r"[^\W\d_]", text)
-    return len(_CJK_CHAR.findall(text)) / len(letters) if letters else 0.0
-
-
-def min_text_length(html: str) -> int:
-    """readability's shortest block worth scoring or keeping, by the page's script."""
-    return CJK_MIN_TEXT if cjk_share(html) > CJK_PAGE_SHARE else LATIN_MIN_TEXT
-
-
-# readability.js counts all of these as commas; readability-lxml only ','. Without
-# them a Chinese paragraph (full-width '，') scores as one long clause.
-_EXTRA_COMMAS = re.compile("[\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
-_SCORED_TAGS = ("p", "pre", "td", "blockquote")
-IN_PAGE_LINK_WEIGHT = 0.3
-
-
-class ReadabilityDocument(Document):  # type: ignore[misc]
-    """readability-lxml plus three steps of Mozilla's readability.js that it lacks.
-
-    - Non-Latin commas (Chinese '，', Arabic '،') count in a paragraph's score.
-    - In-page links ("#", "#comments") weigh 0.3 in link density: they are UI
-      (comment counters, polls), not link lists, and must not sink a byline block.
-    - After picking the best block, walk up its ancestors and take the first one
-      scoring higher than the level below (readability.js's parent promotion),
-      so an article wrapper holding byline, body and editor line wins over the body.
-    """
-
-    def score_paragraphs(self) -> dict[Any, dict[str, Any]]:
-        candidates: dict[Any, dict[str, Any]] = super().score_paragraphs()
-        bonus: dict[Any, float] = {}
-        for elem in self.tags(self._html(), *_SCORED_TAGS):
-            parent = elem.getparent()
-            text = readability_clean(elem.text_content() or "")
-            commas = len(_EXTRA_COMMAS.findall(text))
-            if parent is None or not commas or len(text) < self.min_text_length:
-                continue
-            # Same shares as the base scoring: all to the parent, half to the grandparent.
-            bonus[parent] = bonus.get(parent, 0.0) + commas
-            grandparent = parent.getparent()
-            if grandparent is not None:
-                bonus[grandparent] = bonus.get(grandparent, 0.0) + commas / 2
-        for elem, extra in bonus.items():
-            if elem in candidates:  # base scores are already scaled by link density
-                candidates[elem]["content_score"] += extra * (1 - self.get_link_density(elem))
-        return candidates
-
-    def get_link_density(self, elem: Any) -> float:
-        link_chars = sum(
-            len(readability_clean(a.text_content() or ""))
-            * (IN_PAGE_LINK_WEIGHT if self._links_in_page(a.get("href")) else 1.0)
-            for a in elem.iter("a")
-        )
-        return link_chars / max(len(readability_clean(elem.text_content() or "")), 1)
-
-    def _links_in_page(self, href: str | None) -> bool:
-        if href is None:
-            return False
-        # readability-lxml has made links absolute: "#" is now the page's own URL.
-        target = href.split("#", 1)[0]
-        return not target or target == (self.url or "").split("#", 1)[0]
-
-    def select_best_candidate(self, candidates: dict[Any, dict[str, Any]]) -> Any:
-        best = super().select_best_candidate(candidates)
-        if best is None:
-            return None
-        last = best["content_score"]
-        floor = last / 3  # an ancestor scoring below this is a page wrapper
-        for ancestor in best["elem"].iterancestors():
-            if ancestor.tag in ("body", "html"):
-                break
-            if ancestor not in candidates:
-                continue
-            score = candidates[ancestor]["content_score"]
-            if score < floor:
-                break
-            if score > last:
-                return candidates[ancestor]
-            last = score
-        return best
+    return extract_generic(html, url)
 
 
 def _parse_page(html: str) -> lxml.html.HtmlElement | None:
-    try:
-        return lxml.html.document_fromstring(html)
-    except (etree.ParserError, ValueError):
-        return None
+    return parse_page(html)
 
 
 def _drop_selected(root: lxml.html.HtmlElement, selectors: tuple[str, ...]) -> None:

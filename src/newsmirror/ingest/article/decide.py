@@ -1,0 +1,179 @@
+"""Which of a page's blocks are the article, given trafilatura's and readability's votes.
+
+1. When the two agree on most of each other's text, the article is every block
+   either chose; when they do not, one of them missed it, and the one that found
+   more text is trusted.
+2. Blocks of a kind that is not article text go (kinds.py: comments, related links,
+   share bars, newsletter boxes, short captions, credits, author boxes, metadata,
+   ads; short lines of links; short lines that name themselves), unless that kind
+   holds much of the article: then it is how the page lays its article out.
+3. Short runs of blocks that only one extractor chose, far from the rest, go.
+4. The article's lead, named as one and left out by both, comes back.
+5. Headings after the last paragraph (the titles of related lists) go.
+
+The thresholds were set on the development parts of bench/extract.py's corpora.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lxml.html
+
+from .blocks import Block
+from .kinds import LEAD_WORDS, kind_of, text_kind
+
+WEAK_AGREEMENT = 0.5  # sharing less than this of the other's text: one of them missed it
+KIND_SCOPE = 0.4  # a container or kind holding more of the voted text is the article itself
+CAPTION_MAX = 80  # characters: a shorter caption credits or labels, a longer one describes
+LINK_LINE = 0.7  # link density of a short line that points elsewhere ("Read also: ...")
+LINK_LINE_CHARS = 200
+LINK_LINE_TAGS = frozenset(("p", "div", "h2", "h3", "h4", "h5", "h6"))  # not list items
+ISLAND_GAP = 400  # characters of dropped text that part two runs of kept blocks
+ISLAND_SHARE = 0.1  # a run with less than this share of the kept text is an island
+LEAD_REACH = 8  # blocks before the article's first paragraph where its lead may be
+LEAD_MIN = 40  # letters
+PROSE_CHARS = 100
+HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+
+
+@dataclass
+class Votes:
+    blocks: list[Block]
+    in_traf: set[int]  # block indexes trafilatura chose
+    in_read: set[int]  # block indexes readability chose
+
+
+def decide(votes: Votes) -> set[int]:
+    """The indexes of the blocks that make the article."""
+    blocks = votes.blocks
+    both = votes.in_traf & votes.in_read
+    t_len, r_len, b_len = (
+        sum(blocks[i].length for i in chosen) for chosen in (votes.in_traf, votes.in_read, both)
+    )
+    if b_len >= WEAK_AGREEMENT * t_len and b_len >= WEAK_AGREEMENT * r_len:
+        keep = votes.in_traf | votes.in_read
+    else:
+        keep = set(votes.in_traf if t_len >= r_len else votes.in_read)
+    if not keep:
+        return keep
+    kinds = block_kinds(blocks, keep)
+    keep = {i for i in keep if kinds[i] is None}
+    keep -= _islands(blocks, keep) - both
+    if keep:
+        keep |= _lead(blocks, keep, kinds)
+        keep -= _tail(blocks, keep)
+    return keep
+
+
+def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
+    """Each block's kind when it is not article text, else None.
+
+    A container's kind counts only below the article: a container holding more
+    than KIND_SCOPE of the voted text is the article's own ("post-content
+    related-enabled"), whatever its class says.
+    """
+    held: dict[lxml.html.HtmlElement, int] = {}
+    total = 0
+    for i in voted:
+        block = blocks[i]
+        total += block.length
+        for el in (block.element, *block.element.iterancestors()):
+            held[el] = held.get(el, 0) + block.length
+    limit = KIND_SCOPE * total
+    known: dict[lxml.html.HtmlElement, str | None] = {}
+    kinds: list[str | None] = []
+    for block in blocks:
+        found = "caption" if block.element.tag == "figcaption" else None
+        if found is None:
+            for el in (block.element, *block.element.iterancestors()):
+                if held.get(el, 0) > limit or el.tag in ("body", "html"):
+                    break
+                if el not in known:
+                    known[el] = kind_of(el)
+                if known[el] is not None:
+                    found = known[el]
+                    break
+        if found == "caption" and len(block.text) >= CAPTION_MAX:
+            found = None
+        elif found is None and _link_line(block):
+            found = "link-line"
+        elif found is None:
+            found = text_kind(block.text)
+        kinds.append(found)
+    # A kind that holds much of the voted text is how this page lays out its article
+    # (a slideshow of captions, a live ticker, a page of links), not something beside it.
+    by_kind: dict[str, int] = {}
+    for i in voted:
+        if (kind := kinds[i]) is not None:
+            by_kind[kind] = by_kind.get(kind, 0) + blocks[i].length
+    layout = {kind for kind, chars in by_kind.items() if chars > limit}
+    return [None if kind in layout else kind for kind in kinds]
+
+
+def _link_line(block: Block) -> bool:
+    return (
+        block.link_density >= LINK_LINE
+        and len(block.text) < LINK_LINE_CHARS
+        and block.element.tag in LINK_LINE_TAGS
+    )
+
+
+def _islands(blocks: list[Block], keep: set[int]) -> set[int]:
+    """Short runs of kept blocks far from the rest: a category link up in the header,
+    a teaser down in the footer."""
+    runs: list[list[int]] = []
+    gap = ISLAND_GAP + 1
+    for block in blocks:
+        if block.index in keep:
+            if gap > ISLAND_GAP:
+                runs.append([])
+            runs[-1].append(block.index)
+            gap = 0
+        else:
+            gap += len(block.text)
+    if len(runs) < 2:
+        return set()
+    sizes = [sum(len(blocks[i].text) for i in run) for run in runs]
+    total = sum(sizes)
+    return {
+        i for run, size in zip(runs, sizes, strict=True) if size < ISLAND_SHARE * total for i in run
+    }
+
+
+def _lead(blocks: list[Block], keep: set[int], kinds: list[str | None]) -> set[int]:
+    """The article's lead (standfirst) that both extractors left out: a block named
+    as one, shortly before the article's first paragraph."""
+    first = min((i for i in keep if blocks[i].element.tag not in HEADINGS), default=None)
+    if first is None:
+        return set()
+    found: set[int] = set()
+    reach = 0
+    for block in reversed(blocks[:first]):
+        if kinds[block.index] is not None:
+            continue  # page chrome between the lead and the body does not count
+        reach += 1
+        if reach > LEAD_REACH:
+            break
+        if block.index in keep or block.length < LEAD_MIN or block.link_density > 0.2:
+            continue
+        for el in (block.element, *block.element.iterancestors()):
+            if el.tag in ("body", "html", "article", "main"):
+                break
+            if LEAD_WORDS.search(f"{el.get('class', '')} {el.get('id', '')}"):
+                found.add(block.index)
+                break
+    return found
+
+
+def _tail(blocks: list[Block], keep: set[int]) -> set[int]:
+    """Headings after the article's last paragraph: the titles of what the page
+    adds below it ("More on this", "Other columns")."""
+    last = max((i for i in keep if _is_prose(blocks[i])), default=None)
+    if last is None:
+        return set()
+    return {i for i in keep if i > last and blocks[i].element.tag in HEADINGS}
+
+
+def _is_prose(block: Block) -> bool:
+    return len(block.text) >= PROSE_CHARS and block.link_density < 0.3

@@ -1,0 +1,132 @@
+"""Kinds of page elements that are not the article, named by what they are.
+
+`drop_page_chrome` removes, before any extractor runs, what is never article
+text: scripts, hidden elements, menus, form controls, cookie banners.
+`kind_of` names the kind of container an element is by its class or id words
+(comments, related links, share bars, newsletter boxes, captions, author boxes,
+post metadata, tables of contents, ads, sidebars); `text_kind` names a short line
+by its own words (a newsletter call, a photo credit, a bare date); `LEAD_WORDS`
+names an article's lead. The rules name a kind of element, never a site: per-site
+rules live in rules.py and are not used here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import lxml.html
+from lxml import etree
+
+NEVER_TEXT = ("script", "style", "noscript", "template", "link", "meta", "button",
+              "input", "select", "option", "textarea", "nav")  # fmt: skip
+_ROLES = frozenset(("navigation", "menu", "menubar", "search", "dialog", "alertdialog"))
+_HIDDEN_STYLE = re.compile(r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
+_CONSENT = re.compile(
+    r"(?:^|[\s_-])(?:cookies?|consent|gdpr|onetrust|didomi|usercentrics|cookiebot"
+    r"|cookie-?notice|cookie-?banner)(?:$|[\s_-])",
+    re.I,
+)
+_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden='true' or @role or @style]")
+
+
+def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
+    """Remove what no extractor should ever see as text (in place)."""
+    doomed = list(root.iter(*NEVER_TEXT, etree.Comment, etree.ProcessingInstruction))
+    for el in _MAYBE_HIDDEN(root):
+        style = el.get("style")
+        if (
+            el.get("hidden") is not None
+            or el.get("aria-hidden") == "true"
+            or el.get("role") in _ROLES
+            or (style and _HIDDEN_STYLE.search(style))
+        ):
+            doomed.append(el)
+    for el in root.iter():
+        classes, ident = el.get("class"), el.get("id")
+        if (classes or ident) and _CONSENT.search(f"{classes} {ident}"):
+            doomed.append(el)
+    for el in doomed:
+        if el.tag not in ("html", "body") and el.getparent() is not None:
+            el.drop_tree()
+
+
+# Class or id words of containers that hold no article text. A word matches where
+# it starts ("relatedPosts", "jp-relatedposts", "share-bar"); where two kinds
+# match, the one listed first wins.
+_KIND_WORDS = {
+    "comments": r"comment(?!ary)|kommentar|respond|disqus|discussion",
+    "related": r"related|recommend|read-?more|more-?(?:stories|articles|news)|also-?read"
+               r"|most-?(?:read|popular)|popular|top-?10|further-?read",
+    "share": r"share|sharing|sharedaddy|social|addthis|shariff|follow-?us",
+    "newsletter": r"newsletter|subscri|signup|sign-up|optin|opt-in|promo|paywall",
+    "caption": r"caption|bildunterschrift",
+    "credit": r"credit|copyright|photo-?info|image-?info",
+    "author": r"author-?(?:bio|box|info|description|profile)|about-?(?:the-?)?author|post-?author",
+    "meta": r"(?:entry|post|article|content)-?meta|byline|dateline|breadcrumb|tag-?list|tags"
+            r"|categor|post-?date|published|updated",
+    "toc": r"toc(?![a-z_])|table-?of-?contents",
+    "ads": r"ad(?:s|vert|vertisement|-?slot|-?container|-?unit)?(?![a-z])|anzeige|sponsor",
+    "sidebar": r"sidebar",
+}  # fmt: skip
+_KINDS = re.compile(
+    "|".join(rf"(?<![a-z])(?P<{kind}>{words})" for kind, words in _KIND_WORDS.items()), re.I
+)
+_KIND_ORDER = {kind: i for i, kind in enumerate(_KIND_WORDS)}
+# Class words that label a post's taxonomy (WordPress: "tag-social", "category-related",
+# "post-123"), not what the element is.
+_TAXONOMY = re.compile(r"^(?:(?:tag|category|categories|postid|format|status|type)-|post-\d)", re.I)
+
+# Class or id words of an article's lead (standfirst, deck, intro).
+LEAD_WORDS = re.compile(
+    r"(?<![a-z])(?:lead|intro|teaser-?text|abstract|excerpt|chapo|perex|standfirst|deck"
+    r"|sub-?headline|subtitle|summary|article-?description|einleitung)",
+    re.I,
+)
+
+
+def kind_of(el: lxml.html.HtmlElement) -> str | None:
+    """The kind an element's class or id names, if it names one."""
+    classes = el.get("class", "")
+    words = " ".join(w for w in classes.split() if not _TAXONOMY.match(w)) if classes else ""
+    words = f"{words} {el.get('id', '')}"
+    if len(words) < 3:
+        return None
+    found = None
+    for match in _KINDS.finditer(words):
+        kind = match.lastgroup
+        if kind is not None and (found is None or _KIND_ORDER[kind] < _KIND_ORDER[found]):
+            found = kind
+    return found
+
+
+# Short lines whose own words say what they are, in the languages of the corpora.
+TEXT_KIND_CHARS = 160
+_TEXT_KINDS = {
+    "newsletter": re.compile(
+        r"newsletter|subscri(?:be|ption)|abonn(?:ieren|iere|ez|er)\b|subskrypc|suscr[ií]b", re.I
+    ),
+    "credit": re.compile(
+        r"^\(?\s*(?:fotos?|photos?|bild|bilder|images?|quelle|source|credits?|copyright|©"
+        r"|titelbild|beitragsbild)\b|\b(?:foto|photo|bild)s?\s*:\s*$|^©",
+        re.I,
+    ),
+    # A date or time, alone or after a label ("Updated: 03.04.2020, 12:35").
+    "date": re.compile(
+        r"^(?:(?:stand|aktualisiert|publiziert|veröffentlicht|updated?|published|posted"
+        r"|release date|last modified|publié|mis à jour|publicado|actualizado|pubblicato"
+        r"|aggiornato)(?:\s+am|\s+on)?\s*:?\s*)?"
+        r"(?:\d{1,2}[./-]\s?\d{1,2}[./-]\s?\d{2,4}|\d{4}-\d{2}-\d{2})?"
+        r"(?:,?\s*\d{1,2}[:.]\d{2}(?:\s*(?:uhr|h|am|pm))?)?\s*$",
+        re.I,
+    ),
+}
+
+
+def text_kind(text: str) -> str | None:
+    """The kind a short line's own words name ("Foto: ...", "Subscribe to ...", a bare date)."""
+    if len(text) > TEXT_KIND_CHARS or not text.strip():
+        return None
+    for kind, pattern in _TEXT_KINDS.items():
+        if pattern.search(text):
+            return kind
+    return None
