@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
+from ..util.text import TOKEN_CJK, char_class
 from .rules import SiteRule
 
 # An article with more tokens (words, single CJK characters) than this is an
@@ -32,7 +33,7 @@ MAX_NOTICE_TOKENS = 80
 # longer than this is a page with content, even when the extractor found none.
 MAX_NOTICE_PAGE_TOKENS = 250
 
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
+_TOKEN = re.compile(rf"[{char_class(TOKEN_CJK)}]|[^\W_]+")  # as extraction counts tokens
 
 # Traditional -> simplified, for the characters of the notice phrases only, so
 # that one list of patterns covers both scripts.

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 from markupsafe import Markup, escape
 
 from ..archive.history import History, iter_histories, parse_iso
+from ..util.text import WIDE_CJK, char_class
 from .output import href, root_of
 
 WATCH_STRINGS: dict[str, dict[str, str]] = {
@@ -125,7 +126,7 @@ def revisions_rel(post_rel: str) -> str:
 
 # --- diffs ---------------------------------------------------------------------------------
 
-_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f"
+_CJK = char_class(WIDE_CJK)  # scripts without spaces: compared character by character
 _TOKENS = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+|\s+|[^\w\s]")
 
 
