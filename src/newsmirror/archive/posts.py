@@ -200,7 +200,7 @@ def _plain_roundtrips(document: str, expected: object) -> bool:
     # parser disagree on some edge cases (`[ x? ]`): plain only if both agree.
     try:
         return all(yaml.load(document, Loader=loader) == expected for loader in _LOADERS)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # "[[[[..." nests past PyYAML's recursion: quote it
         return False
 
 

@@ -42,7 +42,7 @@ import random
 import re
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from http import HTTPStatus
@@ -336,7 +336,9 @@ class Fetcher:
 
     `resolver` resolves names (default: aiohttp's threaded resolver, with
     `.invalid` names answered at once); tests pass their own to see what the
-    fetch policy does with an answer.
+    fetch policy does with an answer. `before_send(host_key)`, when given, is
+    awaited right before each request (every hop and retry) is sent, within
+    the limits: a re-check paces its requests per host there.
     """
 
     def __init__(
@@ -344,9 +346,11 @@ class Fetcher:
         settings: FetchSettings = FetchSettings(),  # noqa: B008
         *,
         resolver: AbstractResolver | None = None,
+        before_send: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self._resolver = resolver
+        self._before_send = before_send
         self._session: aiohttp.ClientSession | None = None
         self._public_session: aiohttp.ClientSession | None = None
         self._http_proxy: str | None = None
@@ -620,6 +624,8 @@ class Fetcher:
         queued_from = asyncio.get_running_loop().time()
         # Per-host first, so a busy host doesn't hold overall slots other hosts could use.
         async with per_host, self._overall:
+            if self._before_send is not None:
+                await self._before_send(host_key)
             if not state.clock_started and state.clock is not None:
                 state.clock_started = True
                 now = asyncio.get_running_loop().time()
