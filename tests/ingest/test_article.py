@@ -119,6 +119,21 @@ def test_kinds_are_named_by_class_words(classes: str, kind: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("element", "kind"),
+    [
+        ("<aside>x</aside>", "sidebar"),
+        ("<div role='complementary'>x</div>", "sidebar"),
+        ("<footer>x</footer>", "footer"),
+        ("<div role='contentinfo'>x</div>", "footer"),
+        ("<footer class='comment-list'>x</footer>", "comments"),  # class words come first
+        ("<section>x</section>", None),
+    ],
+)
+def test_kinds_of_html_elements_and_roles(element: str, kind: str | None) -> None:
+    assert kind_of(lxml.html.fragment_fromstring(element)) == kind
+
+
+@pytest.mark.parametrize(
     ("line", "kind"),
     [
         ("Foto: Hagen Immel", "credit"),
@@ -127,6 +142,12 @@ def test_kinds_are_named_by_class_words(classes: str, kind: str | None) -> None:
         ("Zum Newsletter anmelden", "newsletter"),
         ("27.01.2022", "date"),
         ("Updated: 03.04.2020, 12:35", "date"),
+        ("Premio Nobel de la Paz (REUTERS/Denis Balibouse)", "credit"),
+        ("Neue Seminare starten im März. (Quelle: Hume/Unsplash/DJV)", "credit"),
+        ("Der Vize René Klemmer. Foto: Hagen Immel", "credit"),
+        ("This entry was posted in News. Bookmark the permalink.", "meta"),
+        ("Dieser Eintrag wurde veröffentlicht in Podcast und verschlagwortet mit Berlin.", "meta"),
+        ("Either this (or/and that) was meant.", None),
         ("The photo shows the flooded town.", None),
         ("示例日报 2024年3月1日08:30", None),  # a Chinese byline stays (see test_extract.py)
         (SENTENCE, None),
@@ -159,15 +180,48 @@ def test_agreement_keeps_both_extractors_blocks_and_drops_kinds() -> None:
     assert not {link, share, heading} & keep
 
 
-def test_when_the_extractors_disagree_the_one_with_more_text_wins() -> None:
+def test_captions_between_paragraphs_stay_unless_they_credit() -> None:
+    body = _body(
+        "<article><figure><figcaption>The harbour before the storm</figcaption></figure>"
+        + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3))
+        + "<figure><figcaption>The flooded lower town on Wednesday</figcaption></figure>"
+        "<figure><figcaption>Photo: Jane Doe</figcaption></figure>"
+        + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3, 6))
+        + "</article>"
+    )  # fmt: skip
+    blocks = page_blocks(body)
+    every = {b.index for b in blocks}
+    kept = {blocks[i].text for i in decide(Votes(blocks, every, every))}
+    assert "The flooded lower town on Wednesday" in kept  # describes what the article shows
+    assert "Photo: Jane Doe" not in kept  # a credit
+    assert "The harbour before the storm" not in kept  # a short caption outside the text
+
+
+def test_a_title_only_one_extractor_took_goes() -> None:
+    body = _body(
+        "<h1>Example News</h1><article><h1>Storm floods the town</h1>"
+        + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(4))
+        + "</article>"
+    )  # fmt: skip
+    blocks = page_blocks(body)
+    site, title = blocks[0].index, blocks[1].index
+    text = {b.index for b in blocks[2:]}
+    assert decide(Votes(blocks, text | {site, title}, text | {title})) == text | {title}
+
+
+def test_when_the_extractors_disagree_each_keeps_its_part_and_far_teasers_go() -> None:
     body = _body(
         "<div><p>Short teaser of another article that one of them took.</p></div>"
-        + "".join(f"<p>{SENTENCE}</p>" for i in range(5))
+        + "".join(f"<p>Menu entry number {i} of the site, not article text.</p>" for i in range(12))
+        + "".join(f"<p>{SENTENCE} Part {i}.</p>" for i in range(6))
     )
     blocks = page_blocks(body)
-    article = {b.index for b in blocks[1:]}
-    assert decide(Votes(blocks, {0}, article)) == article
-    assert decide(Votes(blocks, article, {0})) == article
+    article = [b.index for b in blocks if "Part" in b.text]
+    first_half, second_half = set(article[:3]), set(article[3:])
+    # One found the first half of the article, the other the second half and a teaser
+    # far above it: the article is both halves, the teaser an island.
+    assert decide(Votes(blocks, first_half, second_half | {0})) == set(article)
+    assert decide(Votes(blocks, second_half | {0}, first_half)) == set(article)
 
 
 def test_extract_generic_on_a_news_page() -> None:
