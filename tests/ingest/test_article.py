@@ -98,6 +98,21 @@ def test_page_chrome_is_removed_before_extraction() -> None:
     assert " ".join(root.text_content().split()) == "Kept text."
 
 
+def test_an_article_only_in_noscript_is_kept_other_noscripts_go() -> None:
+    article = "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(4))
+    page = (
+        "<html><body><noscript><p>Please enable JavaScript.</p></noscript><div class='post'>"
+        f"<script type='text/template'>{article}</script><noscript>{article}</noscript>"
+        "</div></body></html>"
+    )
+    text = _text(extract_generic(page, URL))
+    assert text.count("The storm reached the coast") == 4
+    assert "JavaScript" not in text
+    # A copy of what the page shows anyway is not text twice.
+    shown = f"<html><body><article>{article}</article><noscript>{article}</noscript></body></html>"
+    assert _text(extract_generic(shown, URL)).count("The storm reached the coast") == 4
+
+
 @pytest.mark.parametrize(
     ("classes", "kind"),
     [

@@ -31,9 +31,18 @@ _CONSENT = re.compile(
 _MAYBE_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden='true' or @role or @style]")
 
 
+# A <noscript> holding this much text in paragraphs, found nowhere else on the page,
+# is the article of a page that writes it with a script (a blog template).
+NOSCRIPT_ARTICLE = 400
+
+
 def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
     """Remove what no extractor should ever see as text (in place)."""
     doomed = list(root.iter(*NEVER_TEXT, etree.Comment, etree.ProcessingInstruction))
+    unwrap = [el for el in root.iter("noscript") if _holds_article(el, root)]
+    doomed = [el for el in doomed if el not in unwrap]
+    for el in unwrap:
+        el.drop_tag()
     for el in _MAYBE_HIDDEN(root):
         style = el.get("style")
         if (
@@ -50,6 +59,19 @@ def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
     for el in doomed:
         if el.tag not in ("html", "body") and el.getparent() is not None:
             el.drop_tree()
+
+
+def _holds_article(noscript: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> bool:
+    paragraphs = [" ".join(p.text_content().split()) for p in noscript.iter("p")]
+    if len(paragraphs) < 2 or sum(map(len, paragraphs)) < NOSCRIPT_ARTICLE:
+        return False
+    longest = max(paragraphs, key=len)[:200]
+    outside = " ".join(
+        " ".join(p.text_content().split())
+        for p in root.iter("p")
+        if not any(a is noscript for a in p.iterancestors())
+    )
+    return longest not in outside
 
 
 # Class or id words of containers that hold no article text. A word matches where
