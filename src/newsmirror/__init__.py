@@ -37,6 +37,14 @@ _EXPORTS = {
     "find_feed": "newsmirror.ingest.discover:find_feed",
     "FoundFeed": "newsmirror.ingest.discover:FoundFeed",
     "extract_article": "newsmirror.ingest.extract:extract_article",
+    # watching the originals
+    "recheck": "newsmirror.ingest.recheck:recheck",
+    "RecheckOptions": "newsmirror.ingest.recheck:RecheckOptions",
+    "RecheckReport": "newsmirror.ingest.recheck_report:RecheckReport",
+    "RecheckEvent": "newsmirror.ingest.recheck_report:RecheckEvent",
+    "removal_notice": "newsmirror.ingest.notices:removal_notice",
+    "load_history": "newsmirror.archive.history:load_history",
+    "iter_histories": "newsmirror.archive.history:iter_histories",
     # the archive
     "load_settings": "newsmirror.archive.config:load_settings",
     "Settings": "newsmirror.archive.config:Settings",
@@ -105,6 +113,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # the same names, for type checkers and editors
     from .archive.config import Settings, load_settings
     from .archive.fsutil import ArchiveLock
+    from .archive.history import iter_histories, load_history
     from .archive.posts import render_post
     from .archive.remotes import PublishRemote, load_remotes
     from .archive.retention import apply_retention
@@ -118,9 +127,12 @@ if TYPE_CHECKING:  # the same names, for type checkers and editors
     )
     from .ingest.discover import FoundFeed, find_feed
     from .ingest.extract import extract_article
+    from .ingest.notices import removal_notice
     from .ingest.parse import parse_feed
     from .ingest.pipeline import RunOptions
     from .ingest.pipeline import run as mirror
+    from .ingest.recheck import RecheckOptions, recheck
+    from .ingest.recheck_report import RecheckEvent, RecheckReport
     from .ingest.report import FeedOutcome, RunReport
     from .models import (
         ConfigError,

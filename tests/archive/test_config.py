@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from newsmirror.archive.config import (
+    RECHECK_SETTINGS,
     SETTINGS,
     FetchSettings,
     ImageSettings,
+    RecheckSettings,
     ScheduleSettings,
     Settings,
     load_settings,
@@ -75,7 +77,7 @@ def test_every_setting_is_defined_once_with_help() -> None:
         assert d.help and d.kind in (str, int, float, bool), d
         assert d.default is None or isinstance(d.default, d.kind), d
     # Every field of the settings records is a setting (or a record of them).
-    records = {"fetch", "feed_defaults", "schedule", "images", "rules"}
+    records = {"fetch", "feed_defaults", "schedule", "images", "rules", "recheck"}
     fields = [f.name for f in dataclasses.fields(FetchSettings)]
     fields += [f.name for f in dataclasses.fields(ScheduleSettings)]
     fields += [f.name for f in dataclasses.fields(ImageSettings)]
@@ -85,6 +87,11 @@ def test_every_setting_is_defined_once_with_help() -> None:
     # `mirrors` is read from [[publish.remotes]] and [site] url, not set in [site].
     site_fields = {f.name for f in dataclasses.fields(SiteConfig)} - {"mirrors"}
     assert site_fields == {d.name for d in SITE_SETTINGS}
+    assert [f.name for f in dataclasses.fields(RecheckSettings)] == [
+        d.name for d in RECHECK_SETTINGS
+    ]
+    for d in RECHECK_SETTINGS:
+        assert d.help and isinstance(d.default, d.kind), d
 
 
 @pytest.mark.parametrize(

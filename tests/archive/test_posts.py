@@ -186,3 +186,11 @@ def test_link_target_cannot_open_liquid() -> None:
     body = post.text.split("\n---\n", 1)[1]
     assert "{%" not in body and "{{" not in body
     assert "(https://xn--fsqu00a.xn--0zwm56d/a?q=%7B%22#%7B%22)" in body
+
+
+def test_a_site_name_nesting_past_yamls_recursion_is_quoted() -> None:
+    # Found by test_hostile_content: PyYAML's pure-Python parser recursed once per "[".
+    from newsmirror.archive.posts import yaml_flow_list
+
+    name = "[" * 2000
+    assert yaml_flow_list(name) == f'[ "{name}" ]'

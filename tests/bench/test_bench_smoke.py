@@ -106,3 +106,23 @@ def test_generated_feed_is_realistic_rss() -> None:
     assert changed == [1]
     newest = etree.fromstring(feeds.bodies[1]).findtext("channel/item/link")
     assert newest == "http://127.0.0.1:1/a/1/p0--5.html"
+
+
+def test_the_recheck_bench_runs_and_counts(tmp_path: Path) -> None:
+    """bench/recheck.py on 3 hosts x 20 posts: every post checked, the 304s,
+    edits and suspected deletions it serves are found. No timings."""
+    out = tmp_path / "recheck.json"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "recheck.py"), "--hosts", "3", "--posts", "20",
+         "--rates", "50", "--rounds", "1", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["who"]: r for r in json.loads(out.read_text())["rows"]}
+    ours = rows["newsmirror"]
+    # 60 posts: k % 200 in (0, 1) -> 1 404 and 1 notice; k % 100 == 2 -> 1 edit;
+    # k % 100 in (3, 4, 5) -> 3 pages with the same text; 54 answer 304.
+    assert (ours["checked"], ours["failed"], ours["suspected"], ours["edited"]) == (60, 0, 2, 1)
+    assert ours["not_modified"] == 54 == ours["statuses"]["304"]
+    assert rows["floor"]["statuses"] == ours["statuses"] == {"200": 5, "304": 54, "404": 1}
+    assert "PASS  rate 50/s: every post checked" in proc.stdout

@@ -120,3 +120,15 @@ def test_sources_and_message() -> None:
     message = commit_message(many, 25)
     assert message.startswith("newsmirror: 25 new posts (site00 1,")
     assert message.endswith("+5 more sources)")
+
+
+def test_the_originals_history_is_published_and_the_state_database_is_not(repo: Path) -> None:
+    add_posts(repo, NYT)
+    history = repo / ".newsmirror" / "history" / "ab" / "abcdef.json"
+    history.parent.mkdir(parents=True)
+    history.write_text('{"format": 1, "events": []}\n', encoding="utf-8")
+    result = publish(repo, push=False)
+    assert result.committed
+    assert sorted(tree(repo)) == sorted(
+        ["subs.json", f"_posts/{NYT}", ".newsmirror/history/ab/abcdef.json"]
+    )

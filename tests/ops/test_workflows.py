@@ -62,7 +62,11 @@ def test_structure(workflows: dict[str, dict[Any, Any]]) -> None:
     assert ingest["permissions"] == {"contents": "write"}
     lines = run_lines(ingest)
     commands = [ln for ln in lines if ln.startswith("newsmirror ")]
-    assert commands == ["newsmirror run --archive . --only-due", "newsmirror publish --archive ."]
+    assert commands == [
+        "newsmirror run --archive . --only-due",
+        "newsmirror recheck --archive .",
+        "newsmirror publish --archive .",
+    ]
     assert any(ln.startswith("git config user.email") for ln in lines)
 
     pages = workflows["pages.yml"]
@@ -99,7 +103,7 @@ def test_commands_exist_and_parse(workflows: dict[str, dict[Any, Any]]) -> None:
             with pytest.raises(SystemExit) as exit_info:
                 main([argv[1], "--help"])
             assert exit_info.value.code == 0
-    assert seen == {"run", "publish", "build", "retention"}
+    assert seen == {"run", "recheck", "publish", "build", "retention"}
 
 
 def test_refuses_to_overwrite_without_force(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree
@@ -11,8 +12,10 @@ from xml.etree import ElementTree
 import pytest
 from test_site import GOLDEN, HOSTILE, SEED, make_archive
 
+from newsmirror.archive.postmarks import set_deleted, set_mark
 from newsmirror.site import init_jekyll
 from newsmirror.site.jekyll import JekyllInitError
+from newsmirror.site.reader import read_post
 
 JEKYLL = Path("/usr/bin/jekyll")
 
@@ -45,6 +48,10 @@ def test_jekyll_builds_the_sample_archive(tmp_path: Path) -> None:
         .replace("author: Name: With # colon, comma", 'author: "Name: With # colon, comma"')
         .replace("[ A, B: site ]", '[ "A, B: site" ]')
     )
+    # `recheck`'s optional marks (docs/format.md): Jekyll must ignore them.
+    marked = sorted((archive / "_posts").glob("*.md"))[0]
+    set_mark(marked, "edited", datetime(2026, 11, 29, 8, tzinfo=UTC))
+    set_deleted(marked, datetime(2026, 11, 30, 8, tzinfo=UTC))
     init_jekyll(archive)
     proc = subprocess.run([str(JEKYLL), "build", "--trace"], cwd=archive, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
@@ -54,6 +61,8 @@ def test_jekyll_builds_the_sample_archive(tmp_path: Path) -> None:
     pages = list((archive / "_site").rglob("*.html"))
     posts = [p for p in pages if p.parent.parent.parent.name.isdigit() or "20" in p.parts[-4]]
     assert (archive / "_site" / "feed.xml").is_file()
+    title = read_post(marked)[0].title
+    assert any(title in p.read_text(encoding="utf-8") for p in posts), "the marked post is built"
     hostile = next(p for p in pages if "back" in str(p)).read_text()
     assert "{{ liquid }}" in hostile  # Liquid in content is left alone
     # The permalink the config's comment describes: /YYYY/MM/DD/<slug>.html, the slug of

@@ -21,7 +21,7 @@ POSTS = sorted((SHARED / "golden").glob("**/*.md")) + sorted((SHARED / "seed").g
 scan = textutil._textscan
 
 # Characters where the rules differ: CJK ranges and their edges, kana, hangul,
-# bopomofo (outside the CJK class, yet indexed as CJK), fullwidth forms, the
+# bopomofo (outside the CJK class: a word, as search.js reads it), fullwidth forms, the
 # ideographic space, digits that are not decimal, ligatures, underscore, capitals
 # that lower-case to two characters, script-only characters of both Chinese scripts,
 # characters the simplified/traditional table folds (and ones it must not).

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..models import ConfigError, FeedOptions, setting
+from ..util.durations import parse_duration
 
 CONFIG_FILE = "newsmirror.toml"
 # Top-level tables newsmirror.toml may hold; anything else is a typo.
-KNOWN_TABLES = ("settings", "site", "feeds", "rules", "publish")
+KNOWN_TABLES = ("settings", "site", "feeds", "rules", "publish", "recheck")
 DEFAULT_USER_AGENT = "newsmirror/0.1 (+https://github.com/newsmirror/newsmirror)"
 
 
@@ -110,6 +111,55 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class RecheckSettings:
+    """How originals are re-checked (the `[recheck]` table; read by `ingest.recheck`)."""
+
+    schedule: str = setting(
+        "1h 6h 1d 3d 7d 30d",
+        "when a post's original is fetched again, after the post was written: durations"
+        " (90s, 30m, 1h, 2d) apart by spaces",
+    )
+    confirm_after: float = setting(
+        60.0,
+        "minutes at least between the two checks that confirm a deletion"
+        " (`recheck --confirm-after`)",
+        minimum=0,
+    )
+    max_per_run: int = setting(2000, "checks in one re-check; the rest wait for the next", minimum=1)
+    max_per_host: int = setting(200, "checks of one host in one re-check", minimum=1)
+    rate_per_host: float = setting(
+        1.0, "requests per second to one host, at most, one at a time", minimum=0.001
+    )
+    every: str = setting("30m", "how often `watch` re-checks: a duration, or off")
+    watch_feeds: bool = setting(
+        True, "note, during `run`, posts gone from a feed that still lists older items"
+    )
+
+    @property
+    def steps(self) -> tuple[float, ...]:
+        """The schedule in seconds, shortest first."""
+        return parse_schedule(self.schedule)
+
+    @property
+    def confirm_seconds(self) -> float:
+        return self.confirm_after * 60.0
+
+    @property
+    def every_seconds(self) -> float | None:
+        return None if self.every.strip().lower() == "off" else parse_duration(self.every)
+
+
+def parse_schedule(text: str, where: object = "[recheck] schedule") -> tuple[float, ...]:
+    """'1h 6h 1d' -> (3600.0, 21600.0, 86400.0); '0s' is allowed (at once)."""
+    steps = []
+    for part in text.replace(",", " ").split():
+        steps.append(0.0 if part in ("0", "0s", "0m", "0h") else parse_duration(part, name=where))
+    if not steps:
+        raise ConfigError(where, "needs at least one duration, like \"1h 1d 7d\"")
+    return tuple(sorted(steps))
+
+
+@dataclass(frozen=True)
 class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     feed_defaults: FeedOptions = field(default_factory=FeedOptions)
@@ -124,6 +174,7 @@ class Settings:
         minimum=1,
     )
     build: bool = setting(False, "build the site after every run (run, watch)")
+    recheck: RecheckSettings = field(default_factory=RecheckSettings)
 
 
 @dataclass(frozen=True)
@@ -213,6 +264,8 @@ SETTINGS: tuple[Definition, ...] = (
     + definitions("settings", "images", ImageSettings)
     + definitions("settings", "archive", Settings)
 )
+# The [recheck] table.
+RECHECK_SETTINGS: tuple[Definition, ...] = definitions("recheck", "recheck", RecheckSettings)
 # What a [[feeds]] entry may set besides site, url and category.
 FEED_OPTIONS: tuple[Definition, ...] = definitions("feeds", "feed", FeedOptions)
 
@@ -286,5 +339,17 @@ def load_settings(archive: Path, **overrides: Any) -> Settings:
         schedule=schedule,
         images=ImageSettings(**groups["images"]),
         rules=tuple(rules),
+        recheck=load_recheck(path, raw.get("recheck", {})),
         **groups["archive"],
     )
+
+
+def load_recheck(path: Path, table: Any) -> RecheckSettings:
+    """The `[recheck]` table, checked (its durations too)."""
+    if not isinstance(table, dict):
+        raise ConfigError(path, "[recheck] must be a table")
+    recheck = RecheckSettings(**check_table(path, "[recheck]", table, RECHECK_SETTINGS))
+    parse_schedule(recheck.schedule, f"{path}: [recheck] schedule")
+    if recheck.every.strip().lower() != "off":
+        parse_duration(recheck.every, name=f"{path}: [recheck] every")
+    return recheck

@@ -20,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from ..models import ContentMode, Entry, NewsmirrorError, Post
+from ..util.text import WIDE_CJK, in_ranges
 from ..util.urls import POST_LINK_SCHEMES, is_absolute_url, serialise_url
 from .dedupe import primary_key
 from .fsutil import atomic_write
@@ -199,7 +200,7 @@ def _plain_roundtrips(document: str, expected: object) -> bool:
     # parser disagree on some edge cases (`[ x? ]`): plain only if both agree.
     try:
         return all(yaml.load(document, Loader=loader) == expected for loader in _LOADERS)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):  # "[[[[..." nests past PyYAML's recursion: quote it
         return False
 
 
@@ -293,18 +294,7 @@ def _glues_words(before: str, after: str) -> bool:
         return False
     if before == ">" or after == "<":
         return False
-    return not (_is_cjk(before) or _is_cjk(after))
-
-
-def _is_cjk(char: str) -> bool:
-    code = ord(char)
-    return (
-        0x2E80 <= code <= 0x9FFF
-        or 0xF900 <= code <= 0xFAFF
-        or 0xFE30 <= code <= 0xFE4F
-        or 0xFF00 <= code <= 0xFFEF
-        or code >= 0x20000
-    )
+    return not (in_ranges(WIDE_CJK, before) or in_ranges(WIDE_CJK, after))
 
 
 _LIQUID_OPEN = re.compile(r"\{(?=[{%])")

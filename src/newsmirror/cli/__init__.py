@@ -14,7 +14,7 @@ import newsmirror
 
 from ..archive.fsutil import ArchiveLocked
 from ..models import NewsmirrorError
-from . import bundle, demo, digest, ops, run, site, subs
+from . import bundle, demo, digest, ops, recheck, run, site, subs
 from .common import (
     EXIT_CONFIG,
     EXIT_INTERRUPTED,
@@ -27,8 +27,9 @@ from .common import (
 )
 
 # In the order `newsmirror --help` lists them: a newcomer's order.
-REGISTER = (site.register_init, subs.register, run.register, site.register_build, ops.register,
-            bundle.register, digest.register, demo.register)  # fmt: skip
+REGISTER = (site.register_init, subs.register, run.register, recheck.register,
+            site.register_build, ops.register, bundle.register, digest.register,
+            demo.register)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,23 +39,8 @@ def _from_settings(name: str) -> str:
     return f"(default: [settings] {name}, else {value})"
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--content",
-        choices=("clean", "raw"),
-        help="clean: full text, sanitised; raw: the feed's content as given, only control "
-        "characters removed and lines joined (default: each feed's content option, else clean)",
-    )
-    p.add_argument(
-        "--fulltext",
-        choices=("auto", "always", "never"),
-        help="fetch article pages: auto (for summaries), always, never "
-        "(default: each feed's fulltext option, else auto)",
-    )
-    p.add_argument("--strict", action="store_true", help="exit 1 if any feed failed")
-    p.add_argument(
-        "--build", action="store_true", help="build the site after ingesting (setting: build)"
-    )
+def add_fetch_options(p: argparse.ArgumentParser, deadline: str) -> None:
+    """How requests are made (`settings_from_args` reads them)."""
     p.add_argument("--user-agent", help=f"User-Agent header {_from_settings('user_agent')}")
     p.add_argument("--proxy", help=f"http:// or socks5:// proxy {_from_settings('proxy')}")
     p.add_argument(
@@ -73,18 +58,38 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         "read_timeout, else 10 and 30)",
     )
     p.add_argument(
-        "--deadline",
-        type=float,
-        metavar="SECONDS",
-        help="the most time one feed may take: its fetch, retries and redirects included, "
-        "then its article pages and images. Items still waiting for those when it passes are "
-        "written with the feed's own content. Not counted: waiting for a connection slot, and "
-        f"waiting for earlier feeds (dedupe goes in subscription order) {_from_settings('deadline')}",
+        "--deadline", type=float, metavar="SECONDS", help=f"{deadline} {_from_settings('deadline')}"
     )
     p.add_argument(
         "--max-bytes",
         type=int,
         help=f"largest response body accepted, in bytes {_from_settings('max_bytes')}",
+    )
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--content",
+        choices=("clean", "raw"),
+        help="clean: full text, sanitised; raw: the feed's content as given, only control "
+        "characters removed and lines joined (default: each feed's content option, else clean)",
+    )
+    p.add_argument(
+        "--fulltext",
+        choices=("auto", "always", "never"),
+        help="fetch article pages: auto (for summaries), always, never "
+        "(default: each feed's fulltext option, else auto)",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 1 if any feed failed")
+    p.add_argument(
+        "--build", action="store_true", help="build the site after ingesting (setting: build)"
+    )
+    add_fetch_options(
+        p,
+        "the most time one feed may take: its fetch, retries and redirects included, "
+        "then its article pages and images. Items still waiting for those when it passes are "
+        "written with the feed's own content. Not counted: waiting for a connection slot, and "
+        "waiting for earlier feeds (dedupe goes in subscription order)",
     )
     p.add_argument("--only-due", action="store_true", help="skip feeds not due for a check")
     p.add_argument(

@@ -33,7 +33,6 @@ FAR_SHORTER = 0.7
 MIN_ARTICLE_CHARS = 20
 MIN_READABILITY_TOKENS = 100
 READABILITY_SHARE = 0.4
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
 _ELLIPSIS_END = re.compile(r"(…|\.\.\.|\[…\]|\[\.\.\.\]|……|…\s*\]|\(\.\.\.\)|（…）)\s*$")
 _READ_MORE = re.compile(
     r"^\W*(read\s+more|more|continue\s+reading|read\s+the\s+(full|rest)|full\s+(story|article)"

@@ -42,7 +42,7 @@ import random
 import re
 import socket
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC
 from http import HTTPStatus
@@ -56,6 +56,7 @@ from yarl import URL
 
 from ..archive.config import FetchSettings
 from ..models import FetchResult
+from ..util.text import one_line
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml,"
@@ -71,6 +72,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _RETRY_STATUS = frozenset({408, 429})
 _CHUNK = 64 * 1024
+REASON_CHARS = 120  # a failure reason quoted from a library, in one line
 
 
 class _Failure(Exception):
@@ -280,9 +282,9 @@ def _describe(err: BaseException, settings: FetchSettings) -> tuple[str, bool]:
     if isinstance(err, ProxyTimeoutError):
         return f"timed out after {settings.connect_timeout:g}s connecting to proxy", True
     if isinstance(err, ProxyConnectionError):
-        return f"cannot connect to proxy: {_one_line(err)}", True
+        return f"cannot connect to proxy: {one_line(err, REASON_CHARS)}", True
     if isinstance(err, ProxyError):
-        return f"proxy refused: {_one_line(err)}", False
+        return f"proxy refused: {one_line(err, REASON_CHARS)}", False
     if isinstance(err, aiohttp.ClientConnectorDNSError):
         if isinstance(err.os_error, RefusedAddress):
             return f"refused: {err.os_error}", False
@@ -302,10 +304,10 @@ def _describe(err: BaseException, settings: FetchSettings) -> tuple[str, bool]:
         return f"proxy refused: {status_text(err.status, err.message)}", False
     if isinstance(err, aiohttp.ClientResponseError):
         # aiohttp's parser rejected the response (bad headers, bad chunking...).
-        return f"malformed response: {_one_line(err.message)}", False
+        return f"malformed response: {one_line(err.message, REASON_CHARS)}", False
     if isinstance(err, aiohttp.ClientConnectionError | OSError):
-        return f"connection error: {_one_line(err)}", True
-    return f"{type(err).__name__}: {_one_line(err)}", False
+        return f"connection error: {one_line(err, REASON_CHARS)}", True
+    return f"{type(err).__name__}: {one_line(err, REASON_CHARS)}", False
 
 
 def _unreachable(err: BaseException) -> bool:
@@ -318,10 +320,6 @@ def _unreachable(err: BaseException) -> bool:
 
 def _host_key(url: URL) -> str:
     return f"{url.host}:{url.port}"
-
-
-def _one_line(err: BaseException, limit: int = 120) -> str:
-    return " ".join(str(err).split())[:limit] or type(err).__name__
 
 
 def _env_socks_proxy() -> str | None:
@@ -338,7 +336,9 @@ class Fetcher:
 
     `resolver` resolves names (default: aiohttp's threaded resolver, with
     `.invalid` names answered at once); tests pass their own to see what the
-    fetch policy does with an answer.
+    fetch policy does with an answer. `before_send(host_key)`, when given, is
+    awaited right before each request (every hop and retry) is sent, within
+    the limits: a re-check paces its requests per host there.
     """
 
     def __init__(
@@ -346,9 +346,11 @@ class Fetcher:
         settings: FetchSettings = FetchSettings(),  # noqa: B008
         *,
         resolver: AbstractResolver | None = None,
+        before_send: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self._resolver = resolver
+        self._before_send = before_send
         self._session: aiohttp.ClientSession | None = None
         self._public_session: aiohttp.ClientSession | None = None
         self._http_proxy: str | None = None
@@ -622,6 +624,8 @@ class Fetcher:
         queued_from = asyncio.get_running_loop().time()
         # Per-host first, so a busy host doesn't hold overall slots other hosts could use.
         async with per_host, self._overall:
+            if self._before_send is not None:
+                await self._before_send(host_key)
             if not state.clock_started and state.clock is not None:
                 state.clock_started = True
                 now = asyncio.get_running_loop().time()

@@ -22,6 +22,7 @@ from lxml import etree
 
 from ..models import Enclosure, Entry, FeedError, ParsedFeed
 from ..util import charsets
+from ..util.text import one_line
 from ..util.urls import POST_LINK_SCHEMES, serialise_url
 from .dates import parse_date
 from .feedlinks import linked_feeds
@@ -62,7 +63,7 @@ def parse_feed(
         raise
     except (ValueError, UnicodeError, LookupError) as error:
         # Odd bytes in an encoding declaration, unencodable character references...
-        raise FeedError(f"{url}: unreadable document: {_one_line(error)}") from None
+        raise FeedError(f"{url}: unreadable document: {one_line(error)}") from None
 
 
 def _parse_feed(body: bytes, *, url: str, content_type: str | None, fast_path: bool) -> ParsedFeed:
@@ -79,7 +80,7 @@ def _parse_feed(body: bytes, *, url: str, content_type: str | None, fast_path: b
     result, warnings, document = _feedparser_document(body, content_type=content_type)
     _check_is_feed(result, body, url)
     if result.get("bozo") and result.get("bozo_exception") is not None:
-        warnings.append(f"recovered: {_one_line(result['bozo_exception'])}")
+        warnings.append(f"recovered: {one_line(result['bozo_exception'])}")
     is_atom = str(result.get("version", "")).startswith("atom")
     raw_entries = result.get("entries", [])
     return _build_feed(
@@ -119,7 +120,7 @@ def _build_feed(
         try:
             entry = _map_entry(raw_entry, url=url, is_atom=is_atom, item=item)
         except Exception as error:  # one broken item must not lose the others
-            parsed.item_errors.append(f"{url}: {_item_name(raw_entry, index)}: {_one_line(error)}")
+            parsed.item_errors.append(f"{url}: {_item_name(raw_entry, index)}: {one_line(error)}")
             continue
         parsed.entries.append(entry)
         dates = item.dates if item is not None else _feedparser_dates(raw_entry)
@@ -244,7 +245,7 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
     try:
         document = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as error:
-        raise FeedError(f"{url}: not a feed: invalid JSON ({_one_line(error)})") from None
+        raise FeedError(f"{url}: not a feed: invalid JSON ({one_line(error)})") from None
     if not isinstance(document, dict) or not (
         "jsonfeed.org" in str(document.get("version", ""))
         or isinstance(document.get("items"), list)
@@ -261,7 +262,7 @@ def parse_json_feed(body: bytes, *, url: str) -> ParsedFeed:
         except Exception as error:  # one broken item must not lose the others
             name = item.get("title") if isinstance(item, dict) else None
             label = f"item {index + 1}" + (f" {name!r}" if name else "")
-            parsed.item_errors.append(f"{url}: {label}: {_one_line(error)}")
+            parsed.item_errors.append(f"{url}: {label}: {one_line(error)}")
     return parsed
 
 
@@ -304,7 +305,7 @@ def _check_is_feed(result: Mapping[str, Any], body: bytes, url: str) -> None:
         return
     exception = result.get("bozo_exception")
     if exception is not None and not _document_head(body).lstrip().startswith(b"<"):
-        raise FeedError(f"{url}: not a feed: {_one_line(exception)}")
+        raise FeedError(f"{url}: not a feed: {one_line(exception)}")
     raise FeedError(f"{url}: not a feed: XML without items or channel")
 
 
@@ -572,8 +573,3 @@ def _str_or_none(value: Any) -> str | None:
 def _item_name(raw: Mapping[str, Any], index: int) -> str:
     title = raw.get("title") if hasattr(raw, "get") else None
     return f"item {index + 1}" + (f" {str(title)[:80]!r}" if title else "")
-
-
-def _one_line(error: object) -> str:
-    text = " ".join(str(error).split()) or type(error).__name__
-    return text[:300]

@@ -50,7 +50,8 @@ from . import schedule
 from .extract import PAGE_ACCEPT, fulltext_for
 from .fetch import Fetcher
 from .images import ImageStore
-from .prepare import PreparedItem, Workers
+from .prepare import PreparedFeed, PreparedItem, Workers
+from .recheck import note_dropped
 from .report import FeedOutcome, ImageTally, RunReport
 from .rules import RuleSet, load_rules
 
@@ -335,6 +336,7 @@ class _Mirror:
         state.ttl_minutes = parsed.ttl_minutes
         outcome.items = len(parsed.entries)
         state.last_items = len(parsed.entries) + len(parsed.item_errors)
+        self._note_dropped(sub, prepared, outcome)
         usable: list[PreparedItem] = []
         for item in prepared.items:
             if item.error or not item.keys:
@@ -431,6 +433,24 @@ class _Mirror:
             ).filename
         except (NewsmirrorError, ValueError):
             return ""  # the item will fail again, and be reported, when rendered
+
+    def _note_dropped(self, sub: Subscription, prepared: PreparedFeed, outcome: FeedOutcome) -> None:
+        """Earlier posts gone from the feed's listing (recheck.note_dropped)."""
+        if not self.settings.recheck.watch_feeds:
+            return
+        listed = [
+            (item.keys or [], item.entry.published.timestamp() if item.entry.published else None)
+            for item in prepared.items
+        ]
+        try:
+            events = note_dropped(
+                self.archive, self.store, self.settings.recheck, sub.url, listed, time.time()
+            )
+        except NewsmirrorError as e:  # a broken history file: the feed itself is fine
+            outcome.warnings.append(f"posts dropped from the feed not noted: {e}")
+            return
+        outcome.dropped = len(events)
+        outcome.warnings.extend(f"dropped from the feed: {e.post}" for e in events)
 
     async def _write(
         self, batch: list[tuple[PreparedItem, Entry, Post, Claim]], outcome: FeedOutcome

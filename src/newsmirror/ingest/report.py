@@ -60,6 +60,7 @@ class FeedOutcome:
     cache_seconds: float | None = None  # the server's Cache-Control max-age / Expires hint
     retry_after: float | None = None  # seconds the server asked us to wait (429/503)
     images: ImageTally = field(default_factory=ImageTally)
+    dropped: int = 0  # earlier posts no longer in the feed, which lists older items
 
 
 @dataclass
@@ -131,12 +132,17 @@ class RunReport:
 
     def write_json(self, folder: Path) -> Path:
         """Write `run-<UTC time>.json` and `last-run.json` into `folder`."""
-        stamp = datetime.fromtimestamp(self.started, UTC).strftime("%Y%m%dT%H%M%SZ")
-        text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2)
-        path = folder / f"run-{stamp}.json"
-        atomic_write(path, text)
-        atomic_write(folder / "last-run.json", text)
-        return path
+        return write_report(folder, "run", self.started, self.to_dict())
+
+
+def write_report(folder: Path, kind: str, started: float, data: dict) -> Path:
+    """Write `<kind>-<UTC time>.json` and `last-<kind>.json` into `folder`."""
+    stamp = datetime.fromtimestamp(started, UTC).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    path = folder / f"{kind}-{stamp}.json"
+    atomic_write(path, text)
+    atomic_write(folder / f"last-{kind}.json", text)
+    return path
 
 
 def outcome_line(outcome: FeedOutcome) -> str:

@@ -5,6 +5,10 @@ Shipped rules live in `rules/sites.toml`; users add or override rules in
 `newsmirror.toml` as `[[rules]]` tables. A rule for `cna.com.tw` also applies to
 `www.cna.com.tw` (parent-domain match); the most specific host wins, and a user
 rule replaces a shipped rule for the same host.
+
+`removed_text` and `removed_selector` tell the site's removal notice (the page
+it serves in place of a deleted or censored article) apart from an article:
+see `notices.py`, which also knows the generic notices.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from cssselect import GenericTranslator, SelectorError
 from ..models import ConfigError, FulltextMode
 
 USER_CONFIG = "newsmirror.toml"
-_RULE_KEYS = {"host", "keep", "drop", "fulltext"}
+_RULE_KEYS = {"host", "keep", "drop", "fulltext", "removed_text", "removed_selector"}
 _FULLTEXT_MODES: tuple[str, ...] = get_args(FulltextMode)
 
 
@@ -30,6 +34,8 @@ class SiteRule:
     keep: tuple[str, ...] = ()
     drop: tuple[str, ...] = ()
     fulltext: FulltextMode | None = None
+    removed_text: tuple[str, ...] = ()  # phrases of the site's removal notice
+    removed_selector: tuple[str, ...] = ()  # elements only its notice page has
 
 
 class RuleSet:
@@ -82,7 +88,8 @@ def _parse_rule(item: Any, source: str, n: int) -> SiteRule:
         raise fail("must be a table with host, keep, drop, fulltext")
     unknown = sorted(set(item) - _RULE_KEYS)
     if unknown:
-        raise fail(f"unknown key {unknown[0]!r} (allowed: host, keep, drop, fulltext)")
+        allowed = ", ".join(sorted(_RULE_KEYS))
+        raise fail(f"unknown key {unknown[0]!r} (allowed: {allowed})")
     host = item.get("host")
     if not isinstance(host, str) or not host.strip():
         raise fail("host must be a non-empty string such as 'cna.com.tw'")
@@ -97,7 +104,17 @@ def _parse_rule(item: Any, source: str, n: int) -> SiteRule:
         keep=_selectors(item.get("keep", []), "keep", fail),
         drop=_selectors(item.get("drop", []), "drop", fail),
         fulltext=fulltext,
+        removed_text=_phrases(item.get("removed_text", []), fail),
+        removed_selector=_selectors(item.get("removed_selector", []), "removed_selector", fail),
     )
+
+
+def _phrases(value: Any, fail: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(s, str) and s.strip() for s in value):
+        raise fail("removed_text must be a list of non-empty phrases")
+    return tuple(s.strip() for s in value)
 
 
 def _selectors(value: Any, key: str, fail: Any) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..archive.config import FEED_OPTIONS, SETTINGS, Definition, toml_value
+from ..archive.config import FEED_OPTIONS, RECHECK_SETTINGS, SETTINGS, Definition, toml_value
 from ..archive.fsutil import atomic_write
 from ..site.config import DEFAULT_TITLE, SITE_SETTINGS
 
@@ -57,6 +57,9 @@ def config_template(title: str = DEFAULT_TITLE) -> str:
         lines += ["", f"# ---- {GROUP_TITLES[group].split(' (')[0].lower()} ----"]
         for d in (d for d in SETTINGS if d.group == group):
             lines += ["", *_commented(d)]
+    lines += ["", "[recheck]", "# Re-checking the originals of recent posts (`newsmirror recheck`, `watch`)."]
+    for d in RECHECK_SETTINGS:
+        lines += ["", *_commented(d)]
     lines += ["", "[site]"]
     for d in SITE_SETTINGS:
         if d.name == "title":
@@ -112,7 +115,7 @@ def configuration_markdown() -> str:
         '  `"category"` (the OPML folder; `/` nests folders). Two entries for one feed',
         "  (the same URL, up to scheme and host case, default port and fragment) are an",
         "  error naming both. Feeds that share a site name share one source page.",
-        "- `newsmirror.toml`: the settings below, in `[settings]` and `[site]`, and",
+        "- `newsmirror.toml`: the settings below, in `[settings]`, `[recheck]` and `[site]`, and",
         "  `[[feeds]]` and `[[rules]]` tables.",
         "",
         "Command-line options of `run` (`--concurrency`, `--timeout`, ...) override",
@@ -123,6 +126,7 @@ def configuration_markdown() -> str:
     for group in GROUPS:
         out += ["", f"### {GROUP_TITLES[group]}", ""]
         out += _table([d for d in SETTINGS if d.group == group])
+    out += _recheck_section()
     out += ["", "## `[site]`", ""]
     out += _table(list(SITE_SETTINGS))
     out += [
@@ -142,7 +146,9 @@ def configuration_markdown() -> str:
         "Per-site rules for full text, added to (or replacing, for the same host) the",
         "rules shipped in `src/newsmirror/ingest/rules/sites.toml`: `host` (also matches",
         "its subdomains), `keep` (CSS selectors of the article body), `drop` (selectors",
-        "of page chrome to remove) and `fulltext` (auto | always | never).",
+        "of page chrome to remove), `fulltext` (auto | always | never), and for",
+        "`recheck`, `removed_text` (phrases of the site's removal notice) and",
+        "`removed_selector` (elements only its notice page has).",
         "",
         "## `[[publish.remotes]]`",
         "",
@@ -166,6 +172,19 @@ def configuration_markdown() -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _recheck_section() -> list[str]:
+    return [
+        "",
+        "## `[recheck]`",
+        "",
+        "Re-checking the originals of recent posts (`newsmirror recheck`, also run by",
+        "`watch` and the GitHub Actions workflow): deleted, edited, back, dropped from",
+        "the feed. `recheck --confirm-after` overrides `confirm_after`.",
+        "",
+        *_table(list(RECHECK_SETTINGS)),
+    ]
 
 
 def _table(defs: list[Definition]) -> list[str]:

@@ -1,8 +1,9 @@
 """`newsmirror publish`: commit what runs added to the archive, then push.
 
-Only the archive's content is committed: `_posts/`, `archived/`, `assets/`
-and the subscription and config files. The state database (`.newsmirror/`)
-is not: it changes on every run, and a binary file committed every half hour
+Only the archive's content is committed: `_posts/`, `archived/`, `assets/`,
+the originals' history (`.newsmirror/history/`: events and text versions, one
+small JSON file per watched post) and the subscription and config files. The
+state database (`.newsmirror/state.db`) is not: it changes on every run, and a binary file committed every half hour
 bloats a repository for ever. On GitHub Actions the workflow keeps it with
 actions/cache instead; if that cache is ever lost, the first run rebuilds
 the dedupe keys from `_posts/`, `archived/` and `allurls.dat`, so nothing is
@@ -33,7 +34,10 @@ from ..archive.fsutil import ArchiveLock
 from ..archive.remotes import PublishRemote, load_remotes, without_userinfo
 from ..models import NewsmirrorError
 
-PUBLISHED_PATHS = ("_posts", "archived", "assets", "subs.json", "allurls.dat", "newsmirror.toml")
+PUBLISHED_PATHS = (
+    "_posts", "archived", "assets", ".newsmirror/history", "subs.json", "allurls.dat",
+    "newsmirror.toml",
+)  # fmt: skip
 MAX_SOURCES_IN_MESSAGE = 20
 _TAGS_LINE = re.compile(r"^tags:\s*\[\s*(.*?)\s*\]\s*$", re.MULTILINE)
 

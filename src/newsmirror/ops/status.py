@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from ..archive.history import iso_time
+from ..archive.originals import Original, Originals
 from ..archive.store import FeedState, Store
 from ..archive.subscriptions import load_subscriptions
 from ..models import ConfigError
@@ -30,6 +32,13 @@ class FeedHealth:
     posts_7d: int  # posts written in the last 7 days (by fetch time, not by item date)
     posts_30d: int
     next_check: float | None
+    # What re-checking the originals found (`newsmirror recheck`): posts whose
+    # original is deleted now, was edited, came back, or left the feed.
+    deleted: int = 0
+    edited: int = 0
+    back: int = 0
+    dropped: int = 0
+    originals: dict[str, list[dict[str, object]]] = field(default_factory=dict)
 
     @property
     def broken(self) -> bool:
@@ -47,9 +56,12 @@ def feed_health(archive: Path, *, now: float | None = None) -> list[FeedHealth]:
     db = archive / STATE_DB
     states: dict[str, FeedState] = {}
     store = Store.open(archive) if db.is_file() else None
+    watched: dict[str, list[Original]] = {}
     try:
         if store is not None:
             states = {s.url: s for s in store.feeds()}
+            for row in Originals(store).all():
+                watched.setdefault(row.feed, []).append(row)
         for url in [*subs, *(u for u in states if u not in subs)]:
             sub = subs.get(url)
             st = states.get(url) or FeedState(url=url, site=sub.site if sub else url)
@@ -64,6 +76,7 @@ def feed_health(archive: Path, *, now: float | None = None) -> list[FeedHealth]:
                     posts_7d=store.post_counts(url, now - 7 * DAY) if store else 0,
                     posts_30d=store.post_counts(url, now - 30 * DAY) if store else 0,
                     next_check=None if st.dead else st.next_check,
+                    **originals_found(watched.get(url, [])),
                 )
             )
     finally:
@@ -71,6 +84,26 @@ def feed_health(archive: Path, *, now: float | None = None) -> list[FeedHealth]:
             store.close()
     rows.sort(key=lambda r: (_ORDER[r.state], -r.failures, r.site.casefold(), r.url))
     return rows
+
+
+def originals_found(rows: list[Original]) -> dict[str, object]:
+    """The FeedHealth fields for a feed's watched originals: counts and lists."""
+
+    def listed(kind: str, chosen: list[tuple[Original, float | None]]) -> list[dict[str, object]]:
+        return [
+            {"post": r.post, "link": r.link, "time": iso_time(when) if when else None,
+             **({"edits": r.edits} if kind == "edited" else {})}
+            for r, when in sorted(chosen, key=lambda c: -(c[1] or 0))
+        ]  # fmt: skip
+
+    found = {
+        "deleted": [(r, r.deleted_at) for r in rows if r.state == "deleted"],
+        "edited": [(r, r.last_edit) for r in rows if r.edits],
+        "back": [(r, r.last_back) for r in rows if r.returns],
+        "dropped": [(r, r.dropped_at) for r in rows if r.dropped_at],
+    }
+    lists = {kind: listed(kind, chosen) for kind, chosen in found.items()}
+    return {**{kind: len(items) for kind, items in lists.items()}, "originals": lists}
 
 
 def _subscriptions(archive: Path) -> list:
@@ -148,7 +181,8 @@ def _span(seconds: float) -> str:
 
 
 COLUMNS = (
-    "state", "site", "last success", "failures", "new 7d", "new 30d", "next check", "last error",
+    "state", "site", "last success", "failures", "new 7d", "new 30d", "next check",
+    "deleted", "edited", "back", "last error",
 )  # fmt: skip
 
 
@@ -162,6 +196,9 @@ def table_rows(rows: list[FeedHealth], now: float) -> list[tuple[str, ...]]:
             str(r.posts_7d),
             str(r.posts_30d),
             _when(r.next_check, now),
+            str(r.deleted),
+            str(r.edited),
+            str(r.back),
             r.last_error or "",
         )
         for r in rows
@@ -183,10 +220,11 @@ def print_rich(rows: list[FeedHealth], *, now: float | None = None) -> None:
     now = time.time() if now is None else now
     table = Table(
         title=f"{plural(len(rows), 'feed')}, {sum(r.broken for r in rows)} broken",
-        caption="new 7d, new 30d: posts written in the last 7 and 30 days",
+        caption="new 7d, new 30d: posts written in the last 7 and 30 days; deleted, edited,"
+        " back: posts whose original `recheck` found deleted now, edited, come back",
     )
     for col in COLUMNS:
-        numeric = col in ("failures", "new 7d", "new 30d")
+        numeric = col in ("failures", "new 7d", "new 30d", "deleted", "edited", "back")
         table.add_column(col, overflow="fold", justify="right" if numeric else "left")
     colour = {"dead": "red", "failing": "yellow", "rejecting": "yellow", "disabled": "dim"}
     for r, cells in zip(rows, table_rows(rows, now), strict=True):

@@ -1,7 +1,8 @@
 """`newsmirror watch`: ingest (and build) in a loop, until SIGTERM or SIGINT.
 
 Each tick runs the pipeline over the feeds that are due (each feed has its
-own next check, see schedule.py). A failed tick is logged and the loop goes
+own next check, see schedule.py), then, every `[recheck] every` (30 min by
+default), re-checks the originals that are due (ingest/recheck.py). A failed tick is logged and the loop goes
 on. A stop signal lets the loop end cleanly: between ticks at once; during a
 run, the run is cancelled at its next await point. Every post write is
 atomic and an item is recorded only once its file is on disk, so a
@@ -20,10 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
 
-from ..archive.config import load_settings
+from ..archive.config import Settings, load_settings
 from ..archive.fsutil import ArchiveLock, ArchiveLocked
 from ..archive.retention import apply_retention
 from ..ingest.pipeline import RunOptions, run
+from ..ingest.recheck import recheck
 from ..ingest.report import FeedOutcome, RunReport, outcome_line
 from ..models import NewsmirrorError
 from ..site.build import build_site
@@ -94,11 +96,12 @@ def watch(
     after each tick; `max_runs` bounds the loop (for tests and cron-like use)."""
     stop = stop_event or threading.Event()
     stopper = _Stopper(stop)
+    rechecked = _LastRecheck()
     runs = 0
     with stopper.installed():
         while not stop.is_set() and (max_runs is None or runs < max_runs):
             runs += 1
-            report = _tick(archive, stopper)
+            report = _tick(archive, stopper, rechecked)
             if once_hook is not None:
                 once_hook(runs, report)
             if stop.is_set() or (max_runs is not None and runs >= max_runs):
@@ -108,7 +111,21 @@ def watch(
     return runs
 
 
-def _tick(archive: Path, stopper: _Stopper) -> RunReport | None:
+class _LastRecheck:
+    """When this loop last re-checked the originals (monotonic seconds)."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def due(self, every: float | None) -> bool:
+        now = time.monotonic()
+        if every is None or (self.at is not None and now - self.at < every):
+            return False
+        self.at = now
+        return True
+
+
+def _tick(archive: Path, stopper: _Stopper, rechecked: _LastRecheck) -> RunReport | None:
     """One run (and build). Never raises, except for a stop request."""
     def on_feed(outcome: FeedOutcome) -> None:
         level = logging.WARNING if outcome.status == "failed" else logging.DEBUG
@@ -138,6 +155,8 @@ def _tick(archive: Path, stopper: _Stopper) -> RunReport | None:
     log.info(report.summary_line())
     if settings.retention_days and not stopper.stop.is_set():
         _retain(archive, settings.retention_days)
+    if not stopper.stop.is_set() and rechecked.due(settings.recheck.every_seconds):
+        _recheck(archive, settings, stopper)
     if settings.build and not stopper.stop.is_set():
         _build(archive)
     return report
@@ -151,6 +170,33 @@ def _retain(archive: Path, days: int) -> None:
         return
     if moved:
         log.info("retention: moved %d posts to archived/", len(moved))
+
+
+def _recheck(archive: Path, settings: Settings, stopper: _Stopper) -> None:
+    """Re-check the originals that are due. Never raises, except for a stop request."""
+    try:
+        with stopper.running():
+            report = recheck(archive, settings=settings)
+    except KeyboardInterrupt:
+        stopper.stop.set()
+        log.info("recheck cancelled by a stop request")
+        return
+    except ArchiveLocked as e:
+        log.warning("skipping this recheck: %s", e)
+        return
+    except NewsmirrorError as e:
+        log.error("recheck failed: %s", e)
+        return
+    except Exception as e:  # an unattended loop must outlive a bug in one recheck
+        log.exception("recheck failed with an internal error: %s: %s", type(e).__name__, e)
+        return
+    for event in report.events:
+        log.info(event.line())
+    try:
+        report.write_json(archive / ".newsmirror" / "reports")
+    except OSError as e:
+        log.error("could not write the recheck report: %s", e)
+    log.info(report.summary_line())
 
 
 def _build(archive: Path) -> None:

@@ -91,6 +91,8 @@ jobs:
     + """\
       - name: Fetch the feeds that are due
         run: newsmirror run --archive . --only-due
+      - name: Re-check the originals that are due (deleted, edited, back)
+        run: newsmirror recheck --archive .
       - name: Commit and push new posts (only when something changed)
         run: |
 """
@@ -122,7 +124,7 @@ name: pages
 on:
   push:
     branches: [main]
-    paths: ["_posts/**", "archived/**", "newsmirror.toml"]
+    paths: ["_posts/**", "archived/**", ".newsmirror/history/**", "newsmirror.toml"]
   # Pushes made with GITHUB_TOKEN start no workflows, so follow ingest directly.
   workflow_run:
     workflows: [ingest]

@@ -66,21 +66,14 @@ fold_in_place(Py_UCS4 *text, Py_ssize_t n)
     }
 }
 
-/* textutil._CJK: the character class of CJK runs. */
+/* util/text.py's SEARCH_CJK (tests/util/test_text.py checks this copy): the
+ * character class of CJK runs, which are indexed by two-character terms. */
 static int
 in_cjk_class(Py_UCS4 c)
 {
-    return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) ||
+    return (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) ||
            (c >= 0xf900 && c <= 0xfaff) || (c >= 0x3040 && c <= 0x30ff) ||
            (c >= 0xac00 && c <= 0xd7af);
-}
-
-/* textutil._is_cjk: a run starting with such a character is indexed by bigrams. */
-static int
-starts_cjk_run(Py_UCS4 c)
-{
-    return (c >= 0x3040 && c <= 0xd7af) || (c >= 0x3400 && c <= 0x4dbf) ||
-           (c >= 0xf900 && c <= 0xfaff);
 }
 
 /* The regex class [^\W_<CJK>]: what `re` counts as a word character
@@ -262,7 +255,7 @@ tokenize(TermSink add, void *sink, const Py_UCS4 *text, Py_ssize_t n, int unigra
             continue;
         }
         Py_ssize_t len = j - i;
-        if (starts_cjk_run(c)) {
+        if (in_cjk_class(c)) {
             if (len == 1 || unigrams)
                 for (Py_ssize_t k = i; k < j; k++)
                     if (add(sink, text + k, 1) < 0)

@@ -49,6 +49,7 @@ from .render import TEMPLATES, PostRenderer
 from .scan import compare, scan_in_background
 from .scriptswitch import write_tables
 from .textutil import slugify
+from .watch import SitePage, SiteWatch, Watch, load_watch, write_pages
 from .workers import Workers
 
 BUILD_FORMAT = "1"
@@ -146,23 +147,29 @@ def build_site(archive: Path, out: Path | None = None, *, full: bool = False) ->
 
 def _build_stages(archive: Path, out: Path, full: bool) -> BuildReport:
     scanned = scan(archive, out, full)
+    watch = load_watch(archive)  # what re-checking the originals found (watch.py)
     try:
         to_parse = len(scanned.changes.changed)
         workers = None
         if to_parse >= POOL_THRESHOLD and (os.cpu_count() or 1) > 1:
-            workers = Workers(min(2, os.cpu_count() or 1), scanned.posts_dir, out, scanned.config)
+            workers = Workers(min(2, os.cpu_count() or 1), scanned.posts_dir, out, scanned.config,
+                              watch.posts)  # fmt: skip
         try:
             read = read_changed(scanned, workers)
+            read.warnings.extend(watch.errors)
             site = plan(scanned, read)
             _phase("parsed and sorted", to_parse)
             writer = OutputWriter(out)
             post_pages = render_post_pages(site, workers, lambda: PostRenderer(
-                scanned.posts_dir, out, scanned.config))  # fmt: skip
+                scanned.posts_dir, out, scanned.config, watch.posts))  # fmt: skip
             _phase("post jobs queued", post_pages.queued)
             planner = Planner({} if scanned.fresh else scanned.cache.pages, writer)
-            kit = PageKit.make(scanned.config, site.groups.source_dir)
+            watched = SiteWatch(watch, watched_pages(read, site, watch), scanned.config.lang)
+            kit = PageKit.make(scanned.config, site.groups.source_dir, watched)
             render_listings(planner, kit, site)
             render_indexes(planner, kit, site)
+            write_pages(planner.page, kit.env, scanned.config, watch, watched.posts,
+                        site.groups.source_dir)  # fmt: skip
             _phase("listings and feeds", len(planner.new))
             index_search(planner, scanned, read, site, workers)
             return write_out(planner, scanned, read, site, post_pages)
@@ -171,6 +178,18 @@ def _build_stages(archive: Path, out: Path, full: bool) -> BuildReport:
                 workers.close()
     finally:
         scanned.cache.close()
+
+
+def watched_pages(read: ReadPosts, site: Plan, watch: Watch) -> dict[str, SitePage]:
+    """The posts re-checking found something about, with their pages."""
+    found = {}
+    for name in watch.posts:
+        row = read.rows.get(name)
+        rec = site.by_id.get(row.id) if row is not None else None
+        if rec is not None:
+            p = rec.post
+            found[name] = SitePage(name, rec.url, p.title, p.source, p.lang, p.link)
+    return found
 
 
 def scan(archive: Path, out: Path, full: bool) -> Scanned:

@@ -29,6 +29,7 @@ from .mirrors import write_mirror_pages
 from .output import OutputWriter, href, root_of
 from .records import PV, Plan, PostPages, Rec, day
 from .render import PostLink, PostPageJob, PostRenderer, make_env
+from .watch import SiteWatch
 from .workers import Workers
 
 FEED_ENTRIES = 30
@@ -154,12 +155,14 @@ class PageKit:
     list_tpl: Template
     index_tpl: Template
     source_dir: dict[str, str]
+    watch: SiteWatch | None = None  # what re-checking the originals found (watch.py)
 
     @classmethod
-    def make(cls, config: SiteConfig, source_dir: dict[str, str]) -> PageKit:
+    def make(cls, config: SiteConfig, source_dir: dict[str, str],
+             watch: SiteWatch | None = None) -> PageKit:  # fmt: skip
         env = make_env(config)
         return cls(env, config, UI_STRINGS[config.lang], env.get_template("list.html"),
-                   env.get_template("index_of.html"), source_dir)  # fmt: skip
+                   env.get_template("index_of.html"), source_dir, watch)  # fmt: skip
 
     def common(self, rel: str, title: str) -> dict[str, Any]:
         return {"site": self.config, "t": self.t, "lang": self.config.lang, "title": title,
@@ -220,6 +223,7 @@ class Listing:
     show_source: bool = True
     changed: bool = True  # False: no post of it changed, keep the pages the last build made
     mark: int | None = None  # the hue of its source's colour mark
+    filters: Callable[[str], Markup] | None = None  # page path -> its filter bar (watch.py)
 
 
 class _Page(NamedTuple):
@@ -260,10 +264,12 @@ def render_listing(planner: Planner, kit: PageKit, listing: Listing) -> None:
         if not listing.changed and planner.same(rel):
             continue
         group = members[page.start : page.end]
-        sig = hash((heading_crc, tuple(map(PV, group)), newer or -1, older or -1, feed_crc))
+        bar = listing.filters(rel) if listing.filters else ""
+        sig = hash((heading_crc, tuple(map(PV, group)), newer or -1, older or -1, feed_crc,
+                    crc(bar)))  # fmt: skip
 
         def render(rel: str = rel, group: list[Rec] = group, newer: int | None = newer,
-                   older: int | None = older, label: str = label) -> str:  # fmt: skip
+                   older: int | None = older, label: str = label, bar: str = bar) -> str:  # fmt: skip
             root = root_of(rel)
             note = label if rel != base + "index.html" else ""  # older pages say which they are
             title = f"{heading} · {note}" if note else heading
@@ -272,7 +278,7 @@ def render_listing(planner: Planner, kit: PageKit, listing: Listing) -> None:
                 page_label=label, page_note=note, mark=listing.mark,
                 newer=href(root, base + page_rel(newer)) if newer else "",
                 older=href(root, base + page_rel(older)) if older else "",
-                feed=href(root, feed) if feed else "")  # fmt: skip
+                feed=href(root, feed) if feed else "", filters=bar)  # fmt: skip
 
         planner.page(rel, sig, render)
 
@@ -314,9 +320,10 @@ def render_listings(planner: Planner, kit: PageKit, plan: Plan) -> None:
                                          changed=check_all or touched.any))  # fmt: skip
     for s, members in g.by_source.items():
         folder = g.source_dir[s]
+        bar = kit.watch.filter_bar(s, folder, len(members)) if kit.watch else None
         render_listing(planner, kit, Listing(folder, s, members, folder + "feed.xml",
                        show_source=False, changed=check_all or s in touched.sources,
-                       mark=source_hue(s)))  # fmt: skip
+                       mark=source_hue(s), filters=bar))  # fmt: skip
         render_feed(planner, kit, folder + "feed.xml", s, members, folder + "index.html")
     for tag, members in g.by_tag.items():
         if tag not in g.tags_as_sources:

@@ -21,7 +21,8 @@ from ..archive.sanitize import TRACKER_HOSTS
 from ..models import NewsmirrorError
 from .textutil import INDEX_CHARS, detect_lang, leading_text
 
-KNOWN_KEYS = ("layout", "title", "date", "author", "from", "tags", "comments", "categories")
+KNOWN_KEYS = ("layout", "title", "date", "author", "from", "tags", "comments", "categories",
+              "deleted", "edited")  # the last two: optional marks of `recheck` (docs/format.md)
 _KEY_LINE = re.compile(r"^([A-Za-z_][\w-]*):(?:\s(.*)|)$")
 _FILENAME_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})-")
 _YOUTUBE_ID = re.compile(

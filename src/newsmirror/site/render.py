@@ -22,6 +22,7 @@ from ..archive.sanitize import (
 from .config import UI_STRINGS, SiteConfig
 from .output import OutputWriter, href, root_of
 from .reader import SitePost, post_body_html, split_front_matter
+from .watch import WATCH_STRINGS, PostWatch, revisions_rel
 
 TEMPLATES = Path(__file__).parent / "templates"
 _ROOT_ASSETS = re.compile(r"""(\s(?:src|href|poster)=["'])/assets/""")
@@ -74,8 +75,8 @@ class Chrome:
     def __call__(self, root: str) -> Any:
         parts = self.by_root.get(root)
         if parts is None:
-            t = UI_STRINGS[self.config.lang]
-            parts = self.template.make_module({"site": self.config, "t": t, "root": root})
+            t, w = UI_STRINGS[self.config.lang], WATCH_STRINGS[self.config.lang]
+            parts = self.template.make_module({"site": self.config, "t": t, "w": w, "root": root})
             self.by_root[root] = parts
         return parts
 
@@ -179,11 +180,13 @@ class PostPageJob(NamedTuple):
 class PostRenderer:
     """Renders post pages; one per process (Jinja compiles each template once)."""
 
-    def __init__(self, posts_dir: Path, out: Path, config: SiteConfig) -> None:
+    def __init__(self, posts_dir: Path, out: Path, config: SiteConfig,
+                 watch: dict[str, PostWatch] | None = None) -> None:  # fmt: skip
         self.posts_dir = posts_dir
         self.writer = OutputWriter(out)
         self.config = config
         self.template = make_env(config).get_template("post.html")
+        self.watch = watch or {}  # what re-checks found about posts' originals (watch.py)
 
     def render(self, job: PostPageJob, content: str | None = None) -> None:
         """Render and write one post page; `content` is the post's HTML if already read."""
@@ -223,5 +226,8 @@ class PostRenderer:
             next=link(newer),
             nearby=Markup(nearby_rows),
             mark=zlib.crc32(post.source.encode()) % 360,  # as pages.source_hue
+            watch=self.watch.get(name),
+            w=WATCH_STRINGS[self.config.lang],
+            revisions_url=href(root, revisions_rel(rel)),
         )
         self.writer.write(rel, page)

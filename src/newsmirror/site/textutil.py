@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 from functools import lru_cache
 
+from ..util.text import SEARCH_CJK, char_class, in_ranges
 from .scriptfold import FOLD_FROM, FOLD_TO, fold
 
 # _textscan.c gives the same results as the Python code below, 5-7x faster; it is
@@ -35,7 +36,7 @@ _TRADITIONAL_ONLY = set(
     "辦務勞勢區醫華協單賣衛歷壓廳縣參雙變葉號嘆嗎員響團園圍圖圓場壞塊堅報擔擁擇掛擋擠揮損換據時熱"
     "愛網電視錢銀鐵錯聞陽陰陸陳險隨隱難雜雞飛飯館驅魚鳥龍齊總統選舉議盡戰爭論認識讓記許訪設證評"
 )
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
+_CJK = char_class(SEARCH_CJK)
 _TOKEN = re.compile(f"[{_CJK}]+|[^\\W_{_CJK}]+")
 _TAG = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.S | re.I)
 _SCRIPT_OR_STYLE = re.compile(r"<(?:script|style)\b", re.I)
@@ -57,13 +58,7 @@ def html_to_text(fragment: str) -> str:
 
 def _in_cjk_ranges(ch: str) -> bool:
     """The `_CJK` ranges, without a regex call per character."""
-    return (
-        "\u4e00" <= ch <= "\u9fff"
-        or "\u3400" <= ch <= "\u4dbf"
-        or "\uf900" <= ch <= "\ufaff"
-        or "\u3040" <= ch <= "\u30ff"
-        or "\uac00" <= ch <= "\ud7af"
-    )
+    return in_ranges(SEARCH_CJK, ch)
 
 
 def script_counts(text: str) -> tuple[int, int, int, int]:
@@ -103,10 +98,6 @@ def slugify(text: str, max_len: int = 48) -> str:
     if s.split(".")[0].lower() in _WINDOWS_RESERVED:
         s = "_" + s
     return s
-
-
-def _is_cjk(ch: str) -> bool:
-    return "\u3040" <= ch <= "\ud7af" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
 
 
 # NFKC maps fullwidth ASCII forms (Chinese punctuation ，：（）？) and the ideographic
@@ -159,7 +150,7 @@ def text_tokens(text: str, *, unigrams: bool = False) -> set[str]:
     out: set[str] = set()
     # Each distinct run once: news text repeats its words a lot.
     for run in set(_TOKEN.findall(fold(text))):
-        if _is_cjk(run[0]):
+        if _in_cjk_ranges(run[0]):
             if len(run) == 1 or unigrams:
                 out.update(run)
             if len(run) > 1:

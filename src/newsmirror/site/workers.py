@@ -26,6 +26,7 @@ from . import search
 from .config import SiteConfig
 from .reader import ParsedPost, PostReadError, read_post
 from .render import PostPageJob, PostRenderer
+from .watch import PostWatch
 
 KEEP_CHARS = 40_000_000  # per worker: ~10,000 posts of 4,000 characters each
 CHUNK = 64  # posts per task: fewer, larger pickles
@@ -61,9 +62,10 @@ def parse_one(posts_dir: Path, name: str, postings: search.Postings | None = Non
 
 
 class _WorkerState:
-    def __init__(self, posts_dir: Path, out: Path, config: SiteConfig) -> None:
+    def __init__(self, posts_dir: Path, out: Path, config: SiteConfig,
+                 watch: dict[str, PostWatch] | None) -> None:  # fmt: skip
         self.posts_dir = posts_dir
-        self.renderer = PostRenderer(posts_dir, out, config)
+        self.renderer = PostRenderer(posts_dir, out, config, watch)
         self.kept: dict[str, str] = {}
         self.kept_chars = 0
         self.postings: search.Postings | None = None  # when this worker indexes its posts
@@ -72,10 +74,11 @@ class _WorkerState:
 _state: _WorkerState | None = None
 
 
-def _init(posts_dir: Path, out: Path, config: SiteConfig) -> None:
+def _init(posts_dir: Path, out: Path, config: SiteConfig,
+          watch: dict[str, PostWatch] | None = None) -> None:  # fmt: skip
     global _state
     gc.enable()  # forked from a build that turned it off
-    _state = _WorkerState(posts_dir, out, config)
+    _state = _WorkerState(posts_dir, out, config, watch)
 
 
 def _parse_chunk(task: tuple[list[str], bool, list[int] | None]) -> list[tuple]:
@@ -132,9 +135,10 @@ def _render_chunk(jobs: list[tuple]) -> tuple[int, int]:
 class Workers:
     """`count` worker processes forked from the build (so they share its loaded state)."""
 
-    def __init__(self, count: int, posts_dir: Path, out: Path, config: SiteConfig) -> None:
+    def __init__(self, count: int, posts_dir: Path, out: Path, config: SiteConfig,
+                 watch: dict[str, PostWatch] | None = None) -> None:  # fmt: skip
         ctx = multiprocessing.get_context("fork")
-        self.pools = [ctx.Pool(1, _init, (posts_dir, out, config)) for _ in range(count)]
+        self.pools = [ctx.Pool(1, _init, (posts_dir, out, config, watch)) for _ in range(count)]
         self.owner: dict[str, int] = {}  # post name -> the worker keeping its content
         self._handover: str | None = None  # a temp folder for take_postings' parts
 

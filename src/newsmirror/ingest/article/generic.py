@@ -17,6 +17,7 @@ import lxml.html
 from lxml import etree
 
 from ...archive.sanitize import parse_fragment, serialize_fragment
+from ...util.text import TOKEN_CJK, char_class
 from .blocks import BLOCK_ID, Block, cut_to, match_key, page_blocks
 from .decide import Votes, decide
 from .kinds import drop_page_chrome
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 LATIN_MIN_TEXT = 25
 CJK_MIN_TEXT = 10
 CJK_PAGE_SHARE = 0.3  # share of letters that are CJK for a page to count as CJK
-_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+_CJK_CHAR = re.compile(f"[{char_class(TOKEN_CJK)}]")
 _LETTER = re.compile(r"[^\W\d_]")
 MIN_ARTICLE_CHARS = 20
 # A short block found further than this into trafilatura's text, past the last
@@ -158,7 +159,7 @@ def page_title(root: lxml.html.HtmlElement) -> str:
 
 
 DUPLICATE_TITLE_SHARE = 0.75
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
+_TOKEN = re.compile(f"[{char_class(TOKEN_CJK)}]|[^\\W_]+")
 
 
 def drop_title_heading(article: str, title: str) -> str:

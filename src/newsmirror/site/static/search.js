@@ -10,6 +10,7 @@
   window.nmSearchShard = function (seg, i, data) { shards[seg + "/" + i] = data; };
   window.nmSearchDocs = function (k, rows) { docs[k] = rows; };
 
+  // util/text.py's SEARCH_CJK (tests/util/test_text.py checks this copy).
   function isCJK(c) {
     return (c >= 0x3400 && c <= 0x4dbf) || (c >= 0x4e00 && c <= 0x9fff) ||
       (c >= 0xf900 && c <= 0xfaff) || (c >= 0x3040 && c <= 0x30ff) || (c >= 0xac00 && c <= 0xd7af);
