@@ -163,6 +163,10 @@ def test_kinds_of_html_elements_and_roles(element: str, kind: str | None) -> Non
         ("This entry was posted in News. Bookmark the permalink.", "meta"),
         ("Dieser Eintrag wurde veröffentlicht in Podcast und verschlagwortet mit Berlin.", "meta"),
         ("Either this (or/and that) was meant.", None),
+        ("- Anzeige -", "ads"),
+        ("ANZEIGE - Heute mal ausgehen?", "ads"),
+        ("Síguenos en Telegram, Instagram, Facebook y Twitter", "share"),
+        ("The advertisement ran for a week in the local paper.", None),
         ("The photo shows the flooded town.", None),
         ("示例日报 2024年3月1日08:30", None),  # a Chinese byline stays (see test_extract.py)
         (SENTENCE, None),

@@ -158,6 +158,15 @@ _TEXT_KINDS = {
         r"|\bpermalink\b",
         re.I,
     ),
+    # An advertisement's label; a call to follow the site.
+    "ads": re.compile(
+        r"^\W*(?:anzeige|advertisement|werbung|publicidad|publicité|pubblicità|reklama"
+        r"|sponsored|gesponsert)\b",
+        re.I,
+    ),
+    "share": re.compile(
+        r"\b(?:follow us|folg(?:e|t) uns|síguenos|siguenos|suivez-nous|seguici|obserwuj nas)\b", re.I
+    ),
     # A date or time, alone or after a label ("Updated: 03.04.2020, 12:35").
     "date": re.compile(
         r"^(?:(?:stand|aktualisiert|publiziert|veröffentlicht|updated?|published|posted"
