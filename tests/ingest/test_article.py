@@ -290,6 +290,32 @@ def test_readability_scores_match_readability_lxml_on_latin_text() -> None:
     assert scores(ReadabilityDocument(html)) == pytest.approx(scores(Document(html)))
 
 
+def test_unlikely_candidates_go_as_in_readability_lxml() -> None:
+    html = (
+        "<html><body><div class='sidebar'><p>Side text</p></div>"
+        "<div class='comment-box'><article><p>Held by an article</p></article></div>"
+        "<pre><span class='footer-note'>in code</span></pre>"
+        "<div id='menu' class='main-content'><p>ok maybe</p></div>"
+        "<div class='community'><div class='disqus'><p>nested</p></div></div>"
+        "<div class='sponsor'><math><mi>x</mi></math></div><p class='rss'>feed</p>"
+        "<div class='entry'><p>" + SENTENCE + "</p></div></body></html>"
+    )  # fmt: skip
+
+    class Lxml(ReadabilityDocument):  # readability-lxml's own step, on the same tree
+        remove_unlikely_candidates = Document.remove_unlikely_candidates
+
+    def cleaned(cls: type[ReadabilityDocument]) -> str:
+        document = cls(html)
+        document.html = document._html(True)
+        document.remove_unlikely_candidates()
+        return lxml.html.tostring(document.html, encoding="unicode")
+
+    assert cleaned(ReadabilityDocument) == cleaned(Lxml)
+    assert "Side text" not in cleaned(ReadabilityDocument)
+    assert "Held by an article" in cleaned(ReadabilityDocument)
+    assert "in code" in cleaned(ReadabilityDocument) and "nested" not in cleaned(ReadabilityDocument)
+
+
 # --- floors on development pages (a guard, not the benchmark: see bench/extract.py) ---
 
 needs_corpora = pytest.mark.skipif(
