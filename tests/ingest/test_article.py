@@ -370,8 +370,9 @@ def test_readability_development_pages_stay_above_a_floor() -> None:
 def test_the_bench_runs_on_a_few_pages_of_each_part() -> None:
     bench = Path(__file__).resolve().parents[2] / "bench" / "extract.py"
     proc = subprocess.run(
-        [sys.executable, str(bench), "--limit", "2"], capture_output=True, text=True, timeout=300
-    )
+        [sys.executable, str(bench), "--limit", "2", "--halves", "x"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for corpus in ("readability", "trafilatura-eval"):
@@ -380,6 +381,9 @@ def test_the_bench_runs_on_a_few_pages_of_each_part() -> None:
     rows = [line.split()[0] for line in out.splitlines() if line[:1].isalpha()]
     for name in ("newsmirror", "trafilatura", "trafilatura-precision", "readability-lxml"):
         assert rows.count(name) == 4, name
+    # The halves are of the development part only: 2 pages of each corpus.
+    halves = [line for line in out.splitlines() if " half " in line]
+    assert halves and sum(int(line.split("(n=")[1].split(")")[0]) for line in halves) == 4
     # A development page can be diffed; a test page cannot.
     test_page = next(p.name for p in corpora.readability_pages() if p.part == "test")
     refused = subprocess.run(
