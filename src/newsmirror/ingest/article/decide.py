@@ -94,18 +94,15 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
                 if known[el] is not None:
                     found = known[el]
                     break
-        if found == "caption" and (
-            len(block.text) >= CAPTION_MAX
-            or (first_prose < block.index < last_prose and not names_credit(block.text))
-        ):
-            found = None
-            caption = True
-        else:
-            caption = False
-        if found is None and not caption and _link_line(block):
-            found = "link-line"
+        if found == "caption":
+            # A long caption describes; so does one between the article's paragraphs,
+            # unless it credits. A kept caption is still read for what its words name.
+            describes = len(block.text) >= CAPTION_MAX or (
+                first_prose < block.index < last_prose and not names_credit(block.text)
+            )
+            found = text_kind(block.text) if describes else found
         elif found is None:
-            found = text_kind(block.text)
+            found = "link-line" if _link_line(block) else text_kind(block.text)
         kinds.append(found)
     # A kind that holds much of the voted text is how this page lays out its article
     # (a slideshow of captions, a live ticker, a page of links), not something beside it.
