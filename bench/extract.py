@@ -15,16 +15,20 @@ Each row gives the CPU time per article in this process (time.process_time, whic
 other processes on the machine disturb less than wall time) and its ratio to
 trafilatura's default.
 
-Tuning aids (--diff, --worst) print only development-part pages: the test part's
-pages are scored, never shown.
+Tuning aids (--diff, --worst, --halves) print only development-part pages: the test
+part's pages are scored, never shown. --halves SALT splits the development part in two
+by another hash and prints each extractor's F1 on each half: a change tuned on the
+development part should hold on both halves before it is kept.
 
 Run: python bench/extract.py [--part dev|test|both] [--corpus readability|trafilatura-eval]
      [--extractors NAME ...] [--jobs N] [--limit N] [--worst N] [--diff PAGE ...]
+     [--halves SALT]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import sys
@@ -241,6 +245,33 @@ def show_worst(results: list[PageResult], count: int) -> None:
         print(f"  {r.page.corpus:16} {r.page.name:50} loss {loss(r):.3f}")
 
 
+def half_of(name: str, salt: str) -> int:
+    """0 or 1: a development page's half under another hash than the part's."""
+    return hashlib.sha1(f"{salt}{name}".encode()).digest()[0] % 2
+
+
+def show_halves(results: list[PageResult], names: list[str], salt: str) -> None:
+    common = traf_eval_common()
+    print(f"\nF1 on the two halves of the development part (split by SHA-1 of {salt!r} + name):")
+    for corpus in ("readability", "trafilatura-eval"):
+        for half in (0, 1):
+            subset = [r for r in results if r.page.corpus == corpus and r.page.part == "dev"
+                      and half_of(r.page.name, salt) == half]  # fmt: skip
+            if not subset:
+                continue
+            cells = []
+            for name in names:
+                if corpus == "readability":
+                    f1 = mean(token_score(r.outputs[name], r.page.expected_text).f1 for r in subset)
+                else:
+                    cm = common.ConfusionMatrix()
+                    for r in subset:
+                        cm.add(common.count_item(r.page.snippets, r.outputs[name]))
+                    f1 = cm.f1()
+                cells.append(f"{name} {f1:.4f}")
+            print(f"  {corpus:16} half {half} (n={len(subset)}): " + ", ".join(cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("dev", "test", "both"), default="both")
@@ -249,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (timings get noisier)")
     ap.add_argument("--worst", type=int, default=0, help="list newsmirror's N worst dev pages")
     ap.add_argument("--limit", type=int, default=0, help="only the first N pages of each part")
+    ap.add_argument("--halves", metavar="SALT", default="",
+                    help="F1 on two halves of the development part, split by SALT")  # fmt: skip
     ap.add_argument("--diff", nargs="*", default=[], metavar="PAGE",
                     help="newsmirror's lost/extra text on these development pages")  # fmt: skip
     args = ap.parse_args(argv)
@@ -316,6 +349,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"{r.page.name} " + " ".join(
                     f"{n}={token_score(r.outputs[n], r.page.expected_text).f1:.3f}" for n in names)
                 for r in cjk))  # fmt: skip
+    if args.halves:
+        show_halves(results, names, args.halves)
     if args.worst:
         show_worst(results, args.worst)
     for r in results:

@@ -108,6 +108,18 @@ def test_decode_detects_charset_when_none_is_declared() -> None:
     assert text in decode_page(f"<p>{text}</p>".encode("gb18030"), None)
 
 
+def test_utf8_page_with_a_few_broken_bytes_stays_utf8() -> None:
+    # As a browser reads it: one stray Latin-1 byte does not make the page Mac Roman.
+    text = "Sprzeciw wobec ataków na Fundację – zażółć gęślą jaźń. " * 20
+    body = f"<meta charset='utf-8'><p>{text}</p><p>caf\xe9</p>".encode("utf-8", "surrogateescape")
+    body = body.replace(b"caf\xc3\xa9", b"caf\xe9")
+    page = decode_page(body, None)
+    assert text in page and "caf\ufffd" in page
+    # A page in a single-byte charset that claims UTF-8 is not read as broken UTF-8.
+    latin = ("Übergrößenträger fährt schön " * 20).encode("latin-1")
+    assert "\ufffd" not in decode_page(b"<meta charset='utf-8'><p>" + latin + b"</p>", None)
+
+
 def test_header_charset_that_lies_falls_back() -> None:
     body = "<p>中文内容，编码其实是 UTF-8。</p>".encode()
     assert "中文内容" in decode_page(body, "text/html; charset=ascii-lies")

@@ -208,12 +208,27 @@ def decode_page(body: bytes, content_type: str | None) -> str:
             return body.decode(encoding)
         except UnicodeDecodeError:
             continue  # the declaration lies; try the next clue
+    if (text := _mostly_utf8(body)) is not None:
+        return text
+    encoding = charsets.detect(body, limit=200_000)
+    return body.decode(encoding or "utf-8", errors="replace")
+
+
+# A page whose bytes are UTF-8 but for a few broken sequences (a pasted word in
+# another charset) is UTF-8, as a browser reads it; a page in a single-byte charset
+# breaks at nearly every non-ASCII character.
+MOSTLY_UTF8 = 0.01  # share of non-ASCII characters that may be broken
+
+
+def _mostly_utf8(body: bytes) -> str | None:
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    encoding = charsets.detect(body, limit=200_000)
-    return body.decode(encoding or "utf-8", errors="replace")
+    text = body.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return text if broken <= MOSTLY_UTF8 * non_ascii else None
 
 
 async def fulltext_for(

@@ -1,13 +1,17 @@
 """Which of a page's blocks are the article, given trafilatura's and readability's votes.
 
-1. When the two agree on most of each other's text, the article is every block
-   either chose; when they do not, one of them missed it, and the one that found
-   more text is trusted.
+1. The article is every block either chose. Where they disagree, each has often
+   found a part of it (one the lead, the other the body; or the two halves of a
+   page cut by a box), and the rules below remove what one of them took wrongly.
 2. Blocks of a kind that is not article text go (kinds.py: comments, related links,
-   share bars, newsletter boxes, short captions, credits, author boxes, metadata,
-   ads; short lines of links; short lines that name themselves), unless that kind
-   holds much of the article: then it is how the page lays its article out.
-3. Short runs of blocks that only one extractor chose, far from the rest, go.
+   share bars, newsletter boxes, captions, credits, author boxes, metadata, ads,
+   asides and footers; short lines of links; short lines that name themselves),
+   unless that kind holds much of the article: then it is how the page lays its
+   article out. A caption between the article's paragraphs describes what the
+   article shows and stays, unless it is short and names a credit.
+3. Short runs of blocks that only one extractor chose, far from the rest, go; so
+   does a top-level heading before the article that only one of them chose (the
+   site's or the section's title, or the page's title repeated).
 4. The article's lead, named as one and left out by both, comes back.
 5. Headings after the last paragraph (the titles of related lists) go.
 
@@ -21,9 +25,8 @@ from dataclasses import dataclass
 import lxml.html
 
 from .blocks import Block
-from .kinds import LEAD_WORDS, kind_of, text_kind
+from .kinds import LEAD_WORDS, kind_of, names_credit, text_kind
 
-WEAK_AGREEMENT = 0.5  # sharing less than this of the other's text: one of them missed it
 KIND_SCOPE = 0.4  # a container or kind holding more of the voted text is the article itself
 CAPTION_MAX = 80  # characters: a shorter caption credits or labels, a longer one describes
 LINK_LINE = 0.7  # link density of a short line that points elsewhere ("Read also: ...")
@@ -48,18 +51,13 @@ def decide(votes: Votes) -> set[int]:
     """The indexes of the blocks that make the article."""
     blocks = votes.blocks
     both = votes.in_traf & votes.in_read
-    t_len, r_len, b_len = (
-        sum(blocks[i].length for i in chosen) for chosen in (votes.in_traf, votes.in_read, both)
-    )
-    if b_len >= WEAK_AGREEMENT * t_len and b_len >= WEAK_AGREEMENT * r_len:
-        keep = votes.in_traf | votes.in_read
-    else:
-        keep = set(votes.in_traf if t_len >= r_len else votes.in_read)
+    keep = votes.in_traf | votes.in_read
     if not keep:
         return keep
     kinds = block_kinds(blocks, keep)
     keep = {i for i in keep if kinds[i] is None}
     keep -= _islands(blocks, keep) - both
+    keep -= _lone_titles(blocks, keep, both)
     if keep:
         keep |= _lead(blocks, keep, kinds)
         keep -= _tail(blocks, keep)
@@ -81,6 +79,8 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
         for el in (block.element, *block.element.iterancestors()):
             held[el] = held.get(el, 0) + block.length
     limit = KIND_SCOPE * total
+    prose = [i for i in voted if _is_prose(blocks[i])]
+    first_prose, last_prose = (min(prose), max(prose)) if prose else (-1, -1)
     known: dict[lxml.html.HtmlElement, str | None] = {}
     kinds: list[str | None] = []
     for block in blocks:
@@ -94,12 +94,15 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
                 if known[el] is not None:
                     found = known[el]
                     break
-        if found == "caption" and len(block.text) >= CAPTION_MAX:
-            found = None
-        elif found is None and _link_line(block):
-            found = "link-line"
+        if found == "caption":
+            # A long caption describes; so does one between the article's paragraphs,
+            # unless it credits. A kept caption is still read for what its words name.
+            describes = len(block.text) >= CAPTION_MAX or (
+                first_prose < block.index < last_prose and not names_credit(block.text)
+            )
+            found = text_kind(block.text) if describes else found
         elif found is None:
-            found = text_kind(block.text)
+            found = "link-line" if _link_line(block) else text_kind(block.text)
         kinds.append(found)
     # A kind that holds much of the voted text is how this page lays out its article
     # (a slideshow of captions, a live ticker, a page of links), not something beside it.
@@ -139,6 +142,14 @@ def _islands(blocks: list[Block], keep: set[int]) -> set[int]:
     return {
         i for run, size in zip(runs, sizes, strict=True) if size < ISLAND_SHARE * total for i in run
     }
+
+
+def _lone_titles(blocks: list[Block], keep: set[int], both: set[int]) -> set[int]:
+    """An h1 before the article's first paragraph that only one extractor chose."""
+    first = min((i for i in keep if _is_prose(blocks[i])), default=None)
+    if first is None:
+        return set()
+    return {i for i in keep if i < first and i not in both and blocks[i].element.tag == "h1"}
 
 
 def _lead(blocks: list[Block], keep: set[int], kinds: list[str | None]) -> set[int]:

@@ -4,9 +4,11 @@
 text: scripts, hidden elements, menus, form controls, cookie banners.
 `kind_of` names the kind of container an element is by its class or id words
 (comments, related links, share bars, newsletter boxes, captions, author boxes,
-post metadata, tables of contents, ads, sidebars); `text_kind` names a short line
-by its own words (a newsletter call, a photo credit, a bare date); `LEAD_WORDS`
-names an article's lead. The rules name a kind of element, never a site: per-site
+post metadata, tables of contents, ads, sidebars) or by its HTML element (an
+aside, a footer); `text_kind` names a short line by its own words (a newsletter
+call, a photo credit, a bare date, a blog's "posted in" line); `names_credit`
+tells a caption that credits a photographer or agency; `LEAD_WORDS` names an
+article's lead. The rules name a kind of element, never a site: per-site
 rules live in rules.py and are not used here.
 """
 
@@ -29,9 +31,18 @@ _CONSENT = re.compile(
 _MAYBE_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden='true' or @role or @style]")
 
 
+# A <noscript> holding this much text in paragraphs, found nowhere else on the page,
+# is the article of a page that writes it with a script (a blog template).
+NOSCRIPT_ARTICLE = 400
+
+
 def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
     """Remove what no extractor should ever see as text (in place)."""
     doomed = list(root.iter(*NEVER_TEXT, etree.Comment, etree.ProcessingInstruction))
+    unwrap = [el for el in root.iter("noscript") if _holds_article(el, root)]
+    doomed = [el for el in doomed if el not in unwrap]
+    for el in unwrap:
+        el.drop_tag()
     for el in _MAYBE_HIDDEN(root):
         style = el.get("style")
         if (
@@ -48,6 +59,19 @@ def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
     for el in doomed:
         if el.tag not in ("html", "body") and el.getparent() is not None:
             el.drop_tree()
+
+
+def _holds_article(noscript: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> bool:
+    paragraphs = [" ".join(p.text_content().split()) for p in noscript.iter("p")]
+    if len(paragraphs) < 2 or sum(map(len, paragraphs)) < NOSCRIPT_ARTICLE:
+        return False
+    longest = max(paragraphs, key=len)[:200]
+    outside = " ".join(
+        " ".join(p.text_content().split())
+        for p in root.iter("p")
+        if not any(a is noscript for a in p.iterancestors())
+    )
+    return longest not in outside
 
 
 # Class or id words of containers that hold no article text. A word matches where
@@ -84,8 +108,22 @@ LEAD_WORDS = re.compile(
 )
 
 
+# HTML's own elements for content beside the article: an aside is tangential to
+# it, a footer holds who wrote it, where it was filed, copyright.
+_TAG_KINDS = {"aside": "sidebar", "footer": "footer"}
+_ROLE_KINDS = {"complementary": "sidebar", "contentinfo": "footer"}
+
+
 def kind_of(el: lxml.html.HtmlElement) -> str | None:
-    """The kind an element's class or id names, if it names one."""
+    """The kind an element's class or id names, if it names one, else the kind its
+    element or ARIA role is."""
+    found = _named_kind(el)
+    if found is None:
+        found = _TAG_KINDS.get(el.tag) or _ROLE_KINDS.get(el.get("role", ""))
+    return found
+
+
+def _named_kind(el: lxml.html.HtmlElement) -> str | None:
     classes = el.get("class", "")
     words = " ".join(w for w in classes.split() if not _TAXONOMY.match(w)) if classes else ""
     words = f"{words} {el.get('id', '')}"
@@ -107,8 +145,27 @@ _TEXT_KINDS = {
     ),
     "credit": re.compile(
         r"^\(?\s*(?:fotos?|photos?|bild|bilder|images?|quelle|source|credits?|copyright|©"
-        r"|titelbild|beitragsbild)\b|\b(?:foto|photo|bild)s?\s*:\s*$|^©",
+        r"|titelbild|beitragsbild)\b|\b(?:foto|photo|bild)s?\s*:\s*$|^©"
+        # ... or ends in one: "(Quelle: dpa)", "(REUTERS/Jane Doe)", "Foto: Jane Doe"
+        r"|\((?:quelle|fotos?|photos?|bild|source|credits?)\s*:[^()]{2,80}\)\s*$"
+        r"|\((?-i:[A-Z][A-Za-z]+)(?:\s?/\s?[^()/]+)+\)\s*$|\b(?:foto|photo|bild)\s*:\s*[^.]{2,60}$",
         re.I,
+    ),
+    # A blog's line under the post: "This entry was posted in ... Bookmark the permalink."
+    "meta": re.compile(
+        r"^(?:this entry was posted|dieser (?:eintrag|beitrag) wurde (?:am .{0,30})?veröffentlicht"
+        r"|posted in\b|filed under\b|ce contenu a été publié|cette entrée a été publiée)"
+        r"|\bpermalink\b",
+        re.I,
+    ),
+    # An advertisement's label; a call to follow the site.
+    "ads": re.compile(
+        r"^\W*(?:anzeige|advertisement|werbung|publicidad|publicité|pubblicità|reklama"
+        r"|sponsored|gesponsert)\b",
+        re.I,
+    ),
+    "share": re.compile(
+        r"\b(?:follow us|folg(?:e|t) uns|síguenos|siguenos|suivez-nous|seguici|obserwuj nas)\b", re.I
     ),
     # A date or time, alone or after a label ("Updated: 03.04.2020, 12:35").
     "date": re.compile(
@@ -130,3 +187,16 @@ def text_kind(text: str) -> str | None:
         if pattern.search(text):
             return kind
     return None
+
+
+# A photographer's or an agency's credit anywhere in a caption.
+_CREDIT_WORDS = re.compile(
+    r"©|\b(?:fotos?|photos?|bild|image|getty|reuters|dpa|afp|epa|imago|shutterstock|istock"
+    r"|credits?|quelle|source|picture alliance)\b",
+    re.I,
+)
+
+
+def names_credit(text: str) -> bool:
+    """Whether a caption credits a photographer or an agency ("Photo: …", "© dpa")."""
+    return bool(_CREDIT_WORDS.search(text))
