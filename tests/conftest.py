@@ -52,6 +52,19 @@ def require(tool: str, why: str = "") -> None:
     pytest.skip(text)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user's cache folder (site/scriptswitch.py keeps tables there) is one of
+    this session's, for the tests and the newsmirror processes they start."""
+    was = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("user-cache"))
+    yield
+    if was is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = was
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "needs(tool, ...): see tests/conftest.py TOOLS")
 

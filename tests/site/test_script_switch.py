@@ -171,6 +171,11 @@ def test_tables_are_generated_once_per_data_version(
     build_site(archive, tmp_path / "one")  # the output has them
     build_site(archive, tmp_path / "two", full=True)  # a new folder: from the build cache
     assert (tmp_path / "two" / "static" / "opencc-s2t.js").read_text(encoding="utf-8") == made
+    other = tmp_path / "other"  # a new archive, no build cache: from the user's cache
+    shutil.copytree(archive / "_posts", other / "_posts")
+    build_site(other)
+    assert (other / "_site" / "static" / "opencc-s2t.js").read_text(encoding="utf-8") == made
+    assert (other / ".newsmirror" / "site-cache" / "opencc-s2t.js").is_file()
     monkeypatch.setattr(scriptswitch, "header", lambda name: f"/* another version {name} */\n")
     with pytest.raises(AssertionError, match="generated again"):
         build_site(archive, tmp_path / "three")

@@ -213,6 +213,7 @@ class PostRenderer:
             f'<li><a href="{root}{qurl}" lang="{lang}">{escape(title)}</a> <time>{day}</time></li>'
             for qurl, title, lang, day in nearby
         )
+        watch = self.watch.get(name)
         page = self.template.render(
             site=self.config,
             t=UI_STRINGS[self.config.lang],
@@ -226,8 +227,9 @@ class PostRenderer:
             next=link(newer),
             nearby=Markup(nearby_rows),
             mark=zlib.crc32(post.source.encode()) % 360,  # as pages.source_hue
-            watch=self.watch.get(name),
+            watch=watch,
             w=WATCH_STRINGS[self.config.lang],
-            revisions_url=href(root, revisions_rel(rel)),
+            # Only a watched post links its revisions: quoting a unique path costs 10 µs.
+            revisions_url=href(root, revisions_rel(rel)) if watch else "",
         )
         self.writer.write(rel, page)
