@@ -94,6 +94,28 @@ def test_html_to_text_collapses_whitespace_as_the_regex_did(text: str) -> None:
     assert textutil.html_to_text(fragment) == expected
 
 
+# Every character str.split() breaks at, and neighbours of each kind of str.
+SPACES = "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+spaced_strategy = st.text(alphabet=st.sampled_from(SPACES + "a\x00é\uffff中\U00010000") | st.characters(),
+                          max_size=40)  # fmt: skip
+
+
+@pytest.mark.skipif(scan is None, reason="extension not compiled")
+@settings(max_examples=500, deadline=None)
+@given(text=spaced_strategy)
+def test_collapse_spaces_equals_split_and_join(text: str) -> None:
+    got = scan.collapse_spaces(text)
+    assert got == " ".join(text.split())
+    assert got.isascii() == " ".join(text.split()).isascii()  # made in the narrowest kind
+
+
+def test_html_to_text_without_the_extension_gives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    fragment = f"<p> 北約\u3000軍援 </p>\n<b>Annie&nbsp;{SPACES}x</b>\u2028"
+    compiled = textutil.html_to_text(fragment)
+    monkeypatch.setattr(textutil, "_textscan", None)
+    assert textutil.html_to_text(fragment) == compiled == "北約 軍援 Annie x"
+
+
 term_strategy = st.text(alphabet=st.sampled_from('中文ab"\\\n\x01\u2028é𝐀'), min_size=1, max_size=4)
 
 

@@ -214,6 +214,8 @@ class PostRenderer:
             for qurl, title, lang, day in nearby
         )
         watch = self.watch.get(name)
+        # One strftime for both forms of the time, and none in the template (context.call).
+        stamp = post.date.strftime("%Y-%m-%dT%H:%M:%SZ")
         page = self.template.render(
             site=self.config,
             t=UI_STRINGS[self.config.lang],
@@ -221,6 +223,8 @@ class PostRenderer:
             title=post.title,
             root=root,
             post=post,
+            stamp=stamp,
+            when=stamp[:-4].replace("T", " "),  # %Y-%m-%d %H:%M
             content=content,
             source_url=href(root, source_rel),
             prev=link(older),

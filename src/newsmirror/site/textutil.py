@@ -51,9 +51,12 @@ if _textscan:
 
 def html_to_text(fragment: str) -> str:
     """Visible text of an HTML fragment, whitespace collapsed."""
+    text = html.unescape(_TAG.sub(" ", fragment))
+    if _textscan:
+        return _textscan.collapse_spaces(text)  # as the line below, 4-5x faster
     # split() breaks at the characters `\s` matches, as `re.sub(r"\s+", " ")` and
     # strip() would, ~5x faster on CJK text.
-    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+    return " ".join(text.split())
 
 
 def _in_cjk_ranges(ch: str) -> bool:
