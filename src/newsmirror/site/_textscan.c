@@ -886,13 +886,26 @@ Postings_shard_js(Postings *self, PyObject *args)
             goto error;
         if (l->unsorted)
             qsort(l->ids, (size_t)l->len, sizeof(uint32_t), compare_ids);
-        for (Py_ssize_t k = 0; k < l->len; k++) {
-            if ((k && put_ascii(&t, ",", 1) < 0) ||
-                put_uint(&t, k ? l->ids[k] - l->ids[k - 1] : l->ids[k]) < 0)
-                goto error;
-        }
-        if (put_ascii(&t, "\"", 1) < 0)
+        /* The gaps, comma-separated: room for all of them (10 digits and a comma
+         * each) made once, not checked per number. */
+        if (grow((void **)&t.buf, &t.cap, t.len + 11 * l->len + 1, 1) < 0)
             goto error;
+        char *w = t.buf + t.len;
+        for (Py_ssize_t k = 0; k < l->len; k++) {
+            uint32_t v = k ? l->ids[k] - l->ids[k - 1] : l->ids[k];
+            char digits[10];
+            int nd = 0;
+            do {
+                digits[9 - nd++] = (char)('0' + v % 10);
+                v /= 10;
+            } while (v);
+            if (k)
+                *w++ = ',';
+            memcpy(w, digits + 10 - nd, (size_t)nd);
+            w += nd;
+        }
+        *w++ = '"';
+        t.len = w - t.buf;
         PyMem_Free(l->ids);
         l->ids = NULL;
         l->len = l->cap = 0;
