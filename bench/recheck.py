@@ -33,15 +33,12 @@ import asyncio
 import hashlib
 import json
 import multiprocessing
-import os
 import random
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass
 from multiprocessing.connection import Connection
@@ -49,7 +46,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from common import ChildRun, _paragraph_pool, _wait_for_eof, load_average, run_child
+from common import _paragraph_pool, _wait_for_eof, load_average, run_child
 
 from newsmirror.archive.config import FetchSettings
 from newsmirror.archive.dedupe import primary_key
@@ -384,68 +381,12 @@ class Row:
     failed: int = 0
 
 
-_RUN_CHILD_SUMS = "rss_sum_mb" in ChildRun.__dataclass_fields__
-
-
 def measure(argv: list[str]) -> tuple[float, float, float, int, str]:
     """Wall s, CPU s, peak summed RSS MB, most processes, stdout of a child run."""
-    if _RUN_CHILD_SUMS:  # bench/common measures the sum over the run's processes
-        run = run_child(argv)
-        result = (run.seconds, run.cpu_seconds, run.rss_sum_mb, run.processes, run.stdout)
-        code, stderr = run.returncode, run.stderr
-    else:
-        *result, code, stderr = _measure_polling(argv)
-    if code != 0:
-        raise SystemExit(f"{argv[:4]} failed ({code}): {stderr[-2000:]}")
-    return tuple(result)  # type: ignore[return-value]
-
-
-def _measure_polling(argv: list[str]) -> tuple[float, float, float, int, str, int, str]:
-    """This common.py's run_child reports one process's peak: poll /proc for the sum."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=out, stderr=err)
-        peak, most, stop = [0], [1], threading.Event()
-
-        def poll() -> None:
-            while not stop.is_set():
-                pids = _tree(proc.pid)
-                peak[0] = max(peak[0], sum(_resident(p) for p in pids))
-                most[0] = max(most[0], len(pids))
-                stop.wait(0.02)
-
-        sampler = threading.Thread(target=poll, daemon=True)
-        sampler.start()
-        _, status, usage = os.wait4(proc.pid, 0)
-        stop.set()
-        sampler.join()
-        seconds = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        total = max(peak[0] / 2**20, usage.ru_maxrss / 1024)
-        return (seconds, usage.ru_utime + usage.ru_stime, total, most[0],
-                out.read().decode(errors="replace"), os.waitstatus_to_exitcode(status),
-                err.read().decode(errors="replace"))  # fmt: skip
-
-
-def _tree(root: int) -> list[int]:
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        for children in Path(f"/proc/{pid}/task").glob("*/children"):
-            try:
-                todo.extend(int(c) for c in children.read_text().split())
-            except OSError:
-                pass
-    return found
-
-
-def _resident(pid: int) -> int:
-    try:
-        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return 0
+    run = run_child(argv)  # memory: the sum over the run's processes (bench/common.py)
+    if run.returncode != 0:
+        raise SystemExit(f"{argv[:4]} failed ({run.returncode}): {run.stderr[-2000:]}")
+    return run.seconds, run.cpu_seconds, run.rss_sum_mb, run.processes, run.stdout
 
 
 def one_round(server: PageServer, pages: Pages, seeded: Path, work: Path, rate: float,

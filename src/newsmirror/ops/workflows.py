@@ -91,41 +91,48 @@ env:
   NEWSMIRROR_PIP: @INSTALL@
 """
 
-INGEST = (
-    _HEADER
-    + """\
-name: ingest
+def _scheduled(name: str, cron: str, minutes: int, steps: str) -> str:
+    """A workflow that runs `steps` on a schedule (or by hand), then commits and
+    publishes what they changed."""
+    return (
+        _HEADER
+        + f"""\
+name: {name}
 on:
   schedule:
-    - cron: "7,37 * * * *"
+    - cron: "{cron}"
   workflow_dispatch:
 permissions:
   contents: write
 """
-    + _CONCURRENCY
-    + """\
+        + _CONCURRENCY
+        + f"""\
 jobs:
-  ingest:
+  {name}:
     runs-on: ubuntu-latest
-    timeout-minutes: 50
+    timeout-minutes: {minutes}
 """
-    + _SECRETS
-    + """\
-    steps:
-"""
-    + _SETUP
-    + """\
+        + _SECRETS
+        + "    steps:\n"
+        + _SETUP
+        + steps
+        + "        run: |\n"
+        + _COMMIT_IDENTITY
+        + "          newsmirror publish --archive .\n"
+    )
+
+
+INGEST = _scheduled(
+    "ingest",
+    "7,37 * * * *",
+    50,
+    """\
       - name: Fetch the feeds that are due
         run: newsmirror run --archive . --only-due
       - name: Re-check the originals that are due (deleted, edited, back)
         run: newsmirror recheck --archive .
       - name: Commit and push new posts (only when something changed)
-        run: |
-"""
-    + _COMMIT_IDENTITY
-    + """\
-          newsmirror publish --archive .
-"""
+""",
 )
 
 # A job's start, up to the built site in _site/ (the Pages build and the mirrors job).
@@ -184,39 +191,15 @@ jobs:
 """
 )
 
-RETENTION = (
-    _HEADER
-    + """\
-name: retention
-on:
-  schedule:
-    - cron: "23 3 * * 0"
-  workflow_dispatch:
-permissions:
-  contents: write
-"""
-    + _CONCURRENCY
-    + """\
-jobs:
-  retention:
-    runs-on: ubuntu-latest
-    timeout-minutes: 30
-"""
-    + _SECRETS
-    + """\
-    steps:
-"""
-    + _SETUP
-    + """\
+RETENTION = _scheduled(
+    "retention",
+    "23 3 * * 0",
+    30,
+    """\
       - name: Move old posts to archived/ (only if retention_days is set)
         run: newsmirror retention --archive .
       - name: Commit and push (only when something changed)
-        run: |
-"""
-    + _COMMIT_IDENTITY
-    + """\
-          newsmirror publish --archive .
-"""
+""",
 )
 
 WORKFLOWS = {"ingest.yml": INGEST, "pages.yml": PAGES, "retention.yml": RETENTION}
