@@ -728,8 +728,9 @@ put_ascii(Text *t, const char *s, Py_ssize_t n)
     return 0;
 }
 
-static int
-put_uint(Text *t, uint32_t v)
+/* v in decimal at w, which has room for 10 digits: where it ends. */
+static char *
+write_uint(char *w, uint32_t v)
 {
     char digits[10];
     int n = 0;
@@ -737,7 +738,17 @@ put_uint(Text *t, uint32_t v)
         digits[9 - n++] = (char)('0' + v % 10);
         v /= 10;
     } while (v);
-    return put_ascii(t, digits + 10 - n, n);
+    memcpy(w, digits + 10 - n, (size_t)n);
+    return w + n;
+}
+
+static int
+put_uint(Text *t, uint32_t v)
+{
+    if (grow((void **)&t->buf, &t->cap, t->len + 10, 1) < 0)
+        return -1;
+    t->len = write_uint(t->buf + t->len, v) - t->buf;
+    return 0;
 }
 
 /* A JSON string as json.dumps(s, ensure_ascii=False) writes it, in UTF-8. */
@@ -892,17 +903,9 @@ Postings_shard_js(Postings *self, PyObject *args)
             goto error;
         char *w = t.buf + t.len;
         for (Py_ssize_t k = 0; k < l->len; k++) {
-            uint32_t v = k ? l->ids[k] - l->ids[k - 1] : l->ids[k];
-            char digits[10];
-            int nd = 0;
-            do {
-                digits[9 - nd++] = (char)('0' + v % 10);
-                v /= 10;
-            } while (v);
             if (k)
                 *w++ = ',';
-            memcpy(w, digits + 10 - nd, (size_t)nd);
-            w += nd;
+            w = write_uint(w, k ? l->ids[k] - l->ids[k - 1] : l->ids[k]);
         }
         *w++ = '"';
         t.len = w - t.buf;
