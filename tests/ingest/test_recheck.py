@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from feeds import rss, rss_item
 from loopback import redirect
-from originals import HOUR, HTML, PARAGRAPHS, Site, loopback_toml, notice_page
+from originals import HOUR, HTML, PARAGRAPHS, T0, Site, loopback_toml, notice_page
 
 import newsmirror
 from newsmirror.archive.history import history_path, load_history, parse_iso
@@ -233,6 +234,21 @@ def test_a_post_gone_from_a_feed_that_lists_older_items_is_dropped(site):
     history = load_history(site.archive, site.key(1))
     assert [e.kind for e in history.events] == ["dropped"]
     assert site.marks()[1] is None  # a weak signal: no mark
+
+
+def test_a_feed_whose_links_all_changed_drops_nothing(site):
+    """The same items under new links (a site that moved): no listed item is
+    archived, so the listing says nothing about the archived posts."""
+    moved = [
+        rss_item(title=f"第{i}条新闻", link=site.server.url(f"/moved/{i}.html"),
+                 published=T0 + timedelta(minutes=i), content_encoded=f"<p>{PARAGRAPHS[0]}（{i}）</p>")
+        for i in range(3)
+    ]  # fmt: skip
+    site.server.route("/feed.xml", rss(moved), headers={"Content-Type": "application/rss+xml"})
+    assert main(["run", "--archive", str(site.archive), "--content", "raw", "-q"]) == 0
+    run = json.loads((site.archive / ".newsmirror" / "reports" / "last-run.json").read_text())
+    assert run["summary"]["new_posts"] == 3 and run["feeds"][0]["dropped"] == 0
+    assert all(load_history(site.archive, site.key(i)) is None for i in range(3))
 
 
 def test_the_newest_items_leaving_a_feed_are_not_dropped(site):

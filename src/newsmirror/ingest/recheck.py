@@ -424,21 +424,27 @@ def note_dropped(
     now: float,
 ) -> list[RecheckEvent]:
     """Posts of the feed gone from its listing although the feed still lists
-    items published before them: a weak signal of removal, recorded as
-    "dropped". `listed` is each listed item's keys and published time."""
-    keys: set[str] = set()
-    published: list[float] = []
-    for item_keys, when in listed:
-        keys.update(item_keys)
-        if when is not None:
-            published.append(when)
+    archived items published before them: a weak signal of removal, recorded
+    as "dropped". `listed` is each listed item's keys and published time.
+
+    Only items the archive holds date the listing: a feed that lists none of
+    them (its links renamed, the site moved) has changed as a whole, which
+    says nothing about any one post."""
+    listed = list(listed)
+    keys = {key for item_keys, _ in listed for key in item_keys}
+    published = [when for _, when in listed if when is not None]
     if len(published) < 2:
         return []  # without dates the listing tells nothing about what it should hold
     originals = Originals(store)
     originals.sync(config.steps, now)
-    oldest = min(published)
+    rows = originals.of_feed(feed_url, min(published) - 1)  # from the oldest listed item on
+    archived = {row.key for row in rows}
+    dated = [when for item_keys, when in listed if when is not None and archived & set(item_keys)]
+    if not dated:
+        return []
+    oldest = min(dated)
     events = []
-    gone = [row for row in originals.of_feed(feed_url, oldest) if row.key not in keys]
+    gone = [r for r in rows if r.key not in keys and r.published is not None and r.published > oldest]
     for row in gone:
         history = load_history(archive, row.key) or History(
             key=row.key, link=row.link, post=row.post, site=row.site, feed=row.feed
