@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from functools import cache
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -104,8 +105,13 @@ def sanitize_html(html: str, base_url: str | None) -> str:
 
 def clean_allowlisted(html: str) -> str:
     """The nh3 allowlist pass alone (safe to run on already-clean HTML)."""
-    return nh3.clean(
-        html,
+    return _allowlist().clean(html).strip()
+
+
+@cache
+def _allowlist() -> nh3.Cleaner:
+    # Built once: nh3.clean() with keyword arguments builds its rules on every call.
+    return nh3.Cleaner(
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(DROP_WITH_CONTENT),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
@@ -113,7 +119,7 @@ def clean_allowlisted(html: str) -> str:
         attribute_filter=_filter_attribute,
         strip_comments=True,
         link_rel="noopener noreferrer",
-    ).strip()
+    )
 
 
 _INVALID_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
