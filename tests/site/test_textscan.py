@@ -109,6 +109,14 @@ def test_collapse_spaces_equals_split_and_join(text: str) -> None:
     assert got.isascii() == " ".join(text.split()).isascii()  # made in the narrowest kind
 
 
+@pytest.mark.skipif(scan is None, reason="extension not compiled")
+def test_collapse_spaces_knows_every_character_up_to_u3001() -> None:
+    """Each character between two letters: a space exactly where str.split() breaks."""
+    for c in [*range(0x3002), 0x10000, 0x10FFFF]:
+        text = f"a{chr(c)}b"
+        assert scan.collapse_spaces(text) == " ".join(text.split()), hex(c)
+
+
 def test_html_to_text_without_the_extension_gives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     fragment = f"<p> 北約\u3000軍援 </p>\n<b>Annie&nbsp;{SPACES}x</b>\u2028"
     compiled = textutil.html_to_text(fragment)

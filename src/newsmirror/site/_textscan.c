@@ -174,11 +174,14 @@ fold_fullwidth(PyObject *self, PyObject *arg)
 }
 
 /* Py_UNICODE_ISSPACE (str.split()'s whitespace), without a call for the
- * common characters: no whitespace character is above U+3000. */
+ * common characters: ASCII's are \t..\r, \x1c..\x1f and the space, and no
+ * whitespace character is above U+3000. */
 static inline int
 is_space(Py_UCS4 c)
 {
-    return c < 128 ? _Py_ascii_whitespace[c] : c <= 0x3000 && Py_UNICODE_ISSPACE(c);
+    if (c < 128)
+        return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+    return c <= 0x3000 && Py_UNICODE_ISSPACE(c);
 }
 
 /* The length and largest character of collapse_spaces' result, and the count of
