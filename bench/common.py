@@ -28,13 +28,14 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from xml.sax.saxutils import escape
 
 import aiohttp
@@ -202,30 +203,28 @@ def _wait_for_eof(conn: Connection) -> None:
         return
 
 
-class FeedServer:
-    """The feed server in a child process. Use as a context manager."""
+class ServerProcess:
+    """A server in a spawned child: `target(conn, *args)` sends one message once it
+    serves (what `start` returns), then serves until this end of the pipe closes,
+    also when this process dies without cleaning up (`_wait_for_eof`)."""
 
-    def __init__(self, feeds: int, items: int) -> None:
-        self.feeds, self.items = feeds, items
-        self.port = 0
+    def __init__(self, target: Callable[..., None], args: tuple, what: str,
+                 start_seconds: float) -> None:  # fmt: skip
+        self.target, self.args, self.what, self.start_seconds = target, args, what, start_seconds
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._conn: Connection | None = None
 
-    def __enter__(self) -> FeedServer:
+    def start(self) -> Any:
         ctx = multiprocessing.get_context("spawn")
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.feeds, self.items), daemon=True)
+        self._proc = ctx.Process(target=self.target, args=(child, *self.args), daemon=True)
         self._proc.start()
         child.close()  # the server holds its end; EOF then means the parent is gone
-        if not parent.poll(600):
-            self.close()
-            raise RuntimeError("feed server did not start within 600 s")
-        self.port = parent.recv()
         self._conn = parent
-        return self
-
-    def __exit__(self, *exc: object | TracebackType) -> None:
-        self.close()
+        if not parent.poll(self.start_seconds):
+            self.close()
+            raise RuntimeError(f"{self.what} did not start within {self.start_seconds:.0f} s")
+        return parent.recv()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -239,18 +238,39 @@ class FeedServer:
                 self._proc.join()
             self._proc = None
 
+
+def admin_call(url: str, method: str, **query: str) -> dict:
+    """A bench server's admin endpoint: its JSON answer."""
+
+    async def call() -> dict:
+        async with aiohttp.ClientSession() as s:
+            async with s.request(method, url, params=query) as r:
+                r.raise_for_status()
+                return await r.json()
+
+    return asyncio.run(call())
+
+
+class FeedServer:
+    """The feed server in a child process. Use as a context manager."""
+
+    def __init__(self, feeds: int, items: int) -> None:
+        self.feeds, self.items = feeds, items
+        self.port = 0
+        self._server = ServerProcess(_serve, (feeds, items), "feed server", 600)
+
+    def __enter__(self) -> FeedServer:
+        self.port = self._server.start()
+        return self
+
+    def __exit__(self, *exc: object | TracebackType) -> None:
+        self._server.close()
+
     def feed_url(self, n: int) -> str:
         return f"http://127.0.0.1:{self.port}/feed/{n}.xml"
 
     def admin(self, method: str, path: str, **query: str) -> dict:
-        async def call() -> dict:
-            async with aiohttp.ClientSession() as s:
-                url = f"http://127.0.0.1:{self.port}{path}"
-                async with s.request(method, url, params=query) as r:
-                    r.raise_for_status()
-                    return await r.json()
-
-        return asyncio.run(call())
+        return admin_call(f"http://127.0.0.1:{self.port}{path}", method, **query)
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")

@@ -36,7 +36,6 @@ import asyncio
 import hashlib
 import io
 import json
-import multiprocessing
 import random
 import re
 import shutil
@@ -52,7 +51,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import lxml.html
-from common import _paragraph_pool, _wait_for_eof, load_average, run_child
+from common import ServerProcess, _paragraph_pool, _wait_for_eof, load_average, run_child
 from PIL import Image, ImageDraw, ImageFilter
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -299,22 +298,13 @@ def _serve(conn: Connection, posts: int, seed: int) -> None:
 
 class ImageServer:
     def __init__(self, posts: int, seed: int = 7) -> None:
-        self.posts, self.seed = posts, seed
+        self._server = ServerProcess(_serve, (posts, seed), "image server", 1800)
 
     def __enter__(self) -> dict:
-        ctx = multiprocessing.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.posts, self.seed), daemon=True)
-        self._proc.start()
-        child.close()
-        if not self._conn.poll(1800):
-            raise RuntimeError("image server did not start within 30 minutes")
-        return self._conn.recv()
+        return self._server.start()
 
     def __exit__(self, *exc: object) -> None:
-        self._conn.close()
-        self._proc.terminate()
-        self._proc.join(10)
+        self._server.close()
 
 
 # --- the measurements ---------------------------------------------------------------------

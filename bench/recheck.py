@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import multiprocessing
 import random
 import shutil
 import socket
@@ -46,7 +45,14 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from common import _paragraph_pool, _wait_for_eof, load_average, run_child
+from common import (
+    ServerProcess,
+    _paragraph_pool,
+    _wait_for_eof,
+    admin_call,
+    load_average,
+    run_child,
+)
 
 from newsmirror.archive.config import FetchSettings
 from newsmirror.archive.dedupe import primary_key
@@ -238,36 +244,22 @@ class PageServer:
     def __init__(self, hosts: int, posts: int) -> None:
         self.hosts, self.posts = hosts, posts
         self.addresses: list[tuple[str, int]] = []
+        self._server = ServerProcess(_serve, (hosts, posts), "page server", 120)
 
     def __enter__(self) -> PageServer:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(child, self.hosts, self.posts), daemon=True)
-        self._proc.start()
-        child.close()
-        if not parent.poll(120):
-            raise RuntimeError("page server did not start within 120 s")
-        self.addresses = [tuple(a) for a in parent.recv()]
-        self._conn = parent
+        self.addresses = [tuple(a) for a in self._server.start()]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._conn.close()
-        self._proc.terminate()
-        self._proc.join(10)
+        self._server.close()
 
     def url(self, h: int, i: int) -> str:
         ip, port = self.addresses[h]
         return f"http://{ip}:{port}/a/{i}.html"
 
     def admin(self, method: str, path: str) -> dict:
-        async def call() -> dict:
-            async with aiohttp.ClientSession() as s:
-                ip, port = self.addresses[0]
-                async with s.request(method, f"http://{ip}:{port}{path}") as r:
-                    return await r.json()
-
-        return asyncio.run(call())
+        ip, port = self.addresses[0]
+        return admin_call(f"http://{ip}:{port}{path}", method)
 
 
 # --- the seeded archive -------------------------------------------------------------------
