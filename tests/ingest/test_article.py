@@ -14,8 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from readability import Document
-from readability.readability import clean
+from readability.readability import REGEXES, clean
 
+from newsmirror.ingest.article import readability_doc
 from newsmirror.ingest.article.blocks import cut_to, match_key, page_blocks
 from newsmirror.ingest.article.decide import Votes, decide
 from newsmirror.ingest.article.generic import align, extract_generic, parse_page
@@ -290,7 +291,9 @@ def test_readability_scores_match_readability_lxml_on_latin_text() -> None:
     assert scores(ReadabilityDocument(html)) == pytest.approx(scores(Document(html)))
 
 
-def test_unlikely_candidates_go_as_in_readability_lxml() -> None:
+def test_unlikely_candidates_go_as_in_readability_lxml_with_readability_js_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     html = (
         "<html><body><div class='sidebar'><p>Side text</p></div>"
         "<div class='comment-box'><article><p>Held by an article</p></article></div>"
@@ -298,11 +301,11 @@ def test_unlikely_candidates_go_as_in_readability_lxml() -> None:
         "<div id='menu' class='main-content'><p>ok maybe</p></div>"
         "<div class='community'><div class='disqus'><p>nested</p></div></div>"
         "<div class='sponsor'><math><mi>x</mi></math></div><p class='rss'>feed</p>"
+        "<div class='related-posts'><p>Other stories</p></div>"
+        "<blockquote class='twitter-tweet'><p>A tweet</p></blockquote>"
+        "<ol class='footnotes'><li>A note</li></ol>"
         "<div class='entry'><p>" + SENTENCE + "</p></div></body></html>"
     )  # fmt: skip
-
-    class Lxml(ReadabilityDocument):  # readability-lxml's own step, on the same tree
-        remove_unlikely_candidates = Document.remove_unlikely_candidates
 
     def cleaned(cls: type[ReadabilityDocument]) -> str:
         document = cls(html)
@@ -310,10 +313,20 @@ def test_unlikely_candidates_go_as_in_readability_lxml() -> None:
         document.remove_unlikely_candidates()
         return lxml.html.tostring(document.html, encoding="unicode")
 
-    assert cleaned(ReadabilityDocument) == cleaned(Lxml)
-    assert "Side text" not in cleaned(ReadabilityDocument)
-    assert "Held by an article" in cleaned(ReadabilityDocument)
-    assert "in code" in cleaned(ReadabilityDocument) and "nested" not in cleaned(ReadabilityDocument)
+    ours = cleaned(ReadabilityDocument)
+
+    class Lxml(ReadabilityDocument):  # readability-lxml's own step, on the same tree
+        remove_unlikely_candidates = Document.remove_unlikely_candidates
+
+    # readability-lxml's step with readability.js's words removes the same elements.
+    monkeypatch.setitem(REGEXES, "unlikelyCandidatesRe", readability_doc._UNLIKELY)
+    monkeypatch.setitem(REGEXES, "okMaybeItsACandidateRe", readability_doc._MAYBE)
+    assert ours == cleaned(Lxml)
+    assert "Side text" not in ours and "Other stories" not in ours
+    assert "Held by an article" in ours
+    assert "in code" in ours and "nested" not in ours
+    # readability.js keeps embedded posts and footnotes; readability-lxml's words drop them.
+    assert "A tweet" in ours and "A note" in ours
 
 
 # --- floors on development pages (a guard, not the benchmark: see bench/extract.py) ---

@@ -1,4 +1,4 @@
-"""readability-lxml with three steps of Mozilla's readability.js it lacks, run on a
+"""readability-lxml with four steps of Mozilla's readability.js it lacks, run on a
 tree newsmirror has already parsed and cleaned."""
 
 from __future__ import annotations
@@ -15,8 +15,17 @@ from readability.readability import REGEXES
 # them a Chinese paragraph (full-width '，') scores as one long clause.
 _EXTRA_COMMAS = re.compile("[\u060c\ufe50\ufe10\ufe11\u2e41\u2e34\u2e32\uff0c]")
 _SCORED_TAGS = ("p", "pre", "td", "blockquote")
-_UNLIKELY = REGEXES["unlikelyCandidatesRe"]
-_MAYBE = REGEXES["okMaybeItsACandidateRe"]
+# The class and id words of unlikely candidates as readability.js (which
+# readability-lxml ports) lists them now: readability-lxml's older list lacks
+# related, social, banner, breadcrumbs, replies, supplemental... and drops tweets
+# and footnotes ("tweet", "foot"), which readability.js keeps.
+_UNLIKELY = re.compile(
+    r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer"
+    r"|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social"
+    r"|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote",
+    re.I,
+)
+_MAYBE = re.compile(r"and|article|body|column|content|main|mathjax|shadow", re.I)
 IN_PAGE_LINK_WEIGHT = 0.3
 # readability-lxml turns a <div> into a <p> unless its serialised children match
 # "<(blockquote|dl|div|img|ol|p|pre|table|ul)": any descendant whose tag starts so.
@@ -27,7 +36,7 @@ _INLINE_FOR_DIVS = frozenset(
 
 
 class ReadabilityDocument(Document):  # type: ignore[misc]
-    """readability-lxml plus three steps of Mozilla's readability.js that it lacks.
+    """readability-lxml plus four steps of Mozilla's readability.js that it lacks.
 
     - Non-Latin commas (Chinese '，', Arabic '،') count in a paragraph's score.
     - In-page links ("#", "#comments") weigh 0.3 in link density: they are UI
@@ -35,6 +44,7 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
     - After picking the best block, walk up its ancestors and take the first one
       scoring higher than the level below (readability.js's parent promotion),
       so an article wrapper holding byline, body and editor line wins over the body.
+    - Unlikely candidates are named by readability.js's lists of words.
 
     Given a parsed tree, it works on a copy of it and leaves out readability-lxml's
     HTML cleaner (scripts, styles, comments: the caller has removed them) and its
@@ -55,7 +65,7 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
         return doc
 
     def remove_unlikely_candidates(self) -> None:
-        """readability-lxml's, with its two XPath tests per matching element (inside a
+        """readability-lxml's, with readability.js's words, and its two XPath tests per matching element (inside a
         pre or code; holding a main, article or math) answered from two sets built in
         one pass each: the same elements go, in a fifth of the time."""
         root = self.html
