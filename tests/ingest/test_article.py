@@ -143,6 +143,10 @@ def test_kinds_are_named_by_class_words(classes: str, kind: str | None) -> None:
         ("<div role='contentinfo'>x</div>", "footer"),
         ("<footer class='comment-list'>x</footer>", "comments"),  # class words come first
         ("<section>x</section>", None),
+        # A short element naming or marked as the author is a byline; a long one is text.
+        ("<div class='author_fmt'>By Jane Doe</div>", "byline"),
+        ("<p itemprop='author'>Jane Doe</p>", "byline"),
+        (f"<div class='author-note'>{SENTENCE}</div>", None),
     ],
 )
 def test_kinds_of_html_elements_and_roles(element: str, kind: str | None) -> None:
@@ -215,6 +219,43 @@ def test_captions_between_paragraphs_stay_unless_they_credit() -> None:
     assert "The flooded lower town on Wednesday" in kept  # describes what the article shows
     assert "Photo: Jane Doe" not in kept  # a credit
     assert "The harbour before the storm" not in kept  # a short caption outside the text
+
+
+def test_only_the_first_byline_goes() -> None:
+    body = _body(
+        "<article><div class='author'>By Jane Doe</div>"
+        + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3))
+        + "<div class='author'>By John Roe</div>"
+        + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3, 6))
+        + "</article>"
+    )  # fmt: skip
+    blocks = page_blocks(body)
+    every = {b.index for b in blocks}
+    kept = {blocks[i].text for i in decide(Votes(blocks, every, every))}
+    # readability.js takes the first out as the article's byline; a later one (the next
+    # item of a weekly edition) stays as text.
+    assert "By Jane Doe" not in kept and "By John Roe" in kept
+
+
+def test_a_list_of_teaser_cards_after_the_article_goes() -> None:
+    cards = "".join(
+        f"<div class='story-block'><h4><strong>Opinion</strong> <a href='/story-{i}'>Other"
+        f" column {i}</a></h4><p>A few words of the other column number {i}, to read"
+        " more.</p></div>"
+        for i in range(4)
+    )
+    body = _body(
+        "<article>" + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(6))
+        + "</article><div class='more'><h2>Other columns</h2><div class='list'>" + cards
+        + "</div></div>"
+    )  # fmt: skip
+    blocks = page_blocks(body)
+    article = {b.index for b in blocks if "Paragraph" in b.text}
+    teasers = {b.index for b in blocks} - article
+    # trafilatura took the cards with the article; readability the article alone.
+    assert decide(Votes(blocks, article | teasers, article)) == article
+    # Where the cards are most of the text, they are the page's article (a list page).
+    assert decide(Votes(blocks, teasers, teasers)) == teasers
 
 
 def test_a_title_only_one_extractor_took_goes() -> None:

@@ -4,8 +4,9 @@
    found a part of it (one the lead, the other the body; or the two halves of a
    page cut by a box), and the rules below remove what one of them took wrongly.
 2. Blocks of a kind that is not article text go (kinds.py: comments, related links,
-   share bars, newsletter boxes, captions, credits, author boxes, metadata, ads,
-   asides and footers; short lines of links; short lines that name themselves),
+   share bars, newsletter boxes, captions, credits, author boxes, bylines, metadata,
+   ads, asides and footers; short lines of links; short lines that name themselves;
+   the cards of a list of teasers, each a linked heading and a few words),
    unless that kind holds much of the article: then it is how the page lays its
    article out. A caption between the article's paragraphs describes what the
    article shows and stays, unless it is short and names a credit.
@@ -37,6 +38,9 @@ ISLAND_SHARE = 0.1  # a run with less than this share of the kept text is an isl
 LEAD_REACH = 8  # blocks before the article's first paragraph where its lead may be
 LEAD_MIN = 40  # letters
 PROSE_CHARS = 100
+CARD_MAX = 500  # characters: a teaser card is a title, a standfirst and a picture
+CARD_SIBLINGS = 3
+CARD_HEADINGS = ("h2", "h3", "h4", "h5", "h6")
 HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 
 
@@ -82,6 +86,8 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
     prose = [i for i in voted if _is_prose(blocks[i])]
     first_prose, last_prose = (min(prose), max(prose)) if prose else (-1, -1)
     known: dict[lxml.html.HtmlElement, str | None] = {}
+    cards = _teaser_cards(blocks, voted)
+    byline: lxml.html.HtmlElement | None = None
     kinds: list[str | None] = []
     for block in blocks:
         found = "caption" if block.element.tag == "figcaption" else None
@@ -91,8 +97,11 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
                     break
                 if el not in known:
                     known[el] = kind_of(el)
+                if known[el] == "byline" and byline not in (None, el):
+                    continue  # the article's byline is the first; later ones are text
                 if known[el] is not None:
                     found = known[el]
+                    byline = el if found == "byline" else byline
                     break
         if found == "caption":
             # A long caption describes; so does one between the article's paragraphs,
@@ -103,6 +112,13 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
             found = text_kind(block.text) if describes else found
         elif found is None:
             found = "link-line" if _link_line(block) else text_kind(block.text)
+        if found is None and cards:
+            for el in (block.element, *block.element.iterancestors()):
+                if held.get(el, 0) > limit or el.tag in ("body", "html"):
+                    break
+                if el in cards:
+                    found = "teaser"
+                    break
         kinds.append(found)
     # A kind that holds much of the voted text is how this page lays out its article
     # (a slideshow of captions, a live ticker, a page of links), not something beside it.
@@ -112,6 +128,47 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
             by_kind[kind] = by_kind.get(kind, 0) + blocks[i].length
     layout = {kind for kind, chars in by_kind.items() if chars > limit}
     return [None if kind in layout else kind for kind in kinds]
+
+
+def _teaser_cards(blocks: list[Block], voted: set[int]) -> set[lxml.html.HtmlElement]:
+    """The cards of lists of teasers among the voted blocks: CARD_SIBLINGS or more
+    sibling elements of one kind (tag and first class word), each short and holding a
+    heading that links to another page ("Other columns": title, standfirst, picture).
+    Found from each voted heading that links away, climbing while the element is short."""
+    cards: set[lxml.html.HtmlElement] = set()
+    tried: set[lxml.html.HtmlElement] = set()
+    for i in sorted(voted):
+        heading = blocks[i].element
+        if heading.tag not in CARD_HEADINGS or not _links_away(heading):
+            continue
+        card = heading
+        while len(card.text_content().strip()) < CARD_MAX:
+            parent = card.getparent()
+            if parent is None or parent in tried:
+                break
+            tried.add(parent)
+            kind = (card.tag, (card.get("class") or "").split()[:1])
+            same = [c for c in parent if (c.tag, (c.get("class") or "").split()[:1]) == kind]
+            if len(same) >= CARD_SIBLINGS and all(_is_card(c) for c in same):
+                cards.update(same)
+                break
+            card = parent
+    return cards
+
+
+def _is_card(el: lxml.html.HtmlElement) -> bool:
+    return len(el.text_content().strip()) < CARD_MAX and any(
+        _links_away(h) for h in el.iter(*CARD_HEADINGS)
+    )
+
+
+def _links_away(el: lxml.html.HtmlElement) -> bool:
+    """Whether el holds a link to another page (not "#..." nor a script)."""
+    for a in el.iter("a"):
+        href = (a.get("href") or "").strip()
+        if href and not href.startswith(("#", "javascript:")):
+            return True
+    return False
 
 
 def _link_line(block: Block) -> bool:

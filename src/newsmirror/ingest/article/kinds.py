@@ -4,8 +4,8 @@
 text: scripts, hidden elements, menus, form controls, cookie banners.
 `kind_of` names the kind of container an element is by its class or id words
 (comments, related links, share bars, newsletter boxes, captions, author boxes,
-post metadata, tables of contents, ads, sidebars) or by its HTML element (an
-aside, a footer); `text_kind` names a short line by its own words (a newsletter
+post metadata, tables of contents, ads, sidebars), by its HTML element (an
+aside, a footer) or as a short byline; `text_kind` names a short line by its own words (a newsletter
 call, a photo credit, a bare date, a blog's "posted in" line); `names_credit`
 tells a caption that credits a photographer or agency; `LEAD_WORDS` names an
 article's lead. The rules name a kind of element, never a site: per-site
@@ -114,13 +114,31 @@ _TAG_KINDS = {"aside": "sidebar", "footer": "footer"}
 _ROLE_KINDS = {"complementary": "sidebar", "contentinfo": "footer"}
 
 
+# A byline: a short element whose class or id names the author, or that is marked as
+# the author (rel, itemprop). readability.js takes the first one out of the article as
+# its metadata (decide.block_kinds does the same).
+BYLINE_MAX = 100  # characters, as readability.js
+_BYLINE = re.compile(r"byline|author|dateline|writtenby", re.I)
+
+
 def kind_of(el: lxml.html.HtmlElement) -> str | None:
     """The kind an element's class or id names, if it names one, else the kind its
-    element or ARIA role is."""
+    element or ARIA role is, else "byline" for a short element naming its author."""
     found = _named_kind(el)
     if found is None:
         found = _TAG_KINDS.get(el.tag) or _ROLE_KINDS.get(el.get("role", ""))
+    if found is None and _is_byline(el):
+        found = "byline"
     return found
+
+
+def _is_byline(el: lxml.html.HtmlElement) -> bool:
+    marked = (
+        _BYLINE.search(f"{el.get('class', '')} {el.get('id', '')}")
+        or el.get("rel") == "author"
+        or "author" in (el.get("itemprop") or "")
+    )
+    return bool(marked) and len(el.text_content().strip()) < BYLINE_MAX
 
 
 def _named_kind(el: lxml.html.HtmlElement) -> str | None:
