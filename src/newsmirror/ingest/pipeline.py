@@ -46,6 +46,7 @@ from ..models import (
     Post,
     Subscription,
 )
+from ..util.tasks import cancel_and_wait
 from . import schedule
 from .extract import PAGE_ACCEPT, fulltext_for
 from .fetch import Fetcher
@@ -146,9 +147,7 @@ async def _run(
                 # A failure that stops the run (full disk, broken state file) or a
                 # stop request: end the other feeds before the writing thread
                 # and the HTTP session close under them.
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await cancel_and_wait(tasks)
                 raise
     # In subscription order, so that the ledger is the same whichever feed finished first.
     _append_ledger(

@@ -44,6 +44,7 @@ from ..archive.originals import Original, Originals, next_check
 from ..archive.postmarks import MarkKey, clear_deleted, find_post, set_mark, touch
 from ..archive.store import Store
 from ..models import FetchResult, NewsmirrorError
+from ..util.tasks import cancel_and_wait
 from .detect import Finding, classify
 from .extract import PAGE_ACCEPT
 from .fetch import Fetcher
@@ -235,9 +236,7 @@ class _Recheck:
                 judging.append(asyncio.create_task(self._judge(row, result)))
             await asyncio.gather(*judging)
         except BaseException:
-            for task in judging:
-                task.cancel()
-            await asyncio.gather(*judging, return_exceptions=True)
+            await cancel_and_wait(judging)
             raise
 
     async def _judge(self, row: Original, result: FetchResult) -> None:
