@@ -118,7 +118,7 @@ _ROLE_KINDS = {"complementary": "sidebar", "contentinfo": "footer"}
 # the author (rel, itemprop). readability.js takes the first one out of the article as
 # its metadata (decide.block_kinds does the same).
 BYLINE_MAX = 100  # characters, as readability.js
-_BYLINE = re.compile(r"byline|author|dateline|writtenby", re.I)
+_BYLINE = re.compile(r"byline|author|dateline|writtenby")  # matched lower-cased
 
 
 def kind_of(el: lxml.html.HtmlElement) -> str | None:
@@ -133,10 +133,13 @@ def kind_of(el: lxml.html.HtmlElement) -> str | None:
 
 
 def _is_byline(el: lxml.html.HtmlElement) -> bool:
+    attrs = el.attrib
+    if not attrs:
+        return False
     marked = (
-        _BYLINE.search(f"{el.get('class', '')} {el.get('id', '')}")
-        or el.get("rel") == "author"
-        or "author" in (el.get("itemprop") or "")
+        _BYLINE.search(f"{attrs.get('class', '')} {attrs.get('id', '')}".lower())
+        or attrs.get("rel") == "author"
+        or "author" in attrs.get("itemprop", "")
     )
     return bool(marked) and len(el.text_content().strip()) < BYLINE_MAX
 
