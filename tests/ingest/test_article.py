@@ -204,34 +204,36 @@ def test_agreement_keeps_both_extractors_blocks_and_drops_kinds() -> None:
     assert not {link, share, heading} & keep
 
 
-def test_captions_between_paragraphs_stay_unless_they_credit() -> None:
+def _kept_of_an_article_with(before: str, between: str) -> set[str]:
+    """The texts decide keeps of an article of six paragraphs, with `before` ahead of
+    them and `between` after the third, when both extractors chose every block."""
     body = _body(
-        "<article><figure><figcaption>The harbour before the storm</figcaption></figure>"
+        f"<article>{before}"
         + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3))
-        + "<figure><figcaption>The flooded lower town on Wednesday</figcaption></figure>"
-        "<figure><figcaption>Photo: Jane Doe</figcaption></figure>"
+        + between
         + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3, 6))
         + "</article>"
     )  # fmt: skip
     blocks = page_blocks(body)
     every = {b.index for b in blocks}
-    kept = {blocks[i].text for i in decide(Votes(blocks, every, every))}
+    return {blocks[i].text for i in decide(Votes(blocks, every, every))}
+
+
+def test_captions_between_paragraphs_stay_unless_they_credit() -> None:
+    kept = _kept_of_an_article_with(
+        "<figure><figcaption>The harbour before the storm</figcaption></figure>",
+        "<figure><figcaption>The flooded lower town on Wednesday</figcaption></figure>"
+        "<figure><figcaption>Photo: Jane Doe</figcaption></figure>",
+    )
     assert "The flooded lower town on Wednesday" in kept  # describes what the article shows
     assert "Photo: Jane Doe" not in kept  # a credit
     assert "The harbour before the storm" not in kept  # a short caption outside the text
 
 
 def test_only_the_first_byline_goes() -> None:
-    body = _body(
-        "<article><div class='author'>By Jane Doe</div>"
-        + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3))
-        + "<div class='author'>By John Roe</div>"
-        + "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(3, 6))
-        + "</article>"
-    )  # fmt: skip
-    blocks = page_blocks(body)
-    every = {b.index for b in blocks}
-    kept = {blocks[i].text for i in decide(Votes(blocks, every, every))}
+    kept = _kept_of_an_article_with(
+        "<div class='author'>By Jane Doe</div>", "<div class='author'>By John Roe</div>"
+    )
     # readability.js takes the first out as the article's byline; a later one (the next
     # item of a weekly edition) stays as text.
     assert "By Jane Doe" not in kept and "By John Roe" in kept
