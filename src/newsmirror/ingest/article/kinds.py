@@ -5,10 +5,10 @@ text: scripts, hidden elements, menus, form controls, cookie banners.
 `kind_of` names the kind of container an element is by its class or id words
 (comments, related links, share bars, newsletter boxes, captions, author boxes,
 post metadata, tables of contents, ads, sidebars), by its HTML element (an
-aside, a footer) or as a short byline; `text_kind` names a short line by its own words (a newsletter
-call, a photo credit, a bare date, a blog's "posted in" line); `names_credit`
-tells a caption that credits a photographer or agency; `LEAD_WORDS` names an
-article's lead. The rules name a kind of element, never a site: per-site
+aside, a footer) or as a short byline; `text_kind` names a short line by its own
+words (a newsletter call, a photo credit, a bare date, a blog's "posted in"
+line); `names_credit` tells a caption that credits a photographer or agency;
+`LEAD_WORDS` names an article's lead. The rules name a kind of element, never a site: per-site
 rules live in rules.py and are not used here.
 """
 

@@ -65,9 +65,10 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
         return doc
 
     def remove_unlikely_candidates(self) -> None:
-        """readability-lxml's, with readability.js's words, and its two XPath tests per matching element (inside a
-        pre or code; holding a main, article or math) answered from two sets built in
-        one pass each: the same elements go, in a fifth of the time."""
+        """readability-lxml's, with readability.js's words, and with its two XPath
+        tests per matching element (inside a pre or code; holding a main, article or
+        math) answered from two sets built in one pass each: the same elements go,
+        in a fifth of the time."""
         root = self.html
         keeps: set[Any] = set()  # main, article, math and their ancestors
         for el in root.iter("main", "article", "math"):
