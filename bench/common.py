@@ -183,16 +183,23 @@ def _serve(conn: Connection, feeds: int, items: int) -> None:
     app.router.add_post("/admin/renew", renew)
     app.router.add_get("/admin/stats", stats)
 
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.SockSite(runner, sock, backlog=1024).start()
-        conn.send(port)
-        # Serve until the parent closes the pipe, also when it dies without cleanup.
-        await asyncio.to_thread(_wait_for_eof, conn)
-        await runner.cleanup()
+    asyncio.run(serve_until_closed(app, [sock], conn, lambda: port))
 
-    asyncio.run(main())
+
+async def serve_until_closed(app: web.Application, socks: Sequence[socket.socket],
+                             conn: Connection, ready: Callable[[], object],
+                             backlog: int = 1024) -> None:  # fmt: skip
+    """Serve `app` on `socks`, send `ready()` to the parent once serving, then serve
+    until the parent closes the pipe, also when it dies without cleaning up."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        for sock in socks:
+            await web.SockSite(runner, sock, backlog=backlog).start()
+        conn.send(ready())
+        await asyncio.to_thread(_wait_for_eof, conn)
+    finally:
+        await runner.cleanup()
 
 
 def _wait_for_eof(conn: Connection) -> None:

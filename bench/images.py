@@ -51,7 +51,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import lxml.html
-from common import ServerProcess, _paragraph_pool, _wait_for_eof, load_average, run_child
+from common import ServerProcess, _paragraph_pool, load_average, run_child, serve_until_closed
 from PIL import Image, ImageDraw, ImageFilter
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -278,22 +278,17 @@ def _serve(conn: Connection, posts: int, seed: int) -> None:
     app = web.Application()
     app.router.add_get("/{path:.+}", handle)
 
-    async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.SockSite(runner, sock, backlog=512).start()
+    def ready() -> dict:
         photo_bits = [
             len(v) * 8 / (Image.open(io.BytesIO(v)).width * Image.open(io.BytesIO(v)).height)
             for k, v in images.items() if k.startswith("p/")
         ]  # fmt: skip
-        conn.send({"origin": origin, "golden": golden_posts,
-                   "golden_served": {k: len(v) for k, v in golden_served.items()},
-                   "synthetic_images": {k: len(v) for k, v in images.items()},
-                   "photo_bits_per_pixel": statistics.median(photo_bits)})  # fmt: skip
-        await asyncio.to_thread(_wait_for_eof, conn)
-        await runner.cleanup()
+        return {"origin": origin, "golden": golden_posts,
+                "golden_served": {k: len(v) for k, v in golden_served.items()},
+                "synthetic_images": {k: len(v) for k, v in images.items()},
+                "photo_bits_per_pixel": statistics.median(photo_bits)}  # fmt: skip
 
-    asyncio.run(main())
+    asyncio.run(serve_until_closed(app, [sock], conn, ready, backlog=512))
 
 
 class ImageServer:

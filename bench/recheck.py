@@ -48,10 +48,10 @@ from aiohttp import web
 from common import (
     ServerProcess,
     _paragraph_pool,
-    _wait_for_eof,
     admin_call,
     load_average,
     run_child,
+    serve_until_closed,
 )
 
 from newsmirror.archive.config import FetchSettings
@@ -197,15 +197,9 @@ def _serve(conn: Connection, hosts: int, posts: int) -> None:
     app.router.add_post("/admin/reset", reset)
 
     async def main() -> None:
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        for sock in socks:
-            await web.SockSite(runner, sock, backlog=1024).start()
-        conn.send([s.getsockname() for s in socks])
         meter = asyncio.create_task(lag_meter())
-        await asyncio.to_thread(_wait_for_eof, conn)
+        await serve_until_closed(app, socks, conn, lambda: [s.getsockname() for s in socks])
         meter.cancel()
-        await runner.cleanup()
 
     asyncio.run(main())
 
