@@ -30,7 +30,6 @@ HISTORY_DIR = Path(".newsmirror") / "history"
 FORMAT = 1
 
 EventKind = Literal["suspected", "deleted", "cleared", "edited", "dropped", "back"]
-EVENT_KINDS: tuple[str, ...] = ("suspected", "deleted", "cleared", "edited", "dropped", "back")
 
 
 class HistoryError(NewsmirrorError):

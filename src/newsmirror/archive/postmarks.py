@@ -15,14 +15,14 @@ import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from .fsutil import atomic_write
 from .history import iso_time
 from .store import post_link
 
 MarkKey = Literal["deleted", "edited"]
-_MARK_LINE = {key: re.compile(rf"^{key}:[ \t]*(.*?)\s*$") for key in ("deleted", "edited")}
+_MARK_LINE = {key: re.compile(rf"^{key}:[ \t]*(.*?)\s*$") for key in get_args(MarkKey)}
 
 
 def find_post(archive: Path, name: str, link: str) -> Path | None:

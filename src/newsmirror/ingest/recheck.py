@@ -382,28 +382,32 @@ class _Recheck:
             set_mark(path, key, datetime.fromtimestamp(when, UTC))
 
 
+def _new_history(row: Original) -> History:
+    return History(key=row.key, link=row.link, post=row.post, site=row.site, feed=row.feed)
+
+
 class _Lazy:
-    """A post's history, read from its file only when a finding needs it."""
+    """A post's history, read from its file only when a finding needs it (once)."""
 
     def __init__(self, archive: Path, row: Original) -> None:
         self.archive = archive
         self.row = row
         self.history: History | None = None
+        self.loaded = False
         self.touched = False
 
     def existing(self) -> History | None:
         """The history file's content, or None when the post has none yet."""
-        if self.history is None:
+        if not self.loaded:
             self.history = load_history(self.archive, self.row.key)
+            self.loaded = True
         return self.history
 
     def get(self) -> History:
-        if self.history is None:
-            row = self.row
-            self.history = load_history(self.archive, row.key) or History(
-                key=row.key, link=row.link, post=row.post, site=row.site, feed=row.feed
-            )
-        return self.history
+        history = self.existing()
+        if history is None:
+            history = self.history = _new_history(self.row)
+        return history
 
     def save(self) -> bool:
         if self.touched and self.history is not None:
@@ -445,9 +449,7 @@ def note_dropped(
     events = []
     gone = [r for r in rows if r.key not in keys and r.published is not None and r.published > oldest]
     for row in gone:
-        history = load_history(archive, row.key) or History(
-            key=row.key, link=row.link, post=row.post, site=row.site, feed=row.feed
-        )
+        history = load_history(archive, row.key) or _new_history(row)
         why = f"no longer in the feed, which still lists items published since {iso_time(oldest)}"
         history.add("dropped", now, why)
         save_history(archive, history)
