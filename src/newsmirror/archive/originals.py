@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from .dedupe import primary_key
-from .store import Store
+from .store import Store, front_matter_values, unquote
 
 OriginalState = Literal["alive", "suspect", "deleted"]
 
@@ -62,7 +61,6 @@ CREATE INDEX IF NOT EXISTS originals_feed ON originals (feed, published);
 """
 _SYNCED = "originals_synced_item"  # meta: the last `items` row taken in
 _IMPORTED = "originals_imported_posts"  # meta: set once `_posts/` was looked through
-_FRONT_LINE = re.compile(r"^(date|from|tags):\s*(.*?)\s*$")
 
 
 @dataclass
@@ -111,6 +109,13 @@ _COLUMNS = [f.name for f in dataclasses.fields(Original)]
 _SELECT = f"SELECT {', '.join(_COLUMNS)} FROM originals"
 
 
+# A post starts being watched (a row already there is kept as it is).
+_WATCH = (
+    "INSERT OR IGNORE INTO originals (key, link, post, feed, site, captured, published,"
+    " next_check) VALUES (?,?,?,?,?,?,?,?)"
+)
+
+
 def next_check(captured: float, schedule: Sequence[float], now: float) -> float | None:
     """The first scheduled time after `now` (None when the schedule is over).
     Missed steps are skipped, not caught up on."""
@@ -148,8 +153,7 @@ class Originals:
             return 0
         with self.store.transaction():
             self.db.executemany(
-                "INSERT OR IGNORE INTO originals (key, link, post, feed, site, captured,"
-                " published, next_check) VALUES (?,?,?,?,?,?,?,?)",
+                _WATCH,
                 [
                     (primary_key(link), link, post, feed, site, written, published,
                      first_check(written, schedule, now))
@@ -184,8 +188,7 @@ class Originals:
                          first_check(captured, schedule, now)))  # fmt: skip
         with self.store.transaction():
             self.db.executemany(
-                "INSERT OR IGNORE INTO originals (key, link, post, feed, site, captured,"
-                " published, next_check) VALUES (?,?,?,?,?,?,?,?)",
+                _WATCH,
                 rows,
             )
             self.store.set_meta(_IMPORTED, str(now))
@@ -249,30 +252,11 @@ def _list(folder: Path) -> list[str]:
 
 def _front_matter(path: Path) -> dict[str, str]:
     """`date`, `from` and the first of `tags` of a post, read leniently."""
-    found: dict[str, str] = {}
-    try:
-        with path.open(encoding="utf-8", errors="replace") as f:
-            if f.readline().strip() != "---":
-                return found
-            for _ in range(40):
-                line = f.readline()
-                if not line or line.strip() == "---":
-                    break
-                match = _FRONT_LINE.match(line)
-                if match:
-                    found.setdefault(match[1], _unquote(match[2]))
-    except OSError:
-        return found
+    found = front_matter_values(path, ("date", "from", "tags"))
     tags = found.get("tags", "")
     if tags.startswith("[") and tags.endswith("]"):
-        found["tags"] = _unquote(tags[1:-1].strip())
+        found["tags"] = unquote(tags[1:-1].strip())
     return found
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    return value
 
 
 def _timestamp(text: str) -> float | None:

@@ -12,7 +12,7 @@ import json
 import re
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -247,7 +247,7 @@ class _Transaction:
 
 # --- importing an existing archive ---------------------------------------------
 
-_FROM_LINE = re.compile(r"^from:\s*(.*?)\s*$")
+_FRONT_LINE = re.compile(r"^([\w-]+):\s*(.*?)\s*$")
 
 
 def ledger_keys(ledger: Path) -> Iterator[str]:
@@ -261,23 +261,37 @@ def ledger_keys(ledger: Path) -> Iterator[str]:
 
 def post_link(path: Path) -> str | None:
     """The `from:` link of a post file, read from its front matter only."""
+    return front_matter_values(path, ("from",)).get("from") or None
+
+
+def front_matter_values(path: Path, keys: Collection[str]) -> dict[str, str]:
+    """The first value of each of `keys` in a post's front matter, unquoted, read
+    leniently from its first 40 lines and no further than needed; empty when the
+    file cannot be read or has no front matter."""
+    found: dict[str, str] = {}
     try:
         with path.open(encoding="utf-8", errors="replace") as f:
             if f.readline().strip() != "---":
-                return None
+                return found
             for _ in range(40):
                 line = f.readline()
                 if not line or line.strip() == "---":
-                    return None
-                match = _FROM_LINE.match(line)
-                if match:
-                    value = match.group(1)
-                    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                        value = value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-                    return value or None
+                    break
+                match = _FRONT_LINE.match(line)
+                if match and match[1] in keys and match[1] not in found:
+                    found[match[1]] = unquote(match[2])
+                    if len(found) == len(keys):
+                        break
     except OSError:
-        return None
-    return None
+        pass
+    return found
+
+
+def unquote(value: str) -> str:
+    """A front matter value without the quotes the post format puts around it."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return value
 
 
 def import_existing(store: Store, archive: Path) -> tuple[int, int]:
