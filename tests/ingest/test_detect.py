@@ -34,6 +34,7 @@ def fetched(status: int = 200, body: bytes = ARTICLE, final: str = LINK, **kw) -
         ("https://news.example/?from=404", "home page"),
         ("https://news.example/2026/11/", "listing"),
         ("https://news.example/2026", "listing"),
+        ("https://m.news.example/", "home page"),  # the site's mobile name
     ],
 )
 def test_redirects_to_the_home_page_or_a_listing_are_gone(final, why):

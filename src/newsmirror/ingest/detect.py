@@ -118,7 +118,10 @@ def moved_to_listing(link: str, final_url: str | None) -> str:
 
 def _bare_host(host: str | None) -> str:
     host = (host or "").lower().rstrip(".")
-    return host[4:] if host.startswith(("www.", "m.")) and host.count(".") > 1 else host
+    for prefix in ("www.", "m."):  # the site's own desktop and mobile names
+        if host.startswith(prefix) and host.count(".") > 1:
+            return host[len(prefix) :]
+    return host
 
 
 def _segments(path: str) -> list[str]:
