@@ -300,9 +300,7 @@ def _source_filters(page: PageSink, env: Any, common: dict, source: str, folder:
                     posts: dict[str, SitePage], watch: Watch) -> None:  # fmt: skip
     """sources/<slug>/deleted.html and edited.html, when the source has such posts."""
     w = common["w"]
-    mine = [(posts[n], pw) for n, pw in watch.posts.items()
-            if n in posts and posts[n].source == source]  # fmt: skip
-    for kind, chosen in filtered(mine).items():
+    for kind, chosen in filtered(_of_source(source, posts, watch)).items():
         if not chosen:
             continue
         rel = f"{folder}{kind}.html"
@@ -310,6 +308,13 @@ def _source_filters(page: PageSink, env: Any, common: dict, source: str, folder:
         page(rel, (kind, rows(rel)), lambda rel=rel, rows=rows, kind=kind: env.get_template(
             "watch_list.html").render(**common, root=root_of(rel), title=f"{source} · {w[kind]}",
             heading=f"{source} · {w[kind]}", rows=rows(rel), feed="", empty=""))  # fmt: skip
+
+
+def _of_source(source: str, posts: dict[str, SitePage],
+               watch: Watch) -> list[tuple[SitePage, PostWatch]]:  # fmt: skip
+    """The watched posts of one source that are in this build."""
+    return [(posts[n], pw) for n, pw in watch.posts.items()
+            if n in posts and posts[n].source == source]  # fmt: skip
 
 
 def filtered(chosen: Iterable[tuple[SitePage, PostWatch]]) -> dict[str, list]:
@@ -333,19 +338,18 @@ class SiteWatch:
 
     def filter_bar(self, source: str, folder: str, total: int) -> Callable[[str], Markup] | None:
         """The filter bar of a source's listing pages (page path -> HTML), or
-        None when re-checking found nothing about its posts."""
+        None when re-checking found nothing about its posts. Counted once per
+        source, not once per listing page."""
         if not any(p.source == source for p in self.posts.values()):
             return None
-        return lambda rel: source_filter_links(source, folder, rel, self.posts, self.watch,
-                                               self.lang, total)  # fmt: skip
+        mine = filtered(_of_source(source, self.posts, self.watch))
+        counts = {kind: len(items) for kind, items in mine.items()}
+        return lambda rel: source_filter_links(folder, rel, counts, self.lang, total)
 
 
-def source_filter_links(source: str, folder: str, rel: str, posts: dict[str, SitePage],
-                        watch: Watch, lang: str, total: int) -> Markup:  # fmt: skip
+def source_filter_links(folder: str, rel: str, counts: dict[str, int], lang: str,
+                        total: int) -> Markup:  # fmt: skip
     """The filter bar of a source's listing page ("" when nothing was found)."""
-    mine = [(posts[n], pw) for n, pw in watch.posts.items()
-            if n in posts and posts[n].source == source]  # fmt: skip
-    counts = {kind: len(items) for kind, items in filtered(mine).items()}
     if not any(counts.values()):
         return Markup("")
     w, root = WATCH_STRINGS[lang], root_of(rel)
