@@ -149,7 +149,12 @@ class RecheckSettings:
 
     @property
     def every_seconds(self) -> float | None:
-        return None if self.every.strip().lower() == "off" else parse_duration(self.every)
+        return duration_or_off(self.every)
+
+
+def duration_or_off(text: str, name: str = "[recheck] every") -> float | None:
+    """'30m' -> 1800.0; 'off' -> None."""
+    return None if text.strip().lower() == "off" else parse_duration(text, name=name)
 
 
 def parse_schedule(text: str, where: object = "[recheck] schedule") -> tuple[float, ...]:
@@ -360,6 +365,5 @@ def load_recheck(path: Path, table: Any) -> RecheckSettings:
         raise ConfigError(path, "[recheck] must be a table")
     recheck = RecheckSettings(**check_table(path, "[recheck]", table, RECHECK_SETTINGS))
     parse_schedule(recheck.schedule, f"{path}: [recheck] schedule")
-    if recheck.every.strip().lower() != "off":
-        parse_duration(recheck.every, name=f"{path}: [recheck] every")
+    duration_or_off(recheck.every, f"{path}: [recheck] every")
     return recheck
