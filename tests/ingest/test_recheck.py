@@ -323,3 +323,11 @@ def test_originals_are_fetched_under_the_fetch_policy(server, archive):
         allowed = recheck(archive, confirm_after=0, everything=True)
         assert allowed.total("checked") == 1 and allowed.total("failed") == 0
         assert len(other.requests_for("/a.html")) == 1
+
+
+@pytest.mark.parametrize(("option", "value"), [("--confirm-after", "-1"), ("--max-checks", "0"),
+                                               ("--max-checks", "-3")])  # fmt: skip
+def test_a_bad_bound_is_a_config_error_naming_the_option(archive, capsys, option, value):
+    assert main(["recheck", "--archive", str(archive), option, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option in err[0]

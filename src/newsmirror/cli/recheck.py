@@ -48,6 +48,8 @@ def cmd_recheck(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     if args.confirm_after is not None and args.confirm_after < 0:
         raise newsmirror.ConfigError("--confirm-after", "must be 0 minutes or more")
+    if args.max_checks is not None and args.max_checks < 1:
+        raise newsmirror.ConfigError("--max-checks", "must be 1 or more")
     options = newsmirror.RecheckOptions(
         confirm_after=None if args.confirm_after is None else args.confirm_after * 60.0,
         everything=args.all,
