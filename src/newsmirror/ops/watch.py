@@ -2,11 +2,12 @@
 
 Each tick runs the pipeline over the feeds that are due (each feed has its
 own next check, see schedule.py), then, every `[recheck] every` (30 min by
-default), re-checks the originals that are due (ingest/recheck.py). A failed tick is logged and the loop goes
-on. A stop signal lets the loop end cleanly: between ticks at once; during a
-run, the run is cancelled at its next await point. Every post write is
-atomic and an item is recorded only once its file is on disk, so a
-cancelled run loses nothing: the next run completes it without duplicates.
+default), re-checks the originals that are due (ingest/recheck.py). A failed
+tick is logged and the loop goes on. A stop signal lets the loop end cleanly:
+between ticks at once; during a run, the run is cancelled at its next await
+point. Every post write is atomic and an item is recorded only once its file
+is on disk, so a cancelled run loses nothing: the next run completes it
+without duplicates.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
 from ..archive.config import Settings, load_settings
 from ..archive.fsutil import ArchiveLock, ArchiveLocked
 from ..archive.retention import apply_retention
 from ..ingest.pipeline import RunOptions, run
 from ..ingest.recheck import recheck
+from ..ingest.recheck_report import RecheckReport
 from ..ingest.report import FeedOutcome, RunReport, outcome_line
 from ..models import NewsmirrorError
 from ..site.build import build_site
@@ -131,28 +134,17 @@ def _tick(archive: Path, stopper: _Stopper, rechecked: _LastRecheck) -> RunRepor
         level = logging.WARNING if outcome.status == "failed" else logging.DEBUG
         log.log(level, outcome_line(outcome), extra={"fields": {"feed": outcome.url}})
 
-    try:
+    def ingest() -> tuple[Settings, RunReport]:
         settings = load_settings(archive)  # re-read: the config may change between ticks
         with stopper.running():
-            report = run(archive, RunOptions(only_due=True), settings, on_feed=on_feed)
-    except KeyboardInterrupt:
-        stopper.stop.set()
-        log.info("run cancelled by a stop request; the next run completes it")
+            return settings, run(archive, RunOptions(only_due=True), settings, on_feed=on_feed)
+
+    done = _unattended(ingest, stopper, "run", skipped="this tick",
+                       cancelled="run cancelled by a stop request; the next run completes it")  # fmt: skip
+    if done is None:
         return None
-    except ArchiveLocked as e:
-        log.warning("skipping this tick: %s", e)
-        return None
-    except NewsmirrorError as e:
-        log.error("run failed: %s", e)
-        return None
-    except Exception as e:  # an unattended loop must outlive a bug in one run
-        log.exception("run failed with an internal error: %s: %s", type(e).__name__, e)
-        return None
-    try:
-        report.write_json(archive / ".newsmirror" / "reports")
-    except OSError as e:
-        log.error("could not write the run report: %s", e)
-    log.info(report.summary_line())
+    settings, report = done
+    _write_report(archive, report, "run")
     if settings.retention_days and not stopper.stop.is_set():
         _retain(archive, settings.retention_days)
     if not stopper.stop.is_set() and rechecked.due(settings.recheck.every_seconds):
@@ -160,6 +152,35 @@ def _tick(archive: Path, stopper: _Stopper, rechecked: _LastRecheck) -> RunRepor
     if settings.build and not stopper.stop.is_set():
         _build(archive)
     return report
+
+
+_T = TypeVar("_T")
+
+
+def _unattended(call: Callable[[], _T], stopper: _Stopper, what: str, *, skipped: str,
+                cancelled: str) -> _T | None:  # fmt: skip
+    """`call()` (a run or a re-check) as the loop makes it: a stop request, a
+    locked archive and any failure are logged, not raised (None then)."""
+    try:
+        return call()
+    except KeyboardInterrupt:
+        stopper.stop.set()
+        log.info(cancelled)
+    except ArchiveLocked as e:
+        log.warning("skipping %s: %s", skipped, e)
+    except NewsmirrorError as e:
+        log.error("%s failed: %s", what, e)
+    except Exception as e:  # an unattended loop must outlive a bug in one run
+        log.exception("%s failed with an internal error: %s: %s", what, type(e).__name__, e)
+    return None
+
+
+def _write_report(archive: Path, report: RunReport | RecheckReport, what: str) -> None:
+    try:
+        report.write_json(archive / ".newsmirror" / "reports")
+    except OSError as e:
+        log.error("could not write the %s report: %s", what, e)
+    log.info(report.summary_line())
 
 
 def _retain(archive: Path, days: int) -> None:
@@ -174,29 +195,17 @@ def _retain(archive: Path, days: int) -> None:
 
 def _recheck(archive: Path, settings: Settings, stopper: _Stopper) -> None:
     """Re-check the originals that are due. Never raises, except for a stop request."""
-    try:
+    def check() -> RecheckReport:
         with stopper.running():
-            report = recheck(archive, settings=settings)
-    except KeyboardInterrupt:
-        stopper.stop.set()
-        log.info("recheck cancelled by a stop request")
-        return
-    except ArchiveLocked as e:
-        log.warning("skipping this recheck: %s", e)
-        return
-    except NewsmirrorError as e:
-        log.error("recheck failed: %s", e)
-        return
-    except Exception as e:  # an unattended loop must outlive a bug in one recheck
-        log.exception("recheck failed with an internal error: %s: %s", type(e).__name__, e)
+            return recheck(archive, settings=settings)
+
+    report = _unattended(check, stopper, "recheck", skipped="this recheck",
+                         cancelled="recheck cancelled by a stop request")  # fmt: skip
+    if report is None:
         return
     for event in report.events:
         log.info(event.line())
-    try:
-        report.write_json(archive / ".newsmirror" / "reports")
-    except OSError as e:
-        log.error("could not write the recheck report: %s", e)
-    log.info(report.summary_line())
+    _write_report(archive, report, "recheck")
 
 
 def _build(archive: Path) -> None:
