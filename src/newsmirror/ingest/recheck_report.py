@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from ..archive.history import EventKind, iso_time
 from .report import write_report
-
-COUNTED = ("checked", "not_modified", "failed", "suspected", "deleted", "cleared", "edited",
-           "back", "dropped")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,10 @@ class FeedRecheck:
     edited: int = 0
     back: int = 0
     dropped: int = 0
+
+
+# What a report counts per feed: FeedRecheck's counters, in their order.
+COUNTED = tuple(f.name for f in fields(FeedRecheck) if f.type == "int")
 
 
 @dataclass
