@@ -13,7 +13,8 @@ runs it (default, and favor_precision), readability-lxml (Document(...).summary(
 scored on its text; on trafilatura-eval also on its raw HTML, as evaluate.py scores it).
 Each row gives the CPU time per article in this process (time.process_time, which
 other processes on the machine disturb less than wall time) and its ratio to
-trafilatura's default.
+trafilatura's default. --extractors newsmirror-combiner adds the learned combiner of
+bench/combiner.py (an experiment, trained on the development parts).
 
 Tuning aids (--diff, --worst, --halves) print only development-part pages: the test
 part's pages are scored, never shown. --halves SALT splits the development part in two
@@ -42,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import combiner  # noqa: E402
 import trafilatura  # noqa: E402
 from extract_corpora import (  # noqa: E402
     READABILITY_PAGES,
@@ -58,7 +60,8 @@ from extract_corpora import (  # noqa: E402
 from readability import Document  # noqa: E402
 from trafilatura.utils import decode_file  # noqa: E402
 
-from newsmirror.ingest.extract import extract_article  # noqa: E402
+from newsmirror.ingest.article import extract_generic  # noqa: E402
+from newsmirror.ingest.extract import decode_page, extract_article  # noqa: E402
 
 # trafilatura's canonical benchmark settings (eval_common.EXTRACT_OPTS).
 TRAF_OPTS: dict[str, Any] = dict(traf_eval_common().EXTRACT_OPTS)
@@ -66,6 +69,12 @@ TRAF_OPTS: dict[str, Any] = dict(traf_eval_common().EXTRACT_OPTS)
 
 def run_newsmirror(html: bytes, url: str) -> str:
     return html_text(extract_article(html, url))
+
+
+def run_newsmirror_combiner(html: bytes, url: str) -> str:
+    # extract_article without site rules, with the learned combiner backing decide.py.
+    page = decode_page(html, None)
+    return html_text(extract_generic(page, url, combiner.combine)) if page.strip() else ""
 
 
 def run_trafilatura(html: bytes, url: str) -> str:
@@ -86,7 +95,11 @@ EXTRACTORS: dict[str, Callable[[bytes, str], str]] = {
     "trafilatura": run_trafilatura,
     "trafilatura-precision": run_trafilatura_precision,
     "readability-lxml": run_readability,
+    # The fourth round's experiment (bench/combiner.py), trained on the development
+    # parts: only when named with --extractors, and its development figures are in-sample.
+    "newsmirror-combiner": run_newsmirror_combiner,
 }
+DEFAULT_EXTRACTORS = ["newsmirror", "trafilatura", "trafilatura-precision", "readability-lxml"]
 RAW_HTML = "readability-lxml"  # scored on its text; on trafilatura-eval on raw HTML too
 RAW_ROW = "readability (raw HTML)"
 REFERENCE = "trafilatura"  # time ratios are against this one
@@ -276,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=("dev", "test", "both"), default="both")
     ap.add_argument("--corpus", choices=("readability", "trafilatura-eval", "both"), default="both")
-    ap.add_argument("--extractors", nargs="+", choices=list(EXTRACTORS), default=list(EXTRACTORS))
+    ap.add_argument("--extractors", nargs="+", choices=list(EXTRACTORS),
+                    default=DEFAULT_EXTRACTORS)
     ap.add_argument("--jobs", type=int, default=1, help="worker processes (timings get noisier)")
     ap.add_argument("--worst", type=int, default=0, help="list newsmirror's N worst dev pages")
     ap.add_argument("--limit", type=int, default=0, help="only the first N pages of each part")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 
 import lxml.html
 from lxml import etree
@@ -41,14 +42,19 @@ UNIQUE_KEY = 30  # a block key this long is taken wherever it is found
 _UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 
 
-def extract_generic(html: str, url: str) -> str | None:
-    """The article of a page as HTML, or None when the page has none."""
+def extract_generic(
+    html: str, url: str, choose: Callable[[Votes], set[int]] = decide
+) -> str | None:
+    """The article of a page as HTML, or None when the page has none.
+
+    `choose` picks the kept blocks from the votes (bench/combiner.py tries others).
+    """
     root = parse_page(html)
     if root is None:
         return None
     title = page_title(root)
     votes = vote(root, url)
-    keep = decide(votes)
+    keep = choose(votes)
     kept_chars = sum(len(votes.blocks[i].text) for i in keep)
     # readability alone returns a few words ("Home") on pages without an article:
     # so short a text counts only when both extractors chose it, or when it is all
