@@ -19,7 +19,8 @@ extractor's rules were tuned on all development pages, both halves included: its
 figure on a held-out half is in-sample, the combiner's is not.
 
 Run: python bench/train_combiner.py [--jobs N] [--depth D --trees N --leaf N
-     --rate R --readability-weight W --drop-below P --add-from P --scope all|single]
+     --rate R --readability-weight W --drop-below P --add-from P --scope all|single
+     --without FEATURE,...]
      [--write]   (needs scikit-learn: pip install '.[train]')
 --write trains on all development pages and writes bench/combiner_weights.json.
 """
@@ -135,6 +136,13 @@ class Settings:
     drop_below: float = 0.1
     add_from: float | None = None
     scope: str = "all"  # "single": only blocks one extractor chose; the others as the rules say
+    without: str = ""  # features left out, comma-separated (cross-validation only)
+
+    def columns(self, row: list[float]) -> list[float]:
+        if not self.without:
+            return row
+        left_out = set(self.without.split(","))
+        return [x for x, name in zip(row, combiner.FEATURES, strict=True) if name not in left_out]
 
     def in_scope(self, row: list[float]) -> bool:
         if self.scope == "all":
@@ -151,7 +159,7 @@ def fit(pages: Iterable[PageData], settings: Settings) -> Any:
         scale = settings.readability_weight if data.page.corpus == "readability" else 1.0
         for i, row in zip(data.candidates, data.rows, strict=True):
             if i in data.labels and settings.in_scope(row):
-                x.append(row)
+                x.append(settings.columns(row))
                 y.append(data.labels[i])
                 w.append(scale * data.weights[i])
     model = GradientBoostingClassifier(
@@ -189,7 +197,8 @@ def keeps_of(model: Any, pages: Iterable[PageData], settings: Settings) -> dict[
     keeps = {}
     for data in pages:
         keep = data.rules - set(data.candidates)
-        chances = model.predict_proba(data.rows)[:, 1] if data.rows else []
+        rows = [settings.columns(row) for row in data.rows]
+        chances = model.predict_proba(rows)[:, 1] if rows else []
         for i, row, chance in zip(data.candidates, data.rows, chances, strict=True):
             if not settings.in_scope(row):
                 if i in data.rules:
@@ -224,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.add_argument(flag, type=kind, default=value)
     ap.add_argument("--write", action="store_true", help="train on all dev pages, write the weights")
     args = ap.parse_args(argv)
+    if args.write and args.without:
+        ap.error("--write keeps every feature: combiner.FEATURES is what the file names")
     settings = Settings(**{k: getattr(args, k) for k in vars(defaults)})
     try:
         import sklearn  # noqa: F401
