@@ -35,13 +35,20 @@ SCENARIO = textwrap.dedent(
         # Many calls waiting for the workers, then one worker dies.
         calls = [asyncio.ensure_future(workers.prepare(**ARGS)) for _ in range(30)]
         await asyncio.sleep(0.05)
+        started = [*workers._busy, *workers._idle]
         os.kill(next(iter(workers._busy)).process.pid, signal.SIGKILL)
         done = await asyncio.wait_for(asyncio.gather(*calls), 120)
         assert all(len(d.items) == 40 for d in done)
         assert workers.processes == 0  # the rest ran in this process
+        assert workers._busy == set() and workers._idle == []
         after = await workers.prepare(**ARGS)
         assert len(after.items) == 40
         workers.close()
+        for _ in range(100):  # the other worker was stopped too
+            if not any(w.process.is_alive() for w in started):
+                break
+            await asyncio.sleep(0.05)
+        assert [w for w in started if w.process.is_alive()] == []
 
     async def half_written_reply():
         # A reply larger than the pipe holds: the worker is stopped mid-message

@@ -158,7 +158,7 @@ class Workers:
         try:
             status, value = await worker.call(kwargs)
         except WorkerDied:
-            self._give_up()
+            self._give_up(worker)
             return await self.prepare(**kwargs)
         except BaseException:  # cancelled mid-call: the worker's answer would come late
             self._busy.discard(worker)
@@ -179,7 +179,7 @@ class Workers:
                 try:
                     status, _ = await worker.receive()  # it has imported what it needs
                 except WorkerDied:
-                    self._give_up()
+                    self._give_up(worker)
                     return None
                 except BaseException:
                     self._busy.discard(worker)
@@ -203,9 +203,11 @@ class Workers:
         else:
             worker.stop()
 
-    def _give_up(self) -> None:
+    def _give_up(self, dead: _Worker) -> None:
         """After a death: stop the idle workers now and the busy ones as their
         calls end; from now on calls run in this process."""
+        self._busy.discard(dead)
+        dead.stop()
         if self.processes == 0:
             return  # another call gave up already
         log.warning("worker process died; parsing in the main process from now on")
