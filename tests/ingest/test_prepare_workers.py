@@ -83,6 +83,20 @@ SCENARIO = textwrap.dedent(
         assert len((await workers.prepare(**ARGS)).items) == 40
         workers.close()
 
+    async def no_descriptors():
+        import logging, resource
+        logging.basicConfig(format="%(levelname)s %(message)s")
+        workers = Workers(2)
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        # One descriptor to spare: a worker's pipe needs two.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")), hard))
+        try:
+            done = await workers.prepare(**ARGS)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        assert len(done.items) == 40
+        assert workers.processes == 0 and workers._busy == set()
+
     if __name__ == "__main__":  # not in the spawned workers, which import this file
         asyncio.run(globals()[sys.argv[1]]())
         print("ok", flush=True)
@@ -91,7 +105,9 @@ SCENARIO = textwrap.dedent(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("scenario", ["killed_worker", "half_written_reply", "errors_cross"])
+@pytest.mark.parametrize(
+    "scenario", ["killed_worker", "half_written_reply", "errors_cross", "no_descriptors"]
+)
 def test_a_dead_worker_neither_loses_calls_nor_hangs_the_exit(scenario: str, tmp_path) -> None:
     tests = str(Path(__file__).resolve().parents[1])
     script = tmp_path / "scenario.py"
@@ -101,3 +117,6 @@ def test_a_dead_worker_neither_loses_calls_nor_hangs_the_exit(scenario: str, tmp
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "ok"
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    if scenario == "no_descriptors":
+        assert done.stderr == ("WARNING cannot start a worker process (Too many open files); "
+                               "parsing in the main process from now on\n")  # fmt: skip

@@ -174,7 +174,14 @@ class Workers:
             if self._idle:
                 worker = self._idle.pop()
             elif len(self._busy) < self.processes:
-                worker = _Worker()
+                try:
+                    worker = _Worker()
+                except OSError as e:  # no processes or descriptors left
+                    log.warning("cannot start a worker process (%s); parsing in the main "
+                                "process from now on", e.strerror or e)  # fmt: skip
+                    self.processes = 0
+                    self._freed.set()
+                    return None
                 self._busy.add(worker)  # counted while it starts
                 try:
                     status, _ = await worker.receive()  # it has imported what it needs
