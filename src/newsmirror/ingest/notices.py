@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import lxml.html
 from lxml import etree
 
+from ..util.scriptfold import fold
 from ..util.text import TOKEN_CJK, char_class
 from .rules import SiteRule
 
@@ -35,13 +36,8 @@ MAX_NOTICE_PAGE_TOKENS = 250
 
 _TOKEN = re.compile(rf"[{char_class(TOKEN_CJK)}]|[^\W_]+")  # as extraction counts tokens
 
-# Traditional -> simplified, for the characters of the notice phrases only, so
+# Written in simplified script: pages are folded to it first (normalise), so
 # that one list of patterns covers both scripts.
-_TO_SIMPLIFIED = str.maketrans(
-    "該內刪發佈違規無頁網訪問貼這為於關請瀏覽們過條帳賬號視頻錯誤開權見資訊經隱閉區約協議戶員動態筆記誌聞報導顯線丟飛訴該禁蹤擊點狀處轉權檢測",
-    "该内删发布违规无页网访问贴这为于关请浏览们过条帐账号视频错误开权见资讯经隐闭区约协议户员动态笔记志闻报导显线丢飞诉该禁踪击点状处转权检测",
-)
-
 _ZH_OBJECT = "(?:文章|内容|帖子|贴文|页面|网页|微博|回答|条目|视频|影片|动态|笔记|日志|日记|作品|新闻|资讯|报道|报导|信息|消息|帐号|账号)"
 _ZH_REMOVED = "(?:删除|屏蔽|下架|移除|撤下|撤回|隐藏|封禁|关闭)"
 
@@ -126,9 +122,9 @@ def notice_phrase(text: str | None) -> str | None:
 
 
 def normalise(text: str) -> str:
-    """NFKC (full-width letters and digits), traditional -> simplified for the
-    phrases' characters, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text).translate(_TO_SIMPLIFIED)
+    """NFKC (full-width letters and digits), folded to simplified script (the
+    phrases are written in it), whitespace collapsed."""
+    text = fold(unicodedata.normalize("NFKC", text))
     return re.sub(r"\s+", " ", text).strip()
 
 

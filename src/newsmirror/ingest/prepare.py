@@ -12,12 +12,12 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import pickle
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from multiprocessing.connection import Connection
 
 from ..archive.dedupe import item_keys
 from ..archive.posts import item_href, item_link, render_post
@@ -81,116 +81,173 @@ def prepare_feed(
     return prepared
 
 
-class Workers:
-    """A process pool, started on first use (a run with every feed answering
-    304 never pays for it).
+class WorkerDied(Exception):
+    """A worker process ended (killed, out of memory) before it answered."""
 
-    When a worker dies (killed, out of memory), the run goes on in this
-    process. CPython's pool does not always notice: a worker killed while it
-    wrote its result leaves half a message in the result pipe, and the pool
-    then waits for the rest for ever. So the workers are watched here, by
-    their exit sentinels, and a death abandons the whole pool at once.
+
+class _Worker:
+    """One worker process and this process's end of its pipe.
+
+    This process keeps no copy of the worker's end, so when the worker dies its
+    pipe ends: a reply it never finished reads as end of file, never as a wait.
+    """
+
+    def __init__(self) -> None:
+        self.conn, child_end = multiprocessing.Pipe()
+        spawn = multiprocessing.get_context("spawn")  # the event loop's threads must not be forked
+        self.process = spawn.Process(target=_serve, args=(child_end, os.getpid()), daemon=True)
+        self.process.start()
+        child_end.close()
+
+    async def receive(self) -> tuple[str, object]:
+        """The worker's next message; raises WorkerDied if it ends first."""
+        loop = asyncio.get_running_loop()
+        ready = loop.create_future()
+        fds = (self.conn.fileno(), self.process.sentinel)
+        for fd in fds:
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        try:
+            await ready
+        finally:
+            for fd in fds:
+                loop.remove_reader(fd)
+        try:
+            # The whole message, or end of file: the worker is writing it now, or dead.
+            message = self.conn.recv_bytes()
+        except (OSError, EOFError) as e:
+            raise WorkerDied from e
+        try:
+            return pickle.loads(message)
+        except Exception as e:  # an error the worker raised that cannot be made again here
+            return "error", RuntimeError(f"cannot take the worker's result: {e!r}")
+
+    async def call(self, kwargs: dict) -> tuple[str, object]:
+        try:
+            self.conn.send(kwargs)  # does not wait long: an idle worker is reading
+        except OSError as e:
+            raise WorkerDied from e
+        return await self.receive()
+
+    def stop(self) -> None:
+        self.conn.close()  # the worker reads end of file and exits
+        if self.process.is_alive():
+            self.process.kill()  # it may be mid-call: its answer is not wanted
+
+
+class Workers:
+    """Worker processes for `prepare_feed`, started on first use (a run with
+    every feed answering 304 never pays for them); each takes one call at a time.
+
+    When a worker dies (killed, out of memory), its call and every later one
+    run in this process. The workers are this module's own rather than
+    CPython's ProcessPoolExecutor: that pool's threads could wait for ever
+    after a worker was killed mid-message (3.11; the kill -9 test hung about
+    one run in a few hundred, at exit or in the run).
     """
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
-        self._died: asyncio.Future[None] | None = None  # set when any worker exits
-        self._watched: set[int] = set()  # sentinel descriptors on the event loop
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._freed = asyncio.Event()  # a worker came back, or they were all given up
 
     async def prepare(self, **kwargs: object) -> PreparedFeed:
-        if self.processes < 1:
+        worker = await self._take()
+        if worker is None:
             return await asyncio.to_thread(lambda: prepare_feed(**kwargs))  # type: ignore[arg-type]
-        loop = asyncio.get_running_loop()
-        if self._pool is None:
-            # spawn: the event loop's threads must not be forked.
-            self._pool = ProcessPoolExecutor(
-                self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_exit_with_parent,
-                initargs=(os.getpid(),),
-            )
-            self._died = loop.create_future()
-        assert self._died is not None
-        died = self._died
-        result: asyncio.Future[PreparedFeed] | None
         try:
-            result = loop.run_in_executor(self._pool, _prepare_call, kwargs)
-        except BrokenProcessPool:
-            result = None  # broken before this call was even queued
+            status, value = await worker.call(kwargs)
+        except WorkerDied:
+            self._give_up(worker)
+            return await self.prepare(**kwargs)
+        except BaseException:  # cancelled mid-call: the worker's answer would come late
+            self._busy.discard(worker)
+            worker.stop()
+            raise
+        self._put_back(worker)
+        if status == "error":
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    async def _take(self) -> _Worker | None:
+        while self.processes > 0:
+            if self._idle:
+                worker = self._idle.pop()
+            elif len(self._busy) < self.processes:
+                try:
+                    worker = _Worker()
+                except OSError as e:  # no processes or descriptors left
+                    log.warning("cannot start a worker process (%s); parsing in the main "
+                                "process from now on", e.strerror or e)  # fmt: skip
+                    self.processes = 0
+                    self._freed.set()
+                    return None
+                self._busy.add(worker)  # counted while it starts
+                try:
+                    status, _ = await worker.receive()  # it has imported what it needs
+                except WorkerDied:
+                    self._give_up(worker)
+                    return None
+                except BaseException:
+                    self._busy.discard(worker)
+                    worker.stop()
+                    raise
+                assert status == "ready"
+                return worker
+            else:
+                self._freed.clear()
+                await self._freed.wait()
+                continue
+            self._busy.add(worker)
+            return worker
+        return None
+
+    def _put_back(self, worker: _Worker) -> None:
+        self._busy.discard(worker)
+        if self.processes > 0:
+            self._idle.append(worker)
+            self._freed.set()
         else:
-            # An abandoned call's late failure is expected: do not log it.
-            result.add_done_callback(lambda f: f.cancelled() or f.exception())
-            self._watch(loop)  # after submitting: the pool starts workers on demand
-            await asyncio.wait({result, died}, return_when=asyncio.FIRST_COMPLETED)
-        try:
-            if result is not None and result.done():
-                return result.result()
-        except BrokenProcessPool:
-            pass
+            worker.stop()
+
+    def _give_up(self, dead: _Worker) -> None:
+        """After a death: stop the idle workers now and the busy ones as their
+        calls end; from now on calls run in this process."""
+        self._busy.discard(dead)
+        dead.stop()
+        if self.processes == 0:
+            return  # another call gave up already
         log.warning("worker process died; parsing in the main process from now on")
-        self._abandon()
-        return await self.prepare(**kwargs)
-
-    def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
-        processes = getattr(self._pool, "_processes", None) or {}
-        for process in list(processes.values()):
-            fd = process.sentinel
-            if fd not in self._watched:
-                self._watched.add(fd)
-                loop.add_reader(fd, self._exited, loop, fd)
-
-    def _exited(self, loop: asyncio.AbstractEventLoop, fd: int) -> None:
-        loop.remove_reader(fd)
-        self._watched.discard(fd)
-        if self._died is not None and not self._died.done():
-            self._died.set_result(None)
-
-    def _stop_watching(self) -> None:
-        if self._watched:
-            loop = asyncio.get_running_loop()
-            for fd in self._watched:
-                loop.remove_reader(fd)
-            self._watched.clear()
-
-    def _abandon(self) -> None:
-        """Kill what is left of the pool and let its threads end; later calls
-        run in this process."""
-        pool, self._pool, self.processes = self._pool, None, 0
-        if pool is None:
-            return  # another call abandoned it already
-        self._stop_watching()
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
-            process.kill()  # it may hold the queues' locks: nothing it does can be trusted
-        _unblock_pool_threads(pool)
-        pool.shutdown(wait=False, cancel_futures=True)
+        self.processes = 0
+        for worker in self._idle:
+            worker.stop()
+        self._idle.clear()
+        self._freed.set()  # calls waiting for a worker run in this process instead
 
     def close(self) -> None:
-        if self._pool is not None:
-            try:
-                self._stop_watching()
-            except RuntimeError:
-                pass  # no event loop any more: nothing is watched on it either
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        for worker in [*self._idle, *self._busy]:
+            worker.stop()
+        self._idle.clear()
+        self._busy.clear()
 
 
-def _unblock_pool_threads(pool: ProcessPoolExecutor) -> None:
-    """Let a broken pool's threads end once its workers are dead, so that the
-    interpreter, which joins them at exit, can exit (CPython 3.11).
-
-    This process holds both ends of the pool's pipes. The thread that reads
-    results may be stuck in the middle of a message a killed worker never
-    finished; with this process's write end closed and no worker left, it
-    reads the end of the pipe and the pool sees it is broken. The thread that
-    writes tasks may be stuck writing a large one (a feed body) that nobody
-    reads; with this process's read end closed, the write fails (gh-94777,
-    fixed in Python 3.12). Without this, a run whose worker was killed hung,
-    at exit or for ever (the kill -9 test: about 1 run in 20 or 50)."""
-    for queue, end in (("_result_queue", "_writer"), ("_call_queue", "_reader")):
-        connection = getattr(getattr(pool, queue, None), end, None)
-        if connection is not None:
-            connection.close()
+def _serve(conn: Connection, parent: int) -> None:
+    """A worker: answer calls until this end of the pipe closes."""
+    _exit_with_parent(parent)
+    conn.send(("ready", None))
+    while True:
+        try:
+            kwargs = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[str, object] = ("ok", prepare_feed(**kwargs))
+        except Exception as e:  # raised again in the caller, as if called there
+            reply = ("error", e)
+        try:
+            conn.send(reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as e:
+            conn.send(("error", RuntimeError(f"cannot pass the result on: {e}")))
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -209,7 +266,3 @@ def _exit_with_parent(parent: int) -> None:
                 os._exit(0)
 
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
-
-
-def _prepare_call(kwargs: dict) -> PreparedFeed:
-    return prepare_feed(**kwargs)

@@ -28,7 +28,7 @@ from .config import UI_STRINGS, SiteConfig
 from .mirrors import write_mirror_pages
 from .output import OutputWriter, href, root_of
 from .records import PV, Plan, PostPages, Rec, day
-from .render import PostLink, PostPageJob, PostRenderer, make_env
+from .render import PostLink, PostPageJob, PostRenderer, make_env, source_hue
 from .watch import SiteWatch
 from .workers import Workers
 
@@ -167,11 +167,6 @@ class PageKit:
     def common(self, rel: str, title: str) -> dict[str, Any]:
         return {"site": self.config, "t": self.t, "lang": self.config.lang, "title": title,
                 "root": root_of(rel)}  # fmt: skip
-
-
-def source_hue(source: str) -> int:
-    """The hue (0-359) of a source's colour mark: the same on every page and build."""
-    return crc(source) % 360
 
 
 # Lazy, sized (nothing moves as it loads), no referrer; gone if it fails (many readers

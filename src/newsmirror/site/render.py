@@ -164,6 +164,11 @@ PostLink = tuple[str, str]
 NearbyPost = tuple[str, str, str, str]
 
 
+def source_hue(source: str) -> int:
+    """The hue (0-359) of a source's colour mark: the same on every page and build."""
+    return zlib.crc32(source.encode()) % 360
+
+
 class PostPageJob(NamedTuple):
     """One post page to render (tuples, not dicts: 100,000 queued jobs held ~200 MB as
     dicts). Sent to a worker as a plain tuple (`tuple(job)`, rebuilt by `_make`)."""
@@ -230,7 +235,7 @@ class PostRenderer:
             prev=link(older),
             next=link(newer),
             nearby=Markup(nearby_rows),
-            mark=zlib.crc32(post.source.encode()) % 360,  # as pages.source_hue
+            mark=source_hue(post.source),
             watch=watch,
             w=WATCH_STRINGS[self.config.lang],
             # Only a watched post links its revisions: quoting a unique path costs 10 µs.

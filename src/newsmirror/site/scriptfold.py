@@ -1,27 +1,22 @@
-"""Simplified/traditional folding for search: one table, used in Python, C and JavaScript.
+"""Simplified/traditional folding for search, in Python, C and JavaScript.
 
-Search terms are taken from text folded character by character to simplified
-script (烏克蘭 -> 乌克兰, 裡 -> 里), so that a query in either script, or a
-mix, finds posts in both. The table (_scriptfold_table.py) is generated from
-OpenCC's dictionaries by scripts/script_tables.py; it is the one definition:
-the C module receives it at import (`_textscan.set_fold`), and the build writes
-it into the site as `static/scriptfold.js` for search.js (`js_source`).
-Folding is applied after NFKC and lower-casing, before cutting terms.
+Search terms are taken from text folded to simplified script by the one table
+of util/scriptfold.py, so that a query in either script, or a mix, finds posts
+in both: the C module receives the table at import (`_textscan.set_fold`), and
+the build writes it into the site as `static/scriptfold.js` for search.js
+(`js_source`). Folding is applied after NFKC and lower-casing, before cutting
+terms.
 """
 
 from __future__ import annotations
 
 import json
 
-from ._scriptfold_table import FOLD_FROM, FOLD_TO
+from ..util.scriptfold import FOLD, FOLD_FROM, FOLD_TO, fold
 
-FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+__all__ = ["FOLD", "FOLD_FROM", "FOLD_TO", "JS_FILE", "fold", "js_source"]
+
 JS_FILE = "static/scriptfold.js"
-
-
-def fold(text: str) -> str:
-    """`text` with every traditional or variant character of the table made simplified."""
-    return text.translate(FOLD)
 
 
 def js_source() -> str:
