@@ -15,11 +15,11 @@ import pytest
 
 SCENARIO = textwrap.dedent(
     """
-    import asyncio, os, signal, sys
+    import asyncio, os, pickle, signal, sys
     from datetime import UTC, datetime
     sys.path.insert(0, {tests!r})
     from feeds import rss, rss_item
-    from newsmirror.ingest.prepare import WorkerDied, Workers, _Worker
+    from newsmirror.ingest.prepare import DEPTH, _HEADER, WorkerDied, Workers, _Worker
     from newsmirror.models import FeedError
 
     BODY = rss([rss_item(title=f"第{{i}}条", link=f"https://n.example/{{i}}",
@@ -28,19 +28,27 @@ SCENARIO = textwrap.dedent(
                 feed_url="http://127.0.0.1:9/f.xml", site="s", now=datetime.now(UTC),
                 render_as="raw")
 
+    def half_reply(sock, parent):
+        ready = pickle.dumps(("ready", None))
+        sock.sendall(_HEADER.pack(len(ready)) + ready)
+        sock.recv(1)  # a call comes
+        sock.sendall(_HEADER.pack(1 << 20) + b"x" * 100)
+        os._exit(0)
+
     async def killed_worker():
         workers = Workers(2)
         first = await workers.prepare(**ARGS)  # a worker is up and works
         assert len(first.items) == 40
-        # Many calls waiting for the workers, then one worker dies.
+        # Many calls waiting for the workers, then a worker with calls dies.
         calls = [asyncio.ensure_future(workers.prepare(**ARGS)) for _ in range(30)]
         await asyncio.sleep(0.05)
-        started = [*workers._busy, *workers._idle]
-        os.kill(next(iter(workers._busy)).process.pid, signal.SIGKILL)
+        started = list(workers._workers)
+        busiest = max(started, key=lambda w: w.load)
+        assert busiest.load == DEPTH  # its next call was sent before it ended one
+        os.kill(busiest.process.pid, signal.SIGKILL)
         done = await asyncio.wait_for(asyncio.gather(*calls), 120)
         assert all(len(d.items) == 40 for d in done)
         assert workers.processes == 0  # the rest ran in this process
-        assert workers._busy == set() and workers._idle == []
         after = await workers.prepare(**ARGS)
         assert len(after.items) == 40
         workers.close()
@@ -51,20 +59,12 @@ SCENARIO = textwrap.dedent(
         assert [w for w in started if w.process.is_alive()] == []
 
     async def half_written_reply():
-        # A reply larger than the pipe holds: the worker is stopped mid-message
-        # when it dies, and the reader must see end of file, not wait for the rest.
-        worker = _Worker()
-        assert (await worker.receive())[0] == "ready"
-        worker.conn.send(ARGS)
-        loop = asyncio.get_running_loop()
-        readable = loop.create_future()
-        loop.add_reader(worker.conn.fileno(), lambda: readable.done() or readable.set_result(1))
-        await readable  # the reply has begun
-        loop.remove_reader(worker.conn.fileno())
-        os.kill(worker.process.pid, signal.SIGKILL)
-        worker.process.join()
+        # The worker dies after half a reply: the reader must see end of file,
+        # not wait for the rest (it waits for ever if this process kept the
+        # worker's end of the socket).
+        worker = _Worker(serve=half_reply)
         try:
-            await asyncio.wait_for(worker.receive(), 60)
+            await asyncio.wait_for(worker.call(ARGS), 60)
         except WorkerDied:
             pass
         else:
@@ -79,8 +79,9 @@ SCENARIO = textwrap.dedent(
             assert str(e) == "http://127.0.0.1:9/f.xml: not a feed: got an HTML page", e
         else:
             raise AssertionError("a feed error was lost on its way back")
-        assert workers.processes == 1 and len(workers._idle) == 1  # the worker is still used
+        assert workers.processes == 1 and workers._workers[0].load == 0  # still used
         assert len((await workers.prepare(**ARGS)).items) == 40
+        assert len(workers._workers) == 1
         workers.close()
 
     async def no_descriptors():
@@ -95,7 +96,7 @@ SCENARIO = textwrap.dedent(
         finally:
             resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         assert len(done.items) == 40
-        assert workers.processes == 0 and workers._busy == set()
+        assert workers.processes == 0 and workers._workers == []
 
     if __name__ == "__main__":  # not in the spawned workers, which import this file
         asyncio.run(globals()[sys.argv[1]]())

@@ -9,15 +9,19 @@ machines this runs on commonly have two).
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import multiprocessing
 import os
 import pickle
+import signal
+import socket
+import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from multiprocessing.connection import Connection
 
 from ..archive.dedupe import item_keys
 from ..archive.posts import item_href, item_link, render_post
@@ -85,60 +89,93 @@ class WorkerDied(Exception):
     """A worker process ended (killed, out of memory) before it answered."""
 
 
-class _Worker:
-    """One worker process and this process's end of its pipe.
+DEPTH = 2  # calls sent to one worker at once: its next call is there when it ends one
+_HEADER = struct.Struct("!Q")  # a message: its length, then its pickle
 
-    This process keeps no copy of the worker's end, so when the worker dies its
-    pipe ends: a reply it never finished reads as end of file, never as a wait.
+
+class _Worker:
+    """One worker process, and a stream to it over a socket pair.
+
+    Calls go out and replies come back in order. This process keeps no copy of
+    the worker's end of the socket, so when the worker dies the stream ends: a
+    reply it never finished reads as end of file, never as a wait, and a call
+    being sent fails. Writing and reading are the event loop's, so a worker
+    busy with one call does not hold up the loop while the next is sent.
     """
 
-    def __init__(self) -> None:
-        self.conn, child_end = multiprocessing.Pipe()
+    def __init__(self, serve: Callable[[socket.socket, int], None] | None = None) -> None:
+        """`serve` is what the worker runs (tests give it others): `_serve`."""
+        ours, theirs = socket.socketpair()
         spawn = multiprocessing.get_context("spawn")  # the event loop's threads must not be forked
-        self.process = spawn.Process(target=_serve, args=(child_end, os.getpid()), daemon=True)
+        target = serve or _serve
+        self.process = spawn.Process(target=target, args=(theirs, os.getpid()), daemon=True)
         self.process.start()
-        child_end.close()
+        theirs.close()
+        self.load = 0  # calls sent or about to be, not yet answered
+        self._waiting: collections.deque[asyncio.Future[tuple[str, object]]] = collections.deque()
+        self._writer: asyncio.StreamWriter | None = None
+        self._ready = asyncio.get_running_loop().create_future()
+        # A worker that dies before its first call is no error of anyone's.
+        self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._reading = asyncio.ensure_future(self._read(ours))
 
-    async def receive(self) -> tuple[str, object]:
-        """The worker's next message; raises WorkerDied if it ends first."""
-        loop = asyncio.get_running_loop()
-        ready = loop.create_future()
-        fds = (self.conn.fileno(), self.process.sentinel)
-        for fd in fds:
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+    async def _read(self, ours: socket.socket) -> None:
+        """Take the worker's "ready", then its replies, until its stream ends."""
         try:
-            await ready
+            reader, self._writer = await asyncio.open_unix_connection(sock=ours)
+            await _read_message(reader)  # it has imported what it needs
+            self._ready.set_result(None)
+            while True:
+                reply = await _read_message(reader)
+                call = self._waiting.popleft()
+                if not call.done():  # a cancelled caller's reply is dropped
+                    call.set_result(reply)
+        except (asyncio.IncompleteReadError, OSError):
+            pass  # the worker died: its stream ended
         finally:
-            for fd in fds:
-                loop.remove_reader(fd)
-        try:
-            # The whole message, or end of file: the worker is writing it now, or dead.
-            message = self.conn.recv_bytes()
-        except (OSError, EOFError) as e:
-            raise WorkerDied from e
-        try:
-            return pickle.loads(message)
-        except Exception as e:  # an error the worker raised that cannot be made again here
-            return "error", RuntimeError(f"cannot take the worker's result: {e!r}")
+            for future in (self._ready, *self._waiting):
+                if not future.done():
+                    future.set_exception(WorkerDied())
+            self._waiting.clear()
 
     async def call(self, kwargs: dict) -> tuple[str, object]:
+        await self._ready
+        if self._reading.done():
+            raise WorkerDied  # its stream has ended
+        assert self._writer is not None
+        reply = asyncio.get_running_loop().create_future()
+        self._waiting.append(reply)
+        data = pickle.dumps(kwargs, protocol=pickle.HIGHEST_PROTOCOL)
+        self._writer.write(_HEADER.pack(len(data)) + data)
         try:
-            self.conn.send(kwargs)  # does not wait long: an idle worker is reading
+            await self._writer.drain()
         except OSError as e:
+            reply.cancel()
             raise WorkerDied from e
-        return await self.receive()
+        return await reply
 
     def stop(self) -> None:
-        self.conn.close()  # the worker reads end of file and exits
+        if self._writer is not None:
+            self._writer.close()  # the worker reads end of file and exits
+        self._reading.cancel()
         if self.process.is_alive():
             self.process.kill()  # it may be mid-call: its answer is not wanted
 
 
+async def _read_message(reader: asyncio.StreamReader) -> tuple[str, object]:
+    (size,) = _HEADER.unpack(await reader.readexactly(_HEADER.size))
+    data = await reader.readexactly(size)
+    try:
+        return pickle.loads(data)
+    except Exception as e:  # an error the worker raised that cannot be made again here
+        return "error", RuntimeError(f"cannot take the worker's result: {e!r}")
+
+
 class Workers:
     """Worker processes for `prepare_feed`, started on first use (a run with
-    every feed answering 304 never pays for them); each takes one call at a time.
+    every feed answering 304 never pays for them).
 
-    When a worker dies (killed, out of memory), its call and every later one
+    When a worker dies (killed, out of memory), its calls and every later one
     run in this process. The workers are this module's own rather than
     CPython's ProcessPoolExecutor: that pool's threads could wait for ever
     after a worker was killed mid-message (3.11; the kill -9 test hung about
@@ -147,9 +184,8 @@ class Workers:
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self._idle: list[_Worker] = []
-        self._busy: set[_Worker] = set()
-        self._freed = asyncio.Event()  # a worker came back, or they were all given up
+        self._workers: list[_Worker] = []
+        self._queue: collections.deque[asyncio.Future[None]] = collections.deque()
 
     async def prepare(self, **kwargs: object) -> PreparedFeed:
         worker = await self._take()
@@ -160,94 +196,103 @@ class Workers:
         except WorkerDied:
             self._give_up(worker)
             return await self.prepare(**kwargs)
-        except BaseException:  # cancelled mid-call: the worker's answer would come late
-            self._busy.discard(worker)
-            worker.stop()
-            raise
-        self._put_back(worker)
+        finally:
+            worker.load -= 1
+            self._wake_next()
         if status == "error":
             raise value  # type: ignore[misc]
         return value  # type: ignore[return-value]
 
     async def _take(self) -> _Worker | None:
+        """The least busy worker, a new one while there are fewer than
+        `processes` and all are busy, or None once they were given up."""
         while self.processes > 0:
-            if self._idle:
-                worker = self._idle.pop()
-            elif len(self._busy) < self.processes:
+            least = min(self._workers, key=lambda w: w.load, default=None)
+            if least is None or (least.load > 0 and len(self._workers) < self.processes):
                 try:
-                    worker = _Worker()
+                    least = _Worker()
                 except OSError as e:  # no processes or descriptors left
                     log.warning("cannot start a worker process (%s); parsing in the main "
                                 "process from now on", e.strerror or e)  # fmt: skip
-                    self.processes = 0
-                    self._freed.set()
+                    self._stop_all()
                     return None
-                self._busy.add(worker)  # counted while it starts
-                try:
-                    status, _ = await worker.receive()  # it has imported what it needs
-                except WorkerDied:
-                    self._give_up(worker)
-                    return None
-                except BaseException:
-                    self._busy.discard(worker)
-                    worker.stop()
-                    raise
-                assert status == "ready"
-                return worker
-            else:
-                self._freed.clear()
-                await self._freed.wait()
-                continue
-            self._busy.add(worker)
-            return worker
+                self._workers.append(least)
+            if least.load < DEPTH:
+                least.load += 1
+                return least
+            turn = asyncio.get_running_loop().create_future()
+            self._queue.append(turn)
+            try:
+                await turn
+            except asyncio.CancelledError:
+                if turn.done() and not turn.cancelled():
+                    self._wake_next()  # pass on the turn this caller no longer takes
+                raise
         return None
 
-    def _put_back(self, worker: _Worker) -> None:
-        self._busy.discard(worker)
-        if self.processes > 0:
-            self._idle.append(worker)
-            self._freed.set()
-        else:
-            worker.stop()
+    def _wake_next(self) -> None:
+        while self._queue:
+            turn = self._queue.popleft()
+            if not turn.done():
+                turn.set_result(None)
+                return
 
     def _give_up(self, dead: _Worker) -> None:
-        """After a death: stop the idle workers now and the busy ones as their
-        calls end; from now on calls run in this process."""
-        self._busy.discard(dead)
+        """After a death: from now on calls run in this process; the other
+        workers' calls end as they would (their workers are stopped after)."""
+        if self.processes > 0:
+            log.warning("worker process died; parsing in the main process from now on")
         dead.stop()
-        if self.processes == 0:
-            return  # another call gave up already
-        log.warning("worker process died; parsing in the main process from now on")
+        self._stop_all(keep_busy=True)
+
+    def _stop_all(self, keep_busy: bool = False) -> None:
         self.processes = 0
-        for worker in self._idle:
-            worker.stop()
-        self._idle.clear()
-        self._freed.set()  # calls waiting for a worker run in this process instead
+        for worker in self._workers:
+            if not (keep_busy and worker.load > 0):
+                worker.stop()
+        while self._queue:  # waiting calls run in this process instead
+            self._wake_next()
 
     def close(self) -> None:
-        for worker in [*self._idle, *self._busy]:
+        for worker in self._workers:
             worker.stop()
-        self._idle.clear()
-        self._busy.clear()
+        self._workers.clear()
 
 
-def _serve(conn: Connection, parent: int) -> None:
-    """A worker: answer calls until this end of the pipe closes."""
+def _serve(sock: socket.socket, parent: int) -> None:
+    """A worker: answer calls until the stream from the parent ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _exit_with_parent(parent)
-    conn.send(("ready", None))
+    try:
+        _answer_calls(sock)
+    except OSError:
+        pass  # the parent closed the stream mid-message: the run is ending
+
+
+def _answer_calls(sock: socket.socket) -> None:
+    messages = sock.makefile("rb")
+
+    def send(message: tuple[str, object]) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        sock.sendall(_HEADER.pack(len(data)) + data)
+
+    send(("ready", None))
     while True:
-        try:
-            kwargs = conn.recv()
-        except (EOFError, OSError):
+        header = messages.read(_HEADER.size)
+        if len(header) < _HEADER.size:
+            return  # the stream ended
+        (size,) = _HEADER.unpack(header)
+        data = messages.read(size)
+        if len(data) < size:
             return
         try:
-            reply: tuple[str, object] = ("ok", prepare_feed(**kwargs))
+            reply: tuple[str, object] = ("ok", prepare_feed(**pickle.loads(data)))
         except Exception as e:  # raised again in the caller, as if called there
             reply = ("error", e)
         try:
-            conn.send(reply)
+            send(reply)
         except (pickle.PicklingError, TypeError, AttributeError) as e:
-            conn.send(("error", RuntimeError(f"cannot pass the result on: {e}")))
+            send(("error", RuntimeError(f"cannot pass the result on: {e}")))
 
 
 def _exit_with_parent(parent: int) -> None:
