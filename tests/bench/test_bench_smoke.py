@@ -155,3 +155,20 @@ def test_the_recheck_bench_runs_and_counts(tmp_path: Path) -> None:
     assert ours["not_modified"] == 54 == ours["statuses"]["304"]
     assert rows["floor"]["statuses"] == ours["statuses"] == {"200": 5, "304": 54, "404": 1}
     assert "PASS  rate 50/s: every post checked" in proc.stdout
+
+
+def test_the_ingest_ab_runs_both_trees_and_keeps_their_archives(tmp_path: Path) -> None:
+    src = Path(__file__).resolve().parents[2] / "src"
+    proc = subprocess.run([sys.executable, str(BENCH / "ingest_ab.py"), "--a", str(src), "--b",
+                           str(src), "--feeds", "4", "--items", "3", "--pairs", "2",
+                           "--work", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs = [line for line in proc.stdout.splitlines() if line.startswith("pair ")]
+    assert [line.split(":")[0] for line in runs] == ["pair 0 A", "pair 0 B", "pair 1 B", "pair 1 A"]
+    assert "B/A wall per pair: median" in proc.stdout
+    (work,) = tmp_path.iterdir()
+    archives = sorted(p.name for p in work.iterdir())
+    assert archives == ["A-0", "A-1", "B-0", "B-1"]
+    for name in archives:
+        assert len(list((work / name / "_posts").iterdir())) == 4 * 3

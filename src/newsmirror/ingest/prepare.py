@@ -195,10 +195,12 @@ class Workers:
             status, value = await worker.call(kwargs)
         except WorkerDied:
             self._give_up(worker)
-            return await self.prepare(**kwargs)
+            status, value = "died", None
         finally:
             worker.load -= 1
             self._wake_next()
+        if status == "died":
+            return await self.prepare(**kwargs)  # in this process now
         if status == "error":
             raise value  # type: ignore[misc]
         return value  # type: ignore[return-value]
@@ -238,8 +240,8 @@ class Workers:
                 return
 
     def _give_up(self, dead: _Worker) -> None:
-        """After a death: from now on calls run in this process; the other
-        workers' calls end as they would (their workers are stopped after)."""
+        """After a death: from now on calls run in this process. The other
+        workers' calls end as they would; `close` stops those workers."""
         if self.processes > 0:
             log.warning("worker process died; parsing in the main process from now on")
         dead.stop()
