@@ -104,7 +104,7 @@ class _Worker:
     """
 
     def __init__(self, serve: Callable[[socket.socket, int], None] | None = None) -> None:
-        """`serve` is what the worker runs (tests give it others): `_serve`."""
+        """The worker runs `serve`: `_serve`, unless a test gives another."""
         ours, theirs = socket.socketpair()
         spawn = multiprocessing.get_context("spawn")  # the event loop's threads must not be forked
         target = serve or _serve
@@ -152,6 +152,9 @@ class _Worker:
         except OSError as e:
             reply.cancel()
             raise WorkerDied from e
+        except BaseException:  # cancelled: the reply, when it comes, is dropped
+            reply.cancel()
+            raise
         return await reply
 
     def stop(self) -> None:
