@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
+from contextlib import ExitStack
 
 from conftest import posts_of
 
 import newsmirror
 from newsmirror.cli import main
-from newsmirror.demo import DEMO_MARK, DemoServer
+from newsmirror.demo import DEMO_MARK, PREFERRED_PORT, DemoServer, recorded_port
 
 
 def test_demo_mirrors_every_kind_of_feed_and_builds(tmp_path, capsys):
@@ -51,3 +53,46 @@ def test_the_demo_archive_says_its_server_is_gone(tmp_path, capsys):
     subs.append({"site": "mine", "url": "http://127.0.0.1:9/feed.xml"})
     (archive / "subs.json").write_text(json.dumps(subs), encoding="utf-8")
     assert main(["run", "--archive", str(archive), "-q"]) == 0
+
+
+def listening(stack: ExitStack, port: int) -> bool:
+    """Hold `port` of 127.0.0.1 until `stack` closes; False when someone else has it."""
+    s = stack.enter_context(socket.socket())
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    s.listen()
+    return True
+
+
+def test_a_demo_rerun_serves_its_feeds_where_the_first_run_did(tmp_path, capsys):
+    # The first run cannot have the preferred port (a parallel demo holds it);
+    # the rerun can. Its items' links hold the first port: served elsewhere,
+    # every item would be new again, and every post duplicated.
+    archive = tmp_path / "demo"
+    with ExitStack() as stack:
+        listening(stack, PREFERRED_PORT)
+        assert main(["demo", "--archive", str(archive), "-q"]) == 0
+    first_port = recorded_port(archive)
+    assert first_port is not None and first_port != PREFERRED_PORT
+    posts = posts_of(archive)
+    assert len(posts) == 7
+    assert main(["demo", "--archive", str(archive), "-q"]) == 0
+    assert posts_of(archive) == posts
+    assert recorded_port(archive) == first_port
+
+
+def test_a_demo_rerun_refuses_in_one_line_when_its_port_is_taken(tmp_path, capsys):
+    archive = tmp_path / "demo"
+    assert main(["demo", "--archive", str(archive), "-q"]) == 0
+    posts = posts_of(archive)
+    port = recorded_port(archive)
+    assert port is not None
+    capsys.readouterr()
+    with ExitStack() as stack:
+        assert listening(stack, port)
+        assert main(["demo", "--archive", str(archive), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"port {port}" in err and "in use" in err, err
+    assert posts_of(archive) == posts

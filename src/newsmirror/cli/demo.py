@@ -9,7 +9,8 @@ from pathlib import Path
 import newsmirror
 
 from ..archive.fsutil import atomic_write
-from ..demo import FEEDS, DemoServer, mark_demo_archive
+from ..demo import FEEDS, DemoServer, mark_demo_archive, recorded_port
+from ..models import ConfigError
 from .common import add_archive, add_command, build_site_and_report
 from .run import run_with_progress
 
@@ -34,7 +35,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def run_demo(archive: Path, *, build: bool = False) -> None:
     """Serve the demo feeds, mirror them into `archive`, optionally build the site."""
     newsmirror.init_archive(archive, title="newsmirror demo")
-    with DemoServer() as server:
+    port = recorded_port(archive)
+    try:
+        server = DemoServer(port)
+    except OSError:
+        # Serving its feeds elsewhere would change every item's link: a duplicate of each post.
+        raise ConfigError(archive, f"port {port}, where this demo archive's feeds are served, "
+                                   "is in use (another `newsmirror demo` running?): end it "
+                                   "and run again, or give another --archive") from None  # fmt: skip
+    with server:
         subs = [{"site": site, "url": server.feed_url(name)} for site, name, _ in FEEDS]
         atomic_write(archive / "subs.json", json.dumps(subs, ensure_ascii=False, indent=4))
         mark_demo_archive(archive, server.base)

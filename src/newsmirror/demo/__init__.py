@@ -31,13 +31,26 @@ FEEDS = [
     ("GBK 源", "gbk.xml", "text/xml"),  # no charset: the XML declaration says gbk
 ]
 PAGES = {"/articles/1.html": "article-1.html"}
-PREFERRED_PORT = 18733  # fixed when free, so reruns see the same item links
+PREFERRED_PORT = 18733  # a new demo archive's, when free; a rerun uses its archive's own
 # In a demo archive: the address its feeds were served from.
 DEMO_MARK = Path(".newsmirror") / "demo-server"
 
 
 def mark_demo_archive(archive: Path, base: str) -> None:
     atomic_write(archive / DEMO_MARK, base + "\n")
+
+
+def recorded_port(archive: Path) -> int | None:
+    """The port a demo archive's feeds were served on (None: not a demo archive).
+    Its items' links hold it, so a rerun must serve them there again."""
+    try:
+        base = (archive / DEMO_MARK).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    try:
+        return urlsplit(base).port
+    except ValueError:
+        return None
 
 
 def check_demo_server(archive: Path) -> None:
@@ -68,8 +81,10 @@ def _answers(base: str) -> bool:
 class DemoServer:
     """Serves the demo feeds on 127.0.0.1 from a background thread."""
 
-    def __init__(self) -> None:
-        self.port = _free_port(PREFERRED_PORT)
+    def __init__(self, port: int | None = None) -> None:
+        """On `port`, or raise OSError when it is taken; else on PREFERRED_PORT
+        when it is free, else on any free port."""
+        self.port = _free_port(port) if port else _free_port(PREFERRED_PORT, 0)
         self.base = f"http://127.0.0.1:{self.port}"
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -120,8 +135,9 @@ class DemoServer:
         self._loop.run_forever()
 
 
-def _free_port(preferred: int) -> int:
-    for port in (preferred, 0):
+def _free_port(*ports: int) -> int:
+    """The first of `ports` free to listen on (0: any free port)."""
+    for port in ports:
         with socket.socket() as s:
             # As the server will: a port whose last connections linger in
             # TIME_WAIT (a demo run a minute ago) is free to listen on.
@@ -131,4 +147,4 @@ def _free_port(preferred: int) -> int:
             except OSError:
                 continue
             return s.getsockname()[1]
-    raise OSError("no free port on 127.0.0.1")
+    raise OSError(f"port {ports[-1]} of 127.0.0.1 is in use")
