@@ -40,15 +40,19 @@ def mark_demo_archive(archive: Path, base: str) -> None:
     atomic_write(archive / DEMO_MARK, base + "\n")
 
 
+def _recorded_base(archive: Path) -> str | None:
+    try:
+        return (archive / DEMO_MARK).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None  # not a demo archive
+
+
 def recorded_port(archive: Path) -> int | None:
     """The port a demo archive's feeds were served on (None: not a demo archive).
     Its items' links hold it, so a rerun must serve them there again."""
+    base = _recorded_base(archive)
     try:
-        base = (archive / DEMO_MARK).read_text(encoding="utf-8").strip()
-    except OSError:
-        return None
-    try:
-        return urlsplit(base).port
+        return urlsplit(base).port if base else None
     except ValueError:
         return None
 
@@ -56,9 +60,8 @@ def recorded_port(archive: Path) -> int | None:
 def check_demo_server(archive: Path) -> None:
     """Refuse, in one line saying what to do, a run over the demo's archive
     when the demo's server has gone (every feed would fail to connect)."""
-    try:
-        base = (archive / DEMO_MARK).read_text(encoding="utf-8").strip()
-    except OSError:
+    base = _recorded_base(archive)
+    if base is None:
         return
     subs = load_subscriptions(archive)
     if subs and all(s.url.startswith(base + "/") for s in subs) and not _answers(base):
