@@ -168,8 +168,7 @@ def _build_stages(archive: Path, out: Path, full: bool) -> BuildReport:
             kit = PageKit.make(scanned.config, site.groups.source_dir, watched)
             render_listings(planner, kit, site)
             render_indexes(planner, kit, site)
-            write_pages(planner.page, kit.env, scanned.config, watch, watched.posts,
-                        site.groups.source_dir)  # fmt: skip
+            write_pages(planner.page, kit.env, scanned.config, watched, site.groups.source_dir)
             _phase("listings and feeds", len(planner.new))
             index_search(planner, scanned, read, site, workers)
             return write_out(planner, scanned, read, site, post_pages)

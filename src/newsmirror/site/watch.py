@@ -19,6 +19,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -210,12 +211,12 @@ def write_pages(
     page: PageSink,
     env: Any,
     config: Any,
-    watch: Watch,
-    posts: dict[str, SitePage],
+    watched: SiteWatch,
     source_dirs: dict[str, str],
 ) -> None:
     """The deleted posts' page and feed, the revisions pages and the source
     filter pages, each handed to `page` with a signature of what it shows."""
+    watch, posts = watched.watch, watched.posts
     w = WATCH_STRINGS[config.lang]
     deleted = [(posts[n], pw) for n, pw in watch.deleted() if n in posts]
     rows = _rows(deleted, w, show_source=True)
@@ -229,7 +230,8 @@ def write_pages(
         if name in posts and (history.versions or history.events):
             _revisions_page(page, env, common, posts[name], history, watch.posts[name])
     for source, folder in source_dirs.items():
-        _source_filters(page, env, common, source, folder, posts, watch)
+        if source in watched.by_source:
+            _source_filters(page, env, common, source, folder, watched.by_source[source])
 
 
 def _rows(chosen: list[tuple[SitePage, PostWatch]], w: dict[str, str],
@@ -297,10 +299,10 @@ def _revisions_page(page: PageSink, env: Any, common: dict, post: SitePage, hist
 
 
 def _source_filters(page: PageSink, env: Any, common: dict, source: str, folder: str,
-                    posts: dict[str, SitePage], watch: Watch) -> None:  # fmt: skip
+                    by_filter: dict[str, list]) -> None:  # fmt: skip
     """sources/<slug>/deleted.html and edited.html, when the source has such posts."""
     w = common["w"]
-    for kind, chosen in filtered(_of_source(source, posts, watch)).items():
+    for kind, chosen in by_filter.items():
         if not chosen:
             continue
         rel = f"{folder}{kind}.html"
@@ -310,11 +312,13 @@ def _source_filters(page: PageSink, env: Any, common: dict, source: str, folder:
             heading=f"{source} · {w[kind]}", rows=rows(rel), feed="", empty=""))  # fmt: skip
 
 
-def _of_source(source: str, posts: dict[str, SitePage],
-               watch: Watch) -> list[tuple[SitePage, PostWatch]]:  # fmt: skip
-    """The watched posts of one source that are in this build."""
-    return [(posts[n], pw) for n, pw in watch.posts.items()
-            if n in posts and posts[n].source == source]  # fmt: skip
+def _by_source(posts: dict[str, SitePage], watch: Watch) -> dict[str, dict[str, list]]:
+    """Each source's watched posts in this build, by filter (`filtered`)."""
+    mine: dict[str, list[tuple[SitePage, PostWatch]]] = {}
+    for n, pw in watch.posts.items():
+        if n in posts:
+            mine.setdefault(posts[n].source, []).append((posts[n], pw))
+    return {source: filtered(chosen) for source, chosen in mine.items()}
 
 
 def filtered(chosen: Iterable[tuple[SitePage, PostWatch]]) -> dict[str, list]:
@@ -336,13 +340,17 @@ class SiteWatch:
     posts: dict[str, SitePage]  # by post file name, those in this build
     lang: str
 
+    @cached_property
+    def by_source(self) -> dict[str, dict[str, list]]:
+        """Grouped once per build, for the filter bars and the filter pages."""
+        return _by_source(self.posts, self.watch)
+
     def filter_bar(self, source: str, folder: str, total: int) -> Callable[[str], Markup] | None:
         """The filter bar of a source's listing pages (page path -> HTML), or
-        None when re-checking found nothing about its posts. Counted once per
-        source, not once per listing page."""
-        if not any(p.source == source for p in self.posts.values()):
+        None when re-checking found nothing about its posts."""
+        mine = self.by_source.get(source)
+        if mine is None:
             return None
-        mine = filtered(_of_source(source, self.posts, self.watch))
         counts = {kind: len(items) for kind, items in mine.items()}
         return lambda rel: source_filter_links(folder, rel, counts, self.lang, total)
 
