@@ -4,10 +4,11 @@ Only the archive's content is committed: `_posts/`, `archived/`, `assets/`,
 the originals' history (`.newsmirror/history/`: events and text versions, one
 small JSON file per watched post) and the subscription and config files. The
 state database (`.newsmirror/state.db`) is not: it changes on every run, and a
-binary file committed every half hour bloats a repository for ever. On GitHub Actions the workflow keeps it with
-actions/cache instead; if that cache is ever lost, the first run rebuilds
-the dedupe keys from `_posts/`, `archived/` and `allurls.dat`, so nothing is
-mirrored twice (only ETags and feed health start afresh).
+binary file committed every half hour bloats a repository for ever. On
+GitHub Actions the workflow keeps it with actions/cache instead; if that
+cache is ever lost, the first run rebuilds the dedupe keys from `_posts/`,
+`archived/` and `allurls.dat`, so nothing is mirrored twice (only ETags and
+feed health start afresh).
 
 With `[[publish.remotes]]` in newsmirror.toml (archive/remotes.py) the commit
 is pushed to every one of them, in parallel, each with its own result: one
