@@ -21,6 +21,7 @@ The thresholds were set on the development parts of bench/extract.py's corpora.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import lxml.html
@@ -92,9 +93,7 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
     for block in blocks:
         found = "caption" if block.element.tag == "figcaption" else None
         if found is None:
-            for el in (block.element, *block.element.iterancestors()):
-                if held.get(el, 0) > limit or el.tag in ("body", "html"):
-                    break
+            for el in _below_article(block, held, limit):
                 if el not in known:
                     known[el] = kind_of(el)
                 if known[el] == "byline" and byline not in (None, el):
@@ -112,13 +111,8 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
             found = text_kind(block.text) if describes else found
         elif found is None:
             found = "link-line" if _link_line(block) else text_kind(block.text)
-        if found is None and cards:
-            for el in (block.element, *block.element.iterancestors()):
-                if held.get(el, 0) > limit or el.tag in ("body", "html"):
-                    break
-                if el in cards:
-                    found = "teaser"
-                    break
+        if found is None and cards and not cards.isdisjoint(_below_article(block, held, limit)):
+            found = "teaser"
         kinds.append(found)
     # A kind that holds much of the voted text is how this page lays out its article
     # (a slideshow of captions, a live ticker, a page of links), not something beside it.
@@ -128,6 +122,16 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
             by_kind[kind] = by_kind.get(kind, 0) + blocks[i].length
     layout = {kind for kind, chars in by_kind.items() if chars > limit}
     return [None if kind in layout else kind for kind in kinds]
+
+
+def _below_article(block: Block, held: dict[lxml.html.HtmlElement, int],
+                   limit: float) -> Iterator[lxml.html.HtmlElement]:  # fmt: skip
+    """The block's element and its ancestors up to the article's own container
+    (one holding more than `limit` of the voted text) or the body."""
+    for el in (block.element, *block.element.iterancestors()):
+        if held.get(el, 0) > limit or el.tag in ("body", "html"):
+            return
+        yield el
 
 
 def _teaser_cards(blocks: list[Block], voted: set[int]) -> set[lxml.html.HtmlElement]:

@@ -8,8 +8,8 @@ post metadata, tables of contents, ads, sidebars), by its HTML element (an
 aside, a footer) or as a short byline; `text_kind` names a short line by its own
 words (a newsletter call, a photo credit, a bare date, a blog's "posted in"
 line); `names_credit` tells a caption that credits a photographer or agency;
-`LEAD_WORDS` names an article's lead. The rules name a kind of element, never a site: per-site
-rules live in rules.py and are not used here.
+`LEAD_WORDS` names an article's lead. The rules name a kind of element, never a
+site: per-site rules live in rules.py and are not used here.
 """
 
 from __future__ import annotations
