@@ -15,11 +15,11 @@ import pytest
 
 SCENARIO = textwrap.dedent(
     """
-    import asyncio, os, pickle, signal, sys
+    import asyncio, os, signal, sys
     from datetime import UTC, datetime
     sys.path.insert(0, {tests!r})
     from feeds import rss, rss_item
-    from newsmirror.ingest.prepare import DEPTH, _HEADER, WorkerDied, Workers, _Worker
+    from newsmirror.ingest.prepare import DEPTH, _HEADER, WorkerDied, Workers, _Worker, _frame
     from newsmirror.models import FeedError
 
     BODY = rss([rss_item(title=f"第{{i}}条", link=f"https://n.example/{{i}}",
@@ -29,8 +29,7 @@ SCENARIO = textwrap.dedent(
                 render_as="raw")
 
     def half_reply(sock, parent):
-        ready = pickle.dumps(("ready", None))
-        sock.sendall(_HEADER.pack(len(ready)) + ready)
+        sock.sendall(_frame(("ready", None)))
         sock.recv(1)  # a call comes
         sock.sendall(_HEADER.pack(1 << 20) + b"x" * 100)
         os._exit(0)

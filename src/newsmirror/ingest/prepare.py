@@ -145,8 +145,7 @@ class _Worker:
         assert self._writer is not None
         reply = asyncio.get_running_loop().create_future()
         self._waiting.append(reply)
-        data = pickle.dumps(kwargs, protocol=pickle.HIGHEST_PROTOCOL)
-        self._writer.write(_HEADER.pack(len(data)) + data)
+        self._writer.write(_frame(kwargs))
         try:
             await self._writer.drain()
         except OSError as e:
@@ -163,6 +162,12 @@ class _Worker:
         self._reading.cancel()
         if self.process.is_alive():
             self.process.kill()  # it may be mid-call: its answer is not wanted
+
+
+def _frame(message: object) -> bytes:
+    """A message as it goes through the socket: its length, then its pickle."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
 
 
 async def _read_message(reader: asyncio.StreamReader) -> tuple[str, object]:
@@ -278,8 +283,7 @@ def _answer_calls(sock: socket.socket) -> None:
     messages = sock.makefile("rb")
 
     def send(message: tuple[str, object]) -> None:
-        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        sock.sendall(_HEADER.pack(len(data)) + data)
+        sock.sendall(_frame(message))
 
     send(("ready", None))
     while True:
