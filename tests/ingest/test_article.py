@@ -219,6 +219,18 @@ def _kept_of_an_article_with(before: str, between: str) -> set[str]:
     return {blocks[i].text for i in decide(Votes(blocks, every, every))}
 
 
+def test_a_short_line_of_links_goes_a_sentence_of_links_stays() -> None:
+    sentence_of_links = (
+        "<p><a href='/a'>Krzysztoszek replaced Zdzislaw Wiese</a>, <a href='/b'>who for the"
+        " last eight months had combined these duties</a> with his work in marketing.</p>"
+    )
+    kept = _kept_of_an_article_with("", "<p><a href='/other'>Read also: the next storm</a></p>"
+                                    + sentence_of_links)  # fmt: skip
+    assert "Read also: the next storm" not in kept
+    # Over LINK_LINE_CHARS (120 characters), a line mostly of links is a sentence.
+    assert any(text.startswith("Krzysztoszek replaced") for text in kept)
+
+
 def test_captions_between_paragraphs_stay_unless_they_credit() -> None:
     kept = _kept_of_an_article_with(
         "<figure><figcaption>The harbour before the storm</figcaption></figure>",

@@ -32,7 +32,7 @@ from .kinds import LEAD_WORDS, kind_of, names_credit, text_kind
 KIND_SCOPE = 0.4  # a container or kind holding more of the voted text is the article itself
 CAPTION_MAX = 80  # characters: a shorter caption credits or labels, a longer one describes
 LINK_LINE = 0.7  # link density of a short line that points elsewhere ("Read also: ...")
-LINK_LINE_CHARS = 200
+LINK_LINE_CHARS = 120  # a longer line is text whose words link; readability.js keeps it
 LINK_LINE_TAGS = frozenset(("p", "div", "h2", "h3", "h4", "h5", "h6"))  # not list items
 ISLAND_GAP = 400  # characters of dropped text that part two runs of kept blocks
 ISLAND_SHARE = 0.1  # a run with less than this share of the kept text is an island
