@@ -233,6 +233,10 @@ def test_in_page_links_weigh_less_in_link_density() -> None:
     in_page, elsewhere = root.get_element_by_id("d"), root.get_element_by_id("e")
     assert document.get_link_density(elsewhere) == pytest.approx(6 / 20)
     assert document.get_link_density(in_page) == pytest.approx(0.3 * 6 / 20)
+    # As readability.js: a bare "#" or the page's own address is an ordinary link.
+    for href in ("#", url):
+        div = lxml.html.fragment_fromstring(f"<div><a href='{href}'>评论评论评论</a>正文正文</div>")
+        assert document.get_link_density(div) == pytest.approx(6 / 10)
 
 
 @pytest.mark.parametrize(

@@ -39,7 +39,7 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
     """readability-lxml plus four steps of Mozilla's readability.js that it lacks.
 
     - Non-Latin commas (Chinese '，', Arabic '،') count in a paragraph's score.
-    - In-page links ("#", "#comments") weigh 0.3 in link density: they are UI
+    - In-page links ("#comments") weigh 0.3 in link density: they are UI
       (comment counters, polls), not link lists, and must not sink a byline block.
     - After picking the best block, walk up its ancestors and take the first one
       scoring higher than the level below (readability.js's parent promotion),
@@ -159,11 +159,13 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
         return link_chars / max(_text_length(elem), 1)
 
     def _links_in_page(self, href: str | None) -> bool:
+        """A link to a part of the page, as readability.js tells one ("#" and a name):
+        relative ("#comments") or made absolute by readability-lxml (the page's URL).
+        A bare "#" or the page's own address is an ordinary link there."""
         if href is None:
             return False
-        # Relative ("#top") or made absolute by readability-lxml (the page's own URL).
-        target = href.split("#", 1)[0]
-        return not target or target == (self.url or "").split("#", 1)[0]
+        target, _, fragment = href.partition("#")
+        return bool(fragment) and (not target or target == (self.url or "").split("#", 1)[0])
 
     def select_best_candidate(self, candidates: dict[Any, dict[str, Any]]) -> Any:
         best = super().select_best_candidate(candidates)
