@@ -19,7 +19,7 @@ from readability.readability import REGEXES, clean
 from newsmirror.ingest.article import readability_doc
 from newsmirror.ingest.article.blocks import cut_to, match_key, page_blocks
 from newsmirror.ingest.article.decide import Votes, decide
-from newsmirror.ingest.article.generic import align, extract_generic, parse_page, vote
+from newsmirror.ingest.article.generic import align, extract_generic, parse_page
 from newsmirror.ingest.article.kinds import drop_page_chrome, kind_of, text_kind
 from newsmirror.ingest.article.readability_doc import ReadabilityDocument, clean_length
 from newsmirror.ingest.extract import extract_article
@@ -370,36 +370,6 @@ def test_unlikely_candidates_go_as_in_readability_lxml_with_readability_js_words
     assert "in code" in ours and "nested" not in ours
     # readability.js keeps embedded posts and footnotes; readability-lxml's words drop them.
     assert "A tweet" in ours and "A note" in ours
-
-
-PROMO_PAGE = (
-    "<html><body><div id='nav'><a href='/a'>Home</a></div><div class='entry'><p>A short note,"
-    " with a comma, that the page keeps as its only article text, for now.</p></div>"
-    "<div class='promo'>" + "".join(
-        f"<p>{name} walked along the river, past the mill, the bridge and the old school, and"
-        " counted the boats.</p>" for name in ("Anna", "Ben", "Carl", "Dora")
-    ) + "</div></body></html>"
-)  # fmt: skip
-
-
-@pytest.mark.parametrize("retry", [False, True])
-def test_a_short_article_is_tried_again_as_readability_js_does(retry: bool) -> None:
-    # Weighed by its class ("promo" reads as chrome), readability takes the short note
-    # alone; readability.js, finding under 500 characters, tries again without class
-    # weights and keeps the longest attempt.
-    document = ReadabilityDocument(lxml.html.document_fromstring(PROMO_PAGE), url=URL)
-    document.retry_short = retry
-    text = _text(document.summary(html_partial=True))
-    assert "A short note" in text
-    assert ("Dora walked" in text) is retry
-
-
-def test_readability_tries_again_when_trafilatura_finds_little_too() -> None:
-    root = parse_page(PROMO_PAGE)
-    assert root is not None
-    votes = vote(root, URL)
-    chosen = " ".join(votes.blocks[i].text for i in sorted(votes.in_read))
-    assert "A short note" in chosen and "Dora walked" in chosen
 
 
 # --- floors on development pages (a guard, not the benchmark: see bench/extract.py) ---

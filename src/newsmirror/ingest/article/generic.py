@@ -22,7 +22,7 @@ from ...util.text import TOKEN_CJK, char_class
 from .blocks import BLOCK_ID, Block, cut_to, match_key, page_blocks
 from .decide import Votes, decide
 from .kinds import drop_page_chrome
-from .readability_doc import SHORT_ARTICLE, ReadabilityDocument
+from .readability_doc import ReadabilityDocument
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +91,8 @@ def vote(root: lxml.html.HtmlElement, url: str) -> Votes:
     drop_page_chrome(root)
     body = root.find("body")
     blocks = page_blocks(body if body is not None else root)
-    traf_text = trafilatura_text(root, url)
-    in_traf = align(blocks, match_key(traf_text))
-    # When trafilatura finds little too, readability tries again as readability.js does
-    # (the page's article may be short, or its container named like page chrome).
-    short = len(" ".join(traf_text.split())) < SHORT_ARTICLE
-    present, read_key = readability_choice(root, url, min_text_length(blocks), short)
+    in_traf = align(blocks, match_key(trafilatura_text(root, url)))
+    present, read_key = readability_choice(root, url, min_text_length(blocks))
     in_read = {b.index for b in blocks if b.element.get(BLOCK_ID) in present and b.key in read_key}
     return Votes(blocks, in_traf, in_read)
 
@@ -134,12 +130,11 @@ def trafilatura_text(root: lxml.html.HtmlElement, url: str) -> str:
 
 
 def readability_choice(
-    root: lxml.html.HtmlElement, url: str, min_text: int, retry_short: bool = False
+    root: lxml.html.HtmlElement, url: str, min_text: int
 ) -> tuple[set[str], str]:
     """The block ids in readability's article, and its text's match key."""
     try:
         document = ReadabilityDocument(root, url=url, min_text_length=min_text)
-        document.retry_short = retry_short
         summary = document.summary(html_partial=True)
         article = lxml.html.fragment_fromstring(summary, create_parent="div")
     except Exception as e:  # readability raises on odd pages

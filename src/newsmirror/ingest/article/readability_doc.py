@@ -27,10 +27,6 @@ _UNLIKELY = re.compile(
 )
 _MAYBE = re.compile(r"and|article|body|column|content|main|mathjax|shadow")
 IN_PAGE_LINK_WEIGHT = 0.3
-# readability.js's charThreshold: an article with less text is tried again, more leniently.
-SHORT_ARTICLE = 500
-_TAG = re.compile(r"<[^>]*>")
-_SPACES = re.compile(r"\s+")
 # readability-lxml turns a <div> into a <p> unless its serialised children match
 # "<(blockquote|dl|div|img|ol|p|pre|table|ul)": any descendant whose tag starts so.
 _DIV_TO_P_BLOCKERS = ("blockquote", "dl", "div", "img", "ol", "p", "table", "ul")
@@ -57,27 +53,6 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
     instead of on their serialised HTML, which gives the same answer faster.
     """
 
-    _lenient = 0  # 1: unlikely candidates stay; 2: and class names weigh nothing
-    retry_short = False  # try a short article again, as readability.js does
-
-    def summary(self, html_partial: bool = False, keep_all_images: bool = False) -> str:
-        """readability-lxml's summary; with retry_short, readability.js's retries too:
-        an article of fewer than SHORT_ARTICLE characters is tried again with the
-        unlikely candidates left in, then without class weights; the longest wins."""
-        best, best_length = "", -1
-        for lenient in (0, 1, 2) if self.retry_short else (0,):
-            self._lenient = lenient
-            article = super().summary(html_partial=html_partial, keep_all_images=keep_all_images)
-            length = len(_SPACES.sub(" ", _TAG.sub("", article or "")).strip())
-            if length >= SHORT_ARTICLE:
-                return str(article)
-            if length > best_length:
-                best, best_length = article, length
-        return str(best)
-
-    def class_weight(self, e: Any) -> int:
-        return 0 if self._lenient >= 2 else int(super().class_weight(e))
-
     def _parse(self, input: Any) -> Any:
         if not isinstance(input, lxml.html.HtmlElement):
             return super()._parse(input)
@@ -94,8 +69,6 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
         tests per matching element (inside a pre or code; holding a main, article or
         math) answered from two sets built in one pass each: the same elements go,
         in a fifth of the time."""
-        if self._lenient:
-            return
         root = self.html
         keeps: set[Any] = set()  # main, article, math and their ancestors
         for el in root.iter("main", "article", "math"):
