@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from readability import Document
 from readability.readability import REGEXES, clean
 
-from newsmirror.ingest.article import readability_doc
+from newsmirror.ingest.article import generic, readability_doc
 from newsmirror.ingest.article.blocks import cut_to, match_key, page_blocks
 from newsmirror.ingest.article.decide import Votes, decide
 from newsmirror.ingest.article.generic import align, extract_generic, parse_page
 from newsmirror.ingest.article.kinds import drop_page_chrome, kind_of, text_kind
 from newsmirror.ingest.article.readability_doc import ReadabilityDocument, clean_length
-from newsmirror.ingest.extract import extract_article
+from newsmirror.ingest.extract import decode_page, extract_article
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import extract_corpora as corpora  # noqa: E402
@@ -420,6 +420,22 @@ def test_readability_development_pages_stay_above_a_floor() -> None:
     # The Chinese development pages stay whole; the Japanese one no worse than before.
     assert min(f1[n] for n in ("gmw", "pixnet", "youth")) >= 0.99
     assert f1["hukumusume"] >= 0.62
+
+
+@needs_corpora
+def test_when_trafilatura_finds_little_its_fallbacks_get_their_say() -> None:
+    # readability's mathjax development page: trafilatura's fast pass finds a few
+    # symbols of the formulas; its default mode's fallbacks find the article.
+    page = next(p for p in corpora.readability_pages() if p.name == "mathjax")
+    assert page.part == "dev"
+    root = parse_page(decode_page(page.html, None))
+    assert root is not None
+    fast = generic._trafilatura_text(root, page.url, fast=True)
+    assert len(" ".join(fast.split())) < generic.TRAFILATURA_SHORT
+    assert len(generic.trafilatura_text(root, page.url)) > 2 * len(fast)
+    text = corpora.html_text(extract_article(page.html, page.url))
+    # 0.918 without the fallbacks (readability's vote alone then: 0.918), 0.974 with.
+    assert corpora.token_score(text, page.expected_text).f1 >= 0.95
 
 
 @needs_corpora

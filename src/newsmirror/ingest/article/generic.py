@@ -40,6 +40,8 @@ MIN_ARTICLE_CHARS = 20
 ALIGN_SLACK = 12
 UNIQUE_KEY = 30  # a block key this long is taken wherever it is found
 _UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+# Characters: when trafilatura's fast pass finds less, it runs again with its fallbacks.
+TRAFILATURA_SHORT = 1000
 
 
 def extract_generic(
@@ -113,12 +115,22 @@ def align(blocks: list[Block], text_key: str) -> set[int]:
 
 def trafilatura_text(root: lxml.html.HtmlElement, url: str) -> str:
     """The text of trafilatura's article, in its fast mode (without its own fallback
-    to readability and jusText: readability runs here anyway)."""
+    to readability and jusText: readability runs here anyway), unless that finds
+    under TRAFILATURA_SHORT characters: then in its default mode, whose fallbacks
+    find the article on pages where both extractors' own passes take a fragment of
+    it (a short intro above a listing, a post in a template they misread)."""
+    text = _trafilatura_text(root, url, fast=True)
+    if len(" ".join(text.split())) < TRAFILATURA_SHORT:
+        return _trafilatura_text(root, url, fast=False)
+    return text
+
+
+def _trafilatura_text(root: lxml.html.HtmlElement, url: str, fast: bool) -> str:
     try:
         import trafilatura  # 0.3 s to import: only when a page is extracted
 
         document = trafilatura.bare_extraction(
-            root, url=url, fast=True, include_comments=False, include_tables=True,
+            root, url=url, fast=fast, include_comments=False, include_tables=True,
             include_formatting=False, deduplicate=False,
         )  # fmt: skip
     except Exception as e:  # the extractor must never take the run down
