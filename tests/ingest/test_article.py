@@ -204,6 +204,31 @@ def test_agreement_keeps_both_extractors_blocks_and_drops_kinds() -> None:
     assert not {link, share, heading} & keep
 
 
+PHP_WARNING = (
+    "<br />\n<b>Warning</b>:  Use of undefined constant comments - assumed 'comments' (this will"
+    " throw an Error in a future version of PHP) in <b>/htdocs/wp-content/plugins/recent/"
+    "recent.php</b> on line <b>928</b><br />"
+)
+
+
+def test_php_error_messages_go_even_when_they_are_most_of_the_text() -> None:
+    body = _body(
+        "<article><p>" + SENTENCE + "</p></article><ul>" + PHP_WARNING * 4 + "</ul>"
+        "<p>Notice: the museum reopens on line 3 of the tram network in May.</p>"
+    )  # fmt: skip
+    blocks = page_blocks(body)
+    every = {b.index for b in blocks}
+    kept = {blocks[i].text[:20] for i in decide(Votes(blocks, every, every))}
+    # The four messages are most of the voted text, yet never the article's layout.
+    assert kept == {SENTENCE[:20], "Notice: the museum r"}
+    assert text_kind(blocks[1].text) == "server-error"
+    quoted = (
+        "After the update the blog showed 'Warning: Cannot modify header information in"
+        " /var/www/index.php on line 12' above every post, so we rolled it back."
+    )
+    assert text_kind(quoted) is None  # a message quoted in the article's own words
+
+
 def _kept_of_an_article_with(before: str, between: str) -> set[str]:
     """The texts decide keeps of an article of six paragraphs, with `before` ahead of
     them and `between` after the third, when both extractors chose every block."""
