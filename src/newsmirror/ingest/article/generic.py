@@ -40,8 +40,11 @@ MIN_ARTICLE_CHARS = 20
 ALIGN_SLACK = 12
 UNIQUE_KEY = 30  # a block key this long is taken wherever it is found
 _UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
-# Characters: when trafilatura's fast pass finds less, it runs again with its fallbacks.
-TRAFILATURA_SHORT = 1000
+# Letters and digits: when trafilatura's fast pass finds fewer than TRAFILATURA_SHORT
+# (about 500 characters, readability.js's threshold for a failed pass) and readability
+# fewer than READABILITY_SHORT (about 1,000), trafilatura runs again with its fallbacks.
+TRAFILATURA_SHORT = 400
+READABILITY_SHORT = 800
 
 
 def extract_generic(
@@ -93,8 +96,14 @@ def vote(root: lxml.html.HtmlElement, url: str) -> Votes:
     drop_page_chrome(root)
     body = root.find("body")
     blocks = page_blocks(body if body is not None else root)
-    in_traf = align(blocks, match_key(trafilatura_text(root, url)))
+    traf_key = match_key(trafilatura_text(root, url))
     present, read_key = readability_choice(root, url, min_text_length(blocks))
+    if len(traf_key) < TRAFILATURA_SHORT and len(read_key) < READABILITY_SHORT:
+        # Both found little: trafilatura's own fallbacks (its readability port, jusText,
+        # a second pass favouring recall) get their say, as in its default mode; they
+        # find the article on pages where both extractors' own passes take a fragment.
+        traf_key = match_key(trafilatura_text(root, url, fast=False))
+    in_traf = align(blocks, traf_key)
     in_read = {b.index for b in blocks if b.element.get(BLOCK_ID) in present and b.key in read_key}
     return Votes(blocks, in_traf, in_read)
 
@@ -113,19 +122,9 @@ def align(blocks: list[Block], text_key: str) -> set[int]:
     return found
 
 
-def trafilatura_text(root: lxml.html.HtmlElement, url: str) -> str:
-    """The text of trafilatura's article, in its fast mode (without its own fallback
-    to readability and jusText: readability runs here anyway), unless that finds
-    under TRAFILATURA_SHORT characters: then in its default mode, whose fallbacks
-    find the article on pages where both extractors' own passes take a fragment of
-    it (a short intro above a listing, a post in a template they misread)."""
-    text = _trafilatura_text(root, url, fast=True)
-    if len(" ".join(text.split())) < TRAFILATURA_SHORT:
-        return _trafilatura_text(root, url, fast=False)
-    return text
-
-
-def _trafilatura_text(root: lxml.html.HtmlElement, url: str, fast: bool) -> str:
+def trafilatura_text(root: lxml.html.HtmlElement, url: str, fast: bool = True) -> str:
+    """The text of trafilatura's article, by default in its fast mode (without its own
+    fallback to readability and jusText: readability runs here anyway)."""
     try:
         import trafilatura  # 0.3 s to import: only when a page is extracted
 
