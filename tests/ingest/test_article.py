@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from readability import Document
 from readability.readability import REGEXES, clean
 
-from newsmirror.ingest.article import readability_doc
+from newsmirror.ingest.article import generic, readability_doc
 from newsmirror.ingest.article.blocks import cut_to, match_key, page_blocks
 from newsmirror.ingest.article.decide import Votes, decide
 from newsmirror.ingest.article.generic import align, extract_generic, parse_page
 from newsmirror.ingest.article.kinds import drop_page_chrome, kind_of, text_kind
 from newsmirror.ingest.article.readability_doc import ReadabilityDocument, clean_length
-from newsmirror.ingest.extract import extract_article
+from newsmirror.ingest.extract import decode_page, extract_article
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import extract_corpora as corpora  # noqa: E402
@@ -202,6 +202,31 @@ def test_agreement_keeps_both_extractors_blocks_and_drops_kinds() -> None:
     assert body_paragraphs <= keep
     assert lead in keep  # named as the lead, before the first paragraph: back in
     assert not {link, share, heading} & keep
+
+
+PHP_WARNING = (
+    "<br />\n<b>Warning</b>:  Use of undefined constant comments - assumed 'comments' (this will"
+    " throw an Error in a future version of PHP) in <b>/htdocs/wp-content/plugins/recent/"
+    "recent.php</b> on line <b>928</b><br />"
+)
+
+
+def test_php_error_messages_go_even_when_they_are_most_of_the_text() -> None:
+    body = _body(
+        "<article><p>" + SENTENCE + "</p></article><ul>" + PHP_WARNING * 4 + "</ul>"
+        "<p>Notice: the museum reopens on line 3 of the tram network in May.</p>"
+    )  # fmt: skip
+    blocks = page_blocks(body)
+    every = {b.index for b in blocks}
+    kept = {blocks[i].text[:20] for i in decide(Votes(blocks, every, every))}
+    # The four messages are most of the voted text, yet never the article's layout.
+    assert kept == {SENTENCE[:20], "Notice: the museum r"}
+    assert text_kind(blocks[1].text) == "server-error"
+    quoted = (
+        "After the update the blog showed 'Warning: Cannot modify header information in"
+        " /var/www/index.php on line 12' above every post, so we rolled it back."
+    )
+    assert text_kind(quoted) is None  # a message quoted in the article's own words
 
 
 def _kept_of_an_article_with(before: str, between: str) -> set[str]:
@@ -432,6 +457,23 @@ def test_readability_development_pages_stay_above_a_floor() -> None:
     # The Chinese development pages stay whole; the Japanese one no worse than before.
     assert min(f1[n] for n in ("gmw", "pixnet", "youth")) >= 0.99
     assert f1["hukumusume"] >= 0.62
+
+
+@needs_corpora
+def test_when_both_extractors_find_little_trafilaturas_fallbacks_get_their_say() -> None:
+    # readability's mathjax development page: trafilatura's fast pass finds a few
+    # symbols of the formulas, readability the text around them; trafilatura's default
+    # mode's fallbacks find the article.
+    page = next(p for p in corpora.readability_pages() if p.name == "mathjax")
+    assert page.part == "dev"
+    root = parse_page(decode_page(page.html, None))
+    assert root is not None
+    fast = match_key(generic.trafilatura_text(root, page.url))
+    assert len(fast) < generic.TRAFILATURA_SHORT
+    assert len(match_key(generic.trafilatura_text(root, page.url, fast=False))) > 2 * len(fast)
+    text = corpora.html_text(extract_article(page.html, page.url))
+    # 0.918 without the fallbacks (readability's vote alone then: 0.918), 0.974 with.
+    assert corpora.token_score(text, page.expected_text).f1 >= 0.95
 
 
 @needs_corpora

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import lxml.html
 
 from .blocks import Block
-from .kinds import LEAD_WORDS, kind_of, names_credit, text_kind
+from .kinds import LEAD_WORDS, NEVER_LAYOUT, kind_of, names_credit, text_kind
 
 KIND_SCOPE = 0.4  # a container or kind holding more of the voted text is the article itself
 CAPTION_MAX = 80  # characters: a shorter caption credits or labels, a longer one describes
@@ -120,7 +120,7 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
     for i in voted:
         if (kind := kinds[i]) is not None:
             by_kind[kind] = by_kind.get(kind, 0) + blocks[i].length
-    layout = {kind for kind, chars in by_kind.items() if chars > limit}
+    layout = {kind for kind, chars in by_kind.items() if chars > limit} - NEVER_LAYOUT
     return [None if kind in layout else kind for kind in kinds]
 
 

@@ -40,6 +40,11 @@ MIN_ARTICLE_CHARS = 20
 ALIGN_SLACK = 12
 UNIQUE_KEY = 30  # a block key this long is taken wherever it is found
 _UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+# Letters and digits: when trafilatura's fast pass finds fewer than TRAFILATURA_SHORT
+# (about 500 characters, readability.js's threshold for a failed pass) and readability
+# fewer than READABILITY_SHORT (about 1,000), trafilatura runs again with its fallbacks.
+TRAFILATURA_SHORT = 400
+READABILITY_SHORT = 800
 
 
 def extract_generic(
@@ -91,8 +96,14 @@ def vote(root: lxml.html.HtmlElement, url: str) -> Votes:
     drop_page_chrome(root)
     body = root.find("body")
     blocks = page_blocks(body if body is not None else root)
-    in_traf = align(blocks, match_key(trafilatura_text(root, url)))
+    traf_key = match_key(trafilatura_text(root, url))
     present, read_key = readability_choice(root, url, min_text_length(blocks))
+    if len(traf_key) < TRAFILATURA_SHORT and len(read_key) < READABILITY_SHORT:
+        # Both found little: trafilatura's own fallbacks (its readability port, jusText,
+        # a second pass favouring recall) get their say, as in its default mode; they
+        # find the article on pages where both extractors' own passes take a fragment.
+        traf_key = match_key(trafilatura_text(root, url, fast=False))
+    in_traf = align(blocks, traf_key)
     in_read = {b.index for b in blocks if b.element.get(BLOCK_ID) in present and b.key in read_key}
     return Votes(blocks, in_traf, in_read)
 
@@ -111,14 +122,14 @@ def align(blocks: list[Block], text_key: str) -> set[int]:
     return found
 
 
-def trafilatura_text(root: lxml.html.HtmlElement, url: str) -> str:
-    """The text of trafilatura's article, in its fast mode (without its own fallback
-    to readability and jusText: readability runs here anyway)."""
+def trafilatura_text(root: lxml.html.HtmlElement, url: str, fast: bool = True) -> str:
+    """The text of trafilatura's article, by default in its fast mode (without its own
+    fallback to readability and jusText: readability runs here anyway)."""
     try:
         import trafilatura  # 0.3 s to import: only when a page is extracted
 
         document = trafilatura.bare_extraction(
-            root, url=url, fast=True, include_comments=False, include_tables=True,
+            root, url=url, fast=fast, include_comments=False, include_tables=True,
             include_formatting=False, deduplicate=False,
         )  # fmt: skip
     except Exception as e:  # the extractor must never take the run down

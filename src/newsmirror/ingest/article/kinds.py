@@ -200,8 +200,30 @@ _TEXT_KINDS = {
 }
 
 
+# PHP's error messages, printed into the page by a broken plugin or theme ("Warning:
+# Use of undefined constant ... in /htdocs/wp-content/plugins/x.php on line 928").
+_SERVER_ERROR = re.compile(
+    r"(?<![^\W\d_])(?:PHP )?(?:Warning|Notice|Deprecated|Strict Standards|(?:Catchable )?Fatal error"
+    r"|Parse error)\s*:\s.{0,500}? in \S+\.php(?::\d+)? on line \d+",
+    re.S,
+)
+SERVER_ERROR_REST = 20  # letters and digits besides the messages: more is text of its own
+NEVER_LAYOUT = frozenset(("server-error",))  # kinds that are never how an article is laid out
+
+
+def server_errors(text: str) -> bool:
+    """Whether a block's text is PHP error messages and nothing else."""
+    if " on line " not in text:
+        return False
+    rest = _SERVER_ERROR.sub("", text)
+    return len(re.sub(r"[\W_]+", "", rest)) < SERVER_ERROR_REST
+
+
 def text_kind(text: str) -> str | None:
-    """The kind a short line's own words name ("Foto: ...", "Subscribe to ...", a bare date)."""
+    """The kind a short line's own words name ("Foto: ...", "Subscribe to ...", a bare date),
+    or "server-error" for a block of PHP's error messages, however long."""
+    if server_errors(text):
+        return "server-error"
     if len(text) > TEXT_KIND_CHARS or not text.strip():
         return None
     for kind, pattern in _TEXT_KINDS.items():
