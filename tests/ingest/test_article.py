@@ -87,6 +87,17 @@ def test_alignment_finds_blocks_in_order_and_ignores_a_word_that_recurs() -> Non
     assert align(blocks, traf_text) == {1, 3}
 
 
+def test_a_short_cjk_block_is_matched_wherever_trafilatura_put_it() -> None:
+    # 15 characters of Japanese say as much as a Latin sentence; as many Latin letters
+    # could be a phrase that recurs. trafilatura moved both past the next block.
+    cjk, latin = "むかしむかし、ある村におじいさんがいました。", "Read more here now."
+    body = _body(f"<p>{SENTENCE}</p><p>{latin}</p><p>{cjk}</p>")
+    blocks = page_blocks(body)
+    filler = "Something else entirely, and far longer."
+    traf_text = match_key(f"{SENTENCE} {filler} {latin} {filler} {cjk}")
+    assert align(blocks, traf_text) == {0, 2}
+
+
 def test_page_chrome_is_removed_before_extraction() -> None:
     root = parse_page(
         "<html><body><nav>Menu</nav><div class='cookie-banner'>We use cookies</div>"
@@ -454,9 +465,9 @@ def test_readability_development_pages_stay_above_a_floor() -> None:
     }
     # 0.985 when this floor was set (readability-lxml: 0.977, trafilatura: 0.948).
     assert mean(f1.values()) >= 0.975
-    # The Chinese development pages stay whole; the Japanese one no worse than before.
+    # The Chinese development pages stay whole; the Japanese one nearly.
     assert min(f1[n] for n in ("gmw", "pixnet", "youth")) >= 0.99
-    assert f1["hukumusume"] >= 0.62
+    assert f1["hukumusume"] >= 0.9  # 0.966 since CJK keys align at 12 characters (0.697 before)
 
 
 @needs_corpora

@@ -39,6 +39,8 @@ MIN_ARTICLE_CHARS = 20
 # block matched, is a coincidence (a word that recurs), not the same text.
 ALIGN_SLACK = 12
 UNIQUE_KEY = 30  # a block key this long is taken wherever it is found
+# A CJK key carries as much in fewer characters: scaled as CJK_MIN_TEXT / LATIN_MIN_TEXT.
+UNIQUE_KEY_CJK = UNIQUE_KEY * CJK_MIN_TEXT // LATIN_MIN_TEXT
 _UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 # Letters and digits: when trafilatura's fast pass finds fewer than TRAFILATURA_SHORT
 # (about 500 characters, readability.js's threshold for a failed pass) and readability
@@ -113,11 +115,12 @@ def align(blocks: list[Block], text_key: str) -> set[int]:
     found: set[int] = set()
     cursor = 0
     for block in blocks:
+        unique = block.length >= (UNIQUE_KEY_CJK if _cjk_key(block.key) else UNIQUE_KEY)
         at = text_key.find(block.key, cursor)
-        if at >= 0 and (at - cursor <= ALIGN_SLACK or block.length >= UNIQUE_KEY):
+        if at >= 0 and (at - cursor <= ALIGN_SLACK or unique):
             found.add(block.index)
             cursor = at + block.length
-        elif block.length >= UNIQUE_KEY and block.key in text_key:
+        elif unique and block.key in text_key:
             found.add(block.index)  # out of order: trafilatura moved it
     return found
 
@@ -153,6 +156,11 @@ def readability_choice(
         return set(), ""
     present = {el.get(BLOCK_ID) for el in article.iter() if el.get(BLOCK_ID) is not None}
     return present, match_key(article.text_content())
+
+
+def _cjk_key(key: str) -> bool:
+    """Whether a match key (letters and digits) is mostly CJK."""
+    return bool(key) and len(_CJK_CHAR.findall(key)) > CJK_PAGE_SHARE * len(key)
 
 
 def cjk_share(text: str) -> float:
