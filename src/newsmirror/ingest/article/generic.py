@@ -39,7 +39,30 @@ MIN_ARTICLE_CHARS = 20
 # block matched, is a coincidence (a word that recurs), not the same text.
 ALIGN_SLACK = 12
 UNIQUE_KEY = 30  # a block key this long is taken wherever it is found
-_UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+
+
+def _page_parser(**options: str) -> etree.HTMLParser:
+    """An HTML parser whose elements are all lxml.html's HtmlElement.
+
+    lxml.html's own parser picks each element's class (FormElement, InputElement,
+    ...: form helpers no extractor uses) by a Python call every time an element is
+    touched; a default class lookup does it in C. Copies of the tree (trafilatura's,
+    readability's) keep the parser, and so the lookup.
+    """
+    parser = etree.HTMLParser(**options)
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement,
+            comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction,
+            entity=lxml.html.HtmlEntity,
+        )
+    )
+    return parser
+
+
+_PARSER = _page_parser()
+_UTF8_PARSER = _page_parser(encoding="utf-8")
 
 
 def extract_generic(
@@ -79,7 +102,7 @@ def extract_generic(
 def parse_page(html: str) -> lxml.html.HtmlElement | None:
     try:
         try:
-            return lxml.html.document_fromstring(html)
+            return lxml.html.document_fromstring(html, parser=_PARSER)
         except ValueError:  # lxml refuses text that declares an encoding (<?xml ...?>)
             return lxml.html.document_fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
     except (etree.ParserError, ValueError):
