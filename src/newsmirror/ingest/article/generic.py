@@ -140,9 +140,11 @@ def trafilatura_text(root: lxml.html.HtmlElement, url: str) -> str:
     try:
         import trafilatura  # 0.3 s to import: only when a page is extracted
 
+        # Only the body tree is read: an output format other than "python" spares
+        # trafilatura writing the body out as text as well.
         document = trafilatura.bare_extraction(
             root, url=url, fast=True, include_comments=False, include_tables=True,
-            include_formatting=False, deduplicate=False,
+            include_formatting=False, deduplicate=False, output_format="txt",
         )  # fmt: skip
     except Exception as e:  # the extractor must never take the run down
         log.debug("trafilatura failed on %s: %s", url, e)
