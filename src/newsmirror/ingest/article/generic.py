@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 LATIN_MIN_TEXT = 25
 CJK_MIN_TEXT = 10
 CJK_PAGE_SHARE = 0.3  # share of letters that are CJK for a page to count as CJK
-_CJK_CHAR = re.compile(f"[{char_class(TOKEN_CJK)}]")
-_LETTER = re.compile(r"[^\W\d_]")
+# Counted by runs, not one match a character: the same counts in less time.
+_CJK_RUN = re.compile(f"[{char_class(TOKEN_CJK)}]+")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 MIN_ARTICLE_CHARS = 20
 # A short block found further than this into trafilatura's text, past the last
 # block matched, is a coincidence (a word that recurs), not the same text.
@@ -171,8 +172,8 @@ def readability_choice(
 
 def cjk_share(text: str) -> float:
     """Share of the letters that are CJK (kana included)."""
-    letters = _LETTER.findall(text)
-    return len(_CJK_CHAR.findall(text)) / len(letters) if letters else 0.0
+    letters = sum(map(len, _LETTER_RUN.findall(text)))
+    return sum(map(len, _CJK_RUN.findall(text))) / letters if letters else 0.0
 
 
 def min_text_length(blocks: list[Block]) -> int:
