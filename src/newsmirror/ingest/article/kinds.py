@@ -28,7 +28,9 @@ _CONSENT = re.compile(
     r"|cookie-?notice|cookie-?banner)(?:$|[\s_-])",
     re.I,
 )
-_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden='true' or @role or @style]")
+# What every match of _CONSENT holds: a cheap test, lower-cased, that most class and
+# id words fail (exact for ASCII words; others go to _CONSENT itself).
+_CONSENT_STEMS = re.compile("cookie|consent|gdpr|onetrust|didomi|usercentrics")
 
 
 # A <noscript> holding this much text in paragraphs, found nowhere else on the page,
@@ -43,22 +45,34 @@ def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
     doomed = [el for el in doomed if el not in unwrap]
     for el in unwrap:
         el.drop_tag()
-    for el in _MAYBE_HIDDEN(root):
-        style = el.get("style")
+    # One pass over the elements for both attribute tests: an XPath selecting the
+    # elements with these attributes took longer than the Python loop.
+    hidden: list[lxml.html.HtmlElement] = []
+    consent: list[lxml.html.HtmlElement] = []
+    for el in root.iter(etree.Element):
+        attrs = el.attrib
+        if not attrs:
+            continue
+        style = attrs.get("style")
         if (
-            el.get("hidden") is not None
-            or el.get("aria-hidden") == "true"
-            or el.get("role") in _ROLES
+            attrs.get("hidden") is not None
+            or attrs.get("aria-hidden") == "true"
+            or attrs.get("role") in _ROLES
             or (style and _HIDDEN_STYLE.search(style))
         ):
-            doomed.append(el)
-    for el in root.iter():
-        classes, ident = el.get("class"), el.get("id")
-        if (classes or ident) and _CONSENT.search(f"{classes} {ident}"):
-            doomed.append(el)
-    for el in doomed:
+            hidden.append(el)
+        classes, ident = attrs.get("class"), attrs.get("id")
+        if (classes or ident) and _names_consent(f"{classes} {ident}"):
+            consent.append(el)
+    for el in (*doomed, *hidden, *consent):
         if el.tag not in ("html", "body") and el.getparent() is not None:
             el.drop_tree()
+
+
+def _names_consent(words: str) -> bool:
+    if words.isascii() and _CONSENT_STEMS.search(words.lower()) is None:
+        return False
+    return _CONSENT.search(words) is not None
 
 
 def _holds_article(noscript: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> bool:
