@@ -106,13 +106,15 @@ _KIND_WORDS = {
     "ads": r"ad(?:s|vert|vertisement|-?slot|-?container|-?unit)?(?![a-z])|anzeige|sponsor",
     "sidebar": r"sidebar",
 }  # fmt: skip
-_KINDS = re.compile(
-    "|".join(rf"(?<![a-z])(?P<{kind}>{words})" for kind, words in _KIND_WORDS.items()), re.I
-)
+_KINDS_PATTERN = "|".join(rf"(?<![a-z])(?P<{kind}>{words})" for kind, words in _KIND_WORDS.items())
 _KIND_ORDER = {kind: i for i, kind in enumerate(_KIND_WORDS)}
 # Class words that label a post's taxonomy (WordPress: "tag-social", "category-related",
 # "post-123"), not what the element is.
-_TAXONOMY = re.compile(r"^(?:(?:tag|category|categories|postid|format|status|type)-|post-\d)", re.I)
+_TAXONOMY_PATTERN = r"^(?:(?:tag|category|categories|postid|format|status|type)-|post-\d)"
+# Class and id words are matched case-insensitively. ASCII words (nearly all) are
+# lower-cased and matched without re.I: the same matches, several times faster.
+_KINDS, _KINDS_LOWER = re.compile(_KINDS_PATTERN, re.I), re.compile(_KINDS_PATTERN)
+_TAXONOMY, _TAXONOMY_LOWER = re.compile(_TAXONOMY_PATTERN, re.I), re.compile(_TAXONOMY_PATTERN)
 
 # Class or id words of an article's lead (standfirst, deck, intro).
 LEAD_WORDS = re.compile(
@@ -159,13 +161,18 @@ def _is_byline(el: lxml.html.HtmlElement) -> bool:
 
 
 def _named_kind(el: lxml.html.HtmlElement) -> str | None:
-    classes = el.get("class", "")
-    words = " ".join(w for w in classes.split() if not _TAXONOMY.match(w)) if classes else ""
-    words = f"{words} {el.get('id', '')}"
+    classes, ident = el.get("class", ""), el.get("id", "")
+    if classes.isascii() and ident.isascii():
+        classes, ident = classes.lower(), ident.lower()
+        taxonomy, kinds = _TAXONOMY_LOWER, _KINDS_LOWER
+    else:
+        taxonomy, kinds = _TAXONOMY, _KINDS
+    words = " ".join(w for w in classes.split() if not taxonomy.match(w)) if classes else ""
+    words = f"{words} {ident}"
     if len(words) < 3:
         return None
     found = None
-    for match in _KINDS.finditer(words):
+    for match in kinds.finditer(words):
         kind = match.lastgroup
         if kind is not None and (found is None or _KIND_ORDER[kind] < _KIND_ORDER[found]):
             found = kind
