@@ -15,6 +15,7 @@ site: per-site rules live in rules.py and are not used here.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import lxml.html
 from lxml import etree
@@ -161,7 +162,13 @@ def _is_byline(el: lxml.html.HtmlElement) -> bool:
 
 
 def _named_kind(el: lxml.html.HtmlElement) -> str | None:
-    classes, ident = el.get("class", ""), el.get("id", "")
+    return _kind_of_words(el.get("class", ""), el.get("id", ""))
+
+
+# Pages repeat their class names (every card, every comment, every paragraph of a
+# template), so the same words are matched again and again.
+@lru_cache(maxsize=4096)
+def _kind_of_words(classes: str, ident: str) -> str | None:
     if classes.isascii() and ident.isascii():
         classes, ident = classes.lower(), ident.lower()
         taxonomy, kinds = _TAXONOMY_LOWER, _KINDS_LOWER
