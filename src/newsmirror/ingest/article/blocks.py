@@ -72,13 +72,14 @@ def page_blocks(root: lxml.html.HtmlElement) -> list[Block]:
             block.link_chars += len(text.strip())
 
     for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        tag = el.tag  # lxml makes a new string at each access
         if event == "start":
             if not open_elements:  # the root
                 owner, linked = el, False
             else:
                 parent_owner, parent_linked = open_elements[-1]
-                linked = parent_linked or el.tag == "a"
-                if el.tag in INLINE:
+                linked = parent_linked or tag == "a"
+                if tag in INLINE:
                     owner = parent_owner
                 else:
                     owner = el
@@ -92,7 +93,7 @@ def page_blocks(root: lxml.html.HtmlElement) -> list[Block]:
         if not open_elements:  # the root's end
             continue
         parent_owner, parent_linked = open_elements[-1]
-        if event == "end" and el.tag not in INLINE:
+        if event == "end" and tag not in INLINE:
             current[parent_owner] = None
         if el.tail:
             add(el, True, parent_owner, el.tail, parent_linked)
