@@ -4,6 +4,7 @@ scores (the test parts are never used here: they are only for the bench)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,6 +62,20 @@ def test_blocks_are_runs_of_text_between_nested_blocks() -> None:
     assert blocks[0].key == "introboldxend"
 
 
+@given(st.text(alphabet=" \t\n\xa0\u3000\u2028\x1cab", min_size=1, max_size=30))
+def test_a_blocks_text_has_each_whitespace_run_as_one_space(text: str) -> None:
+    body = _body(f"<p>x{text}y</p>")
+    paragraph = body.find("p")
+    assert paragraph is not None
+    blocks = page_blocks(body)
+    assert [b.text for b in blocks] == [re.sub(r"\s+", " ", paragraph.text or "").strip()]
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=40))
+def test_match_key_keeps_letters_and_digits_lower_cased(text: str) -> None:
+    assert match_key(text) == re.sub(r"[\W_]+", "", text).lower()
+
+
 def test_cut_keeps_the_pictures_of_the_article_but_not_the_logo() -> None:
     body = _body(
         "<a href='/'><img src='logo.png'></a><p>Menu text</p>"
@@ -110,6 +125,18 @@ def test_page_chrome_is_removed_before_extraction() -> None:
     assert " ".join(root.text_content().split()) == "Kept text."
 
 
+def test_consent_boxes_are_named_in_any_case() -> None:
+    # "ſ" (long s) matches "s" case-insensitively: a word that is not ASCII is not
+    # matched lower-cased, where it would not.
+    root = parse_page(
+        "<html><body><div id='CookieNotice'>We use cookies</div><div class='conſent-box'>"
+        "Agree</div><p>Kept text.</p></body></html>"
+    )
+    assert root is not None
+    drop_page_chrome(root)
+    assert " ".join(root.text_content().split()) == "Kept text."
+
+
 def test_an_article_only_in_noscript_is_kept_other_noscripts_go() -> None:
     article = "".join(f"<p>{SENTENCE} Paragraph {i}.</p>" for i in range(4))
     page = (
@@ -134,6 +161,10 @@ def test_an_article_only_in_noscript_is_kept_other_noscripts_go() -> None:
         ("wp-caption-text", "caption"),
         ("comment-list", "comments"),
         ("newsletter-promo", "newsletter"),
+        # In any case, also in words that are not ASCII ("ſ" is a long s).
+        ("Related-Posts KOMMENTARE", "comments"),
+        ("ſhare-buttons", "share"),
+        ("Tag-Social entry-content", None),
         # A post's taxonomy labels and words that merely contain a kind are not kinds.
         ("post-123 tag-social category-related", None),
         ("entry-content", None),

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 LATIN_MIN_TEXT = 25
 CJK_MIN_TEXT = 10
 CJK_PAGE_SHARE = 0.3  # share of letters that are CJK for a page to count as CJK
-_CJK_CHAR = re.compile(f"[{char_class(TOKEN_CJK)}]")
-_LETTER = re.compile(r"[^\W\d_]")
+# Counted by runs, not one match a character: the same counts in less time.
+_CJK_RUN = re.compile(f"[{char_class(TOKEN_CJK)}]+")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 MIN_ARTICLE_CHARS = 20
 # A short block found further than this into trafilatura's text, past the last
 # block matched, is a coincidence (a word that recurs), not the same text.
@@ -41,12 +42,35 @@ ALIGN_SLACK = 12
 UNIQUE_KEY = 30  # a block key this long is taken wherever it is found
 # A CJK key carries as much in fewer characters: scaled as CJK_MIN_TEXT / LATIN_MIN_TEXT.
 UNIQUE_KEY_CJK = UNIQUE_KEY * CJK_MIN_TEXT // LATIN_MIN_TEXT
-_UTF8_PARSER = lxml.html.HTMLParser(encoding="utf-8")
 # Letters and digits: when trafilatura's fast pass finds fewer than TRAFILATURA_SHORT
 # (about 500 characters, readability.js's threshold for a failed pass) and readability
 # fewer than READABILITY_SHORT (about 1,000), trafilatura runs again with its fallbacks.
 TRAFILATURA_SHORT = 400
 READABILITY_SHORT = 800
+
+
+def _page_parser(**options: str) -> etree.HTMLParser:
+    """An HTML parser whose elements are all lxml.html's HtmlElement.
+
+    lxml.html's own parser picks each element's class (FormElement, InputElement,
+    ...: form helpers no extractor uses) by a Python call every time an element is
+    touched; a default class lookup does it in C. Copies of the tree (trafilatura's,
+    readability's) keep the parser, and so the lookup.
+    """
+    parser = etree.HTMLParser(**options)
+    parser.set_element_class_lookup(
+        etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement,
+            comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction,
+            entity=lxml.html.HtmlEntity,
+        )
+    )
+    return parser
+
+
+_PARSER = _page_parser()
+_UTF8_PARSER = _page_parser(encoding="utf-8")
 
 
 def extract_generic(
@@ -86,7 +110,7 @@ def extract_generic(
 def parse_page(html: str) -> lxml.html.HtmlElement | None:
     try:
         try:
-            return lxml.html.document_fromstring(html)
+            return lxml.html.document_fromstring(html, parser=_PARSER)
         except ValueError:  # lxml refuses text that declares an encoding (<?xml ...?>)
             return lxml.html.document_fromstring(html.encode("utf-8"), parser=_UTF8_PARSER)
     except (etree.ParserError, ValueError):
@@ -115,7 +139,9 @@ def align(blocks: list[Block], text_key: str) -> set[int]:
     found: set[int] = set()
     cursor = 0
     for block in blocks:
-        unique = block.length >= (UNIQUE_KEY_CJK if _cjk_key(block.key) else UNIQUE_KEY)
+        unique = block.length >= UNIQUE_KEY or (
+            block.length >= UNIQUE_KEY_CJK and _cjk_key(block.key)
+        )
         at = text_key.find(block.key, cursor)
         if at >= 0 and (at - cursor <= ALIGN_SLACK or unique):
             found.add(block.index)
@@ -131,9 +157,11 @@ def trafilatura_text(root: lxml.html.HtmlElement, url: str, fast: bool = True) -
     try:
         import trafilatura  # 0.3 s to import: only when a page is extracted
 
+        # Only the body tree is read: an output format other than "python" spares
+        # trafilatura writing the body out as text as well.
         document = trafilatura.bare_extraction(
             root, url=url, fast=fast, include_comments=False, include_tables=True,
-            include_formatting=False, deduplicate=False,
+            include_formatting=False, deduplicate=False, output_format="txt",
         )  # fmt: skip
     except Exception as e:  # the extractor must never take the run down
         log.debug("trafilatura failed on %s: %s", url, e)
@@ -160,13 +188,13 @@ def readability_choice(
 
 def _cjk_key(key: str) -> bool:
     """Whether a match key (letters and digits) is mostly CJK."""
-    return bool(key) and len(_CJK_CHAR.findall(key)) > CJK_PAGE_SHARE * len(key)
+    return sum(map(len, _CJK_RUN.findall(key))) > CJK_PAGE_SHARE * len(key)
 
 
 def cjk_share(text: str) -> float:
     """Share of the letters that are CJK (kana included)."""
-    letters = _LETTER.findall(text)
-    return len(_CJK_CHAR.findall(text)) / len(letters) if letters else 0.0
+    letters = sum(map(len, _LETTER_RUN.findall(text)))
+    return sum(map(len, _CJK_RUN.findall(text))) / letters if letters else 0.0
 
 
 def min_text_length(blocks: list[Block]) -> int:

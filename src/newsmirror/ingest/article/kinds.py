@@ -15,6 +15,7 @@ site: per-site rules live in rules.py and are not used here.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import lxml.html
 from lxml import etree
@@ -28,7 +29,9 @@ _CONSENT = re.compile(
     r"|cookie-?notice|cookie-?banner)(?:$|[\s_-])",
     re.I,
 )
-_MAYBE_HIDDEN = etree.XPath("//*[@hidden or @aria-hidden='true' or @role or @style]")
+# What every match of _CONSENT holds: a cheap test, lower-cased, that most class and
+# id words fail (exact for ASCII words; others go to _CONSENT itself).
+_CONSENT_STEMS = re.compile("cookie|consent|gdpr|onetrust|didomi|usercentrics")
 
 
 # A <noscript> holding this much text in paragraphs, found nowhere else on the page,
@@ -43,22 +46,34 @@ def drop_page_chrome(root: lxml.html.HtmlElement) -> None:
     doomed = [el for el in doomed if el not in unwrap]
     for el in unwrap:
         el.drop_tag()
-    for el in _MAYBE_HIDDEN(root):
-        style = el.get("style")
+    # One pass over the elements for both attribute tests: an XPath selecting the
+    # elements with these attributes took longer than the Python loop.
+    hidden: list[lxml.html.HtmlElement] = []
+    consent: list[lxml.html.HtmlElement] = []
+    for el in root.iter(etree.Element):
+        attrs = el.attrib
+        if not attrs:
+            continue
+        style = attrs.get("style")
         if (
-            el.get("hidden") is not None
-            or el.get("aria-hidden") == "true"
-            or el.get("role") in _ROLES
+            attrs.get("hidden") is not None
+            or attrs.get("aria-hidden") == "true"
+            or attrs.get("role") in _ROLES
             or (style and _HIDDEN_STYLE.search(style))
         ):
-            doomed.append(el)
-    for el in root.iter():
-        classes, ident = el.get("class"), el.get("id")
-        if (classes or ident) and _CONSENT.search(f"{classes} {ident}"):
-            doomed.append(el)
-    for el in doomed:
+            hidden.append(el)
+        classes, ident = attrs.get("class"), attrs.get("id")
+        if (classes or ident) and _names_consent(f"{classes} {ident}"):
+            consent.append(el)
+    for el in (*doomed, *hidden, *consent):
         if el.tag not in ("html", "body") and el.getparent() is not None:
             el.drop_tree()
+
+
+def _names_consent(words: str) -> bool:
+    if words.isascii() and _CONSENT_STEMS.search(words.lower()) is None:
+        return False
+    return _CONSENT.search(words) is not None
 
 
 def _holds_article(noscript: lxml.html.HtmlElement, root: lxml.html.HtmlElement) -> bool:
@@ -92,13 +107,15 @@ _KIND_WORDS = {
     "ads": r"ad(?:s|vert|vertisement|-?slot|-?container|-?unit)?(?![a-z])|anzeige|sponsor",
     "sidebar": r"sidebar",
 }  # fmt: skip
-_KINDS = re.compile(
-    "|".join(rf"(?<![a-z])(?P<{kind}>{words})" for kind, words in _KIND_WORDS.items()), re.I
-)
+_KINDS_PATTERN = "|".join(rf"(?<![a-z])(?P<{kind}>{words})" for kind, words in _KIND_WORDS.items())
 _KIND_ORDER = {kind: i for i, kind in enumerate(_KIND_WORDS)}
 # Class words that label a post's taxonomy (WordPress: "tag-social", "category-related",
 # "post-123"), not what the element is.
-_TAXONOMY = re.compile(r"^(?:(?:tag|category|categories|postid|format|status|type)-|post-\d)", re.I)
+_TAXONOMY_PATTERN = r"^(?:(?:tag|category|categories|postid|format|status|type)-|post-\d)"
+# Class and id words are matched case-insensitively. ASCII words (nearly all) are
+# lower-cased and matched without re.I: the same matches, several times faster.
+_KINDS, _KINDS_LOWER = re.compile(_KINDS_PATTERN, re.I), re.compile(_KINDS_PATTERN)
+_TAXONOMY, _TAXONOMY_LOWER = re.compile(_TAXONOMY_PATTERN, re.I), re.compile(_TAXONOMY_PATTERN)
 
 # Class or id words of an article's lead (standfirst, deck, intro).
 LEAD_WORDS = re.compile(
@@ -145,13 +162,24 @@ def _is_byline(el: lxml.html.HtmlElement) -> bool:
 
 
 def _named_kind(el: lxml.html.HtmlElement) -> str | None:
-    classes = el.get("class", "")
-    words = " ".join(w for w in classes.split() if not _TAXONOMY.match(w)) if classes else ""
-    words = f"{words} {el.get('id', '')}"
+    return _kind_of_words(el.get("class", ""), el.get("id", ""))
+
+
+# Pages repeat their class names (every card, every comment, every paragraph of a
+# template), so the same words are matched again and again.
+@lru_cache(maxsize=4096)
+def _kind_of_words(classes: str, ident: str) -> str | None:
+    if classes.isascii() and ident.isascii():
+        classes, ident = classes.lower(), ident.lower()
+        taxonomy, kinds = _TAXONOMY_LOWER, _KINDS_LOWER
+    else:
+        taxonomy, kinds = _TAXONOMY, _KINDS
+    words = " ".join(w for w in classes.split() if not taxonomy.match(w)) if classes else ""
+    words = f"{words} {ident}"
     if len(words) < 3:
         return None
     found = None
-    for match in _KINDS.finditer(words):
+    for match in kinds.finditer(words):
         kind = match.lastgroup
         if kind is not None and (found is None or _KIND_ORDER[kind] < _KIND_ORDER[found]):
             found = kind
