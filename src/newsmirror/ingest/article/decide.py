@@ -70,7 +70,9 @@ def decide(votes: Votes) -> set[int]:
 
 
 def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
-    """Each block's kind when it is not article text, else None.
+    """Each block's kind when it is not article text, else None, for the blocks up to
+    the last voted one: nothing later is kept, and on a large page the footer,
+    comments and link lists below the article are much of the blocks.
 
     A container's kind counts only below the article: a container holding more
     than KIND_SCOPE of the voted text is the article's own ("post-content
@@ -90,7 +92,7 @@ def block_kinds(blocks: list[Block], voted: set[int]) -> list[str | None]:
     cards = _teaser_cards(blocks, voted)
     byline: lxml.html.HtmlElement | None = None
     kinds: list[str | None] = []
-    for block in blocks:
+    for block in blocks[: max(voted, default=-1) + 1]:
         found = "caption" if block.element.tag == "figcaption" else None
         if found is None:
             for el in _below_article(block, held, limit):
