@@ -12,6 +12,7 @@ from statistics import mean
 
 import lxml.html
 import pytest
+import readability.readability as readability_module
 from hypothesis import given
 from hypothesis import strategies as st
 from readability import Document
@@ -22,7 +23,11 @@ from newsmirror.ingest.article.blocks import cut_to, match_key, page_blocks
 from newsmirror.ingest.article.decide import Votes, decide
 from newsmirror.ingest.article.generic import align, extract_generic, parse_page
 from newsmirror.ingest.article.kinds import drop_page_chrome, kind_of, text_kind
-from newsmirror.ingest.article.readability_doc import ReadabilityDocument, clean_length
+from newsmirror.ingest.article.readability_doc import (
+    ReadabilityDocument,
+    clean_length,
+    clean_text,
+)
 from newsmirror.ingest.extract import decode_page, extract_article
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -399,6 +404,26 @@ def test_clean_length_on_long_runs_of_whitespace() -> None:
     for run in (" " * 300, "\n" * 300, " " * 254 + "\n", "\t\t \t"):
         text = f"a{run}b"
         assert clean_length(text) == len(clean(text))
+        assert clean_text(text) == clean(text)
+
+
+@given(st.text(alphabet=" \t\n\r\x0b\xa0\u3000ab,", max_size=40))
+def test_clean_text_is_readabilitys_clean(text: str) -> None:
+    assert clean_text(text) == clean(text)
+
+
+def test_readabilitys_methods_measure_text_with_the_linear_clean() -> None:
+    # Each method of readability-lxml that measures text runs with clean_text, also
+    # those our subclass reaches by super() and those that call clean() from an inner
+    # function; readability-lxml's own module and class (bench/extract.py runs them as
+    # a peer) are left as they were.
+    for name in ("sanitize", "score_paragraphs", "select_best_candidate", "merge_article_segments"):
+        method = getattr(readability_doc._LinearCleanDocument, name)
+        assert method is not getattr(Document, name), name
+        assert method.__globals__["clean"] is clean_text, name
+        assert method.__globals__["text_length"] is readability_doc._text_length, name
+    assert readability_module.clean is clean
+    assert Document.sanitize.__globals__["clean"] is clean
 
 
 def test_readability_scores_match_readability_lxml_on_latin_text() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import re
 from copy import deepcopy
+from types import CodeType, FunctionType
 from typing import Any
 
 import lxml.html
+import readability.readability as readability_module
 from readability import Document
 from readability.readability import REGEXES
 
@@ -35,7 +37,94 @@ _INLINE_FOR_DIVS = frozenset(
 )
 
 
-class ReadabilityDocument(Document):  # type: ignore[misc]
+def _text_length(el: Any) -> int:
+    return clean_length(el.text_content() or "")
+
+
+# What readability's clean() may change. Written \s\s+, not \s{2,}: the same runs, but
+# the regex engine then skips to the next whitespace character fast (0.6x the time).
+_SPACE_RUN = re.compile(r"\s\s+|[^\S ]")
+_SPACE_OR_TAB_RUNS = re.compile(r"[ \t]+")
+_TAB_OR_SPACES = re.compile(r"\t|[ \t]{2,}")  # clean()'s third step
+CLEAN_LONG_RUN = 255
+
+
+def clean_length(text: str) -> int:
+    """len(readability.readability.clean(text)), without its regexes.
+
+    clean() turns a whitespace run of 255 or more into one space, a run holding a
+    newline into one newline, each tab and each run of spaces and tabs that starts
+    with a space into one space, and strips the ends.
+    """
+    stripped = text.strip()
+    length = len(stripped)
+    for match in _SPACE_RUN.finditer(stripped):
+        run = match.group()
+        if len(run) >= CLEAN_LONG_RUN or "\n" in run:
+            kept = 1
+        else:
+            kept = len(run)
+            for spaces in _SPACE_OR_TAB_RUNS.findall(run):
+                # clean()'s r"\t|[ \t]{2,}" takes leading tabs one by one, then the
+                # rest of the run (from its first space) as one.
+                rest = spaces.lstrip("\t")
+                kept -= len(rest) - 1 if rest else 0
+        length -= len(run) - kept
+    return length
+
+
+def clean_text(text: str) -> str:
+    """readability.readability.clean(text), in time linear in the text: each of its
+    regexes tries every place in a run of spaces, so a page indented with hundreds
+    of spaces took most of readability's time (0.1 s on one page) in clean()."""
+    return _SPACE_RUN.sub(_clean_run, text).strip()
+
+
+def _clean_run(match: re.Match[str]) -> str:
+    run = match.group()
+    if len(run) >= CLEAN_LONG_RUN:
+        return " "  # clean() makes it 255 spaces, then one
+    if "\n" in run:
+        return "\n"
+    return _TAB_OR_SPACES.sub(" ", run)
+
+
+def _with_linear_clean(cls: type) -> type:
+    """Give `cls` each method of readability-lxml's Document that calls its module's
+    clean() or text_length(), run with clean_text() and _text_length() in their place.
+
+    The methods are readability-lxml's own code, bound to a copy of its module's
+    names; the module itself is not changed (bench/extract.py runs it as a peer).
+    """
+    names = dict(vars(readability_module))
+    names.update(clean=clean_text, text_length=_text_length)
+    for attr, method in vars(Document).items():
+        if isinstance(method, FunctionType) and {"clean", "text_length"} & _names_used(
+            method.__code__
+        ):
+            linear = FunctionType(
+                method.__code__, names, method.__name__, method.__defaults__, method.__closure__
+            )
+            linear.__kwdefaults__ = method.__kwdefaults__
+            setattr(cls, attr, linear)
+    return cls
+
+
+def _names_used(code: CodeType) -> set[str]:
+    """The global names a function's code uses, its inner functions' included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            names |= _names_used(const)
+    return names
+
+
+@_with_linear_clean
+class _LinearCleanDocument(Document):  # type: ignore[misc]
+    """readability-lxml's Document, its text lengths measured in linear time."""
+
+
+class ReadabilityDocument(_LinearCleanDocument):  # type: ignore[misc]
     """readability-lxml plus four steps of Mozilla's readability.js that it lacks.
 
     - Non-Latin commas (Chinese '，', Arabic '،') count in a paragraph's score.
@@ -187,41 +276,6 @@ class ReadabilityDocument(Document):  # type: ignore[misc]
                 return candidates[ancestor]
             last = score
         return best
-
-
-def _text_length(el: Any) -> int:
-    return clean_length(el.text_content() or "")
-
-
-# What readability's clean() may change. Written \s\s+, not \s{2,}: the same runs, but
-# the regex engine then skips to the next whitespace character fast (0.6x the time).
-_SPACE_RUN = re.compile(r"\s\s+|[^\S ]")
-_SPACE_OR_TAB_RUNS = re.compile(r"[ \t]+")
-CLEAN_LONG_RUN = 255
-
-
-def clean_length(text: str) -> int:
-    """len(readability.readability.clean(text)), without its regexes.
-
-    clean() turns a whitespace run of 255 or more into one space, a run holding a
-    newline into one newline, each tab and each run of spaces and tabs that starts
-    with a space into one space, and strips the ends.
-    """
-    stripped = text.strip()
-    length = len(stripped)
-    for match in _SPACE_RUN.finditer(stripped):
-        run = match.group()
-        if len(run) >= CLEAN_LONG_RUN or "\n" in run:
-            kept = 1
-        else:
-            kept = len(run)
-            for spaces in _SPACE_OR_TAB_RUNS.findall(run):
-                # clean()'s r"\t|[ \t]{2,}" takes leading tabs one by one, then the
-                # rest of the run (from its first space) as one.
-                rest = spaces.lstrip("\t")
-                kept -= len(rest) - 1 if rest else 0
-        length -= len(run) - kept
-    return length
 
 
 def _blocks_div_to_p(el: Any) -> bool:
